@@ -1,0 +1,55 @@
+/*
+ * cli-purge.c — ipcbroker purge NAME... | --all: drop queued messages.
+ */
+#include "build-config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cli_purge(int argc, char **argv) {
+        static const struct option options[] = {
+                { "all", no_argument, NULL, 'a' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        ipcb_purge_result *res = NULL;
+        size_t n = 0;
+        bool all = false;
+        int c, r, rc = CLI_OK;
+
+        while ((c = getopt_long(argc, argv, "ah", options, NULL)) >= 0) {
+                switch (c) {
+                case 'a':
+                        all = true;
+                        break;
+                case 'h':
+                        cli_verb_help("purge");
+                        return CLI_OK;
+                default:
+                        return CLI_USAGE;
+                }
+        }
+        if (all && optind < argc)
+                return cli_usage("purge", "give channel names or --all, not both");
+        if (!all && optind >= argc)
+                return cli_usage("purge", "missing channel name (or --all)");
+
+        r = ipcb_purge(all ? NULL : (const char *const *)argv + optind, all ? 0 : (size_t)(argc - optind), &res, &n);
+        if (r < 0)
+                return cli_error(NULL, r);
+        for (size_t i = 0; i < n; i++) {
+                if (res[i].error < 0) {
+                        fprintf(stderr, "ipcbroker: channel '%s': %s\n", res[i].name,
+                                res[i].message[0] ? res[i].message : ipcb_strerror(res[i].error));
+                        rc = CLI_FAILURE;
+                        continue;
+                }
+                printf("%s: purged %llu message%s, %llu bytes\n", res[i].name, res[i].messages,
+                       res[i].messages == 1 ? "" : "s", res[i].bytes);
+        }
+        free(res);
+        return rc;
+}

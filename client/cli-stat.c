@@ -1,0 +1,114 @@
+/*
+ * cli-stat.c — ipcbroker stat NAME: everything known about one channel.
+ */
+#include "build-config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static void line_num(const char *key, long long v) {
+        if (v < 0)
+                printf("%-14s -\n", key);
+        else
+                printf("%-14s %lld\n", key, v);
+}
+
+static void print_text(const ipcb_info *x) {
+        char ub[32], gb[32];
+
+        printf("%-14s %s\n", "name:", x->name);
+        printf("%-14s %s\n", "type:", cli_type(x->type));
+        printf("%-14s %s\n", "state:", cli_state(x->state));
+        if (x->problem[0])
+                printf("%-14s %s\n", "problem:", x->problem);
+        printf("%-14s %s\n", x->type == IPCB_FIFO ? "path:" : "mq_name:", x->kernel_name);
+        printf("%-14s %s (%u)\n", "owner:", cli_user(x->owner, ub, sizeof(ub)), (unsigned)x->owner);
+        printf("%-14s %s (%u)\n", "group:", cli_group(x->group, gb, sizeof(gb)), (unsigned)x->group);
+        printf("%-14s %04o\n", "mode:", x->mode);
+        printf("%-14s %s\n", "send:", x->send[0] ? x->send : "-");
+        printf("%-14s %s\n", "recv:", x->recv[0] ? x->recv : "-");
+        printf("%-14s %s\n", "on_stop:", x->on_stop);
+        if (x->type == IPCB_MQUEUE) {
+                line_num("mq_flags:", x->mq_flags);
+                line_num("mq_maxmsg:", x->max_messages);
+                line_num("mq_msgsize:", x->message_size);
+                line_num("mq_curmsgs:", x->messages);
+        } else {
+                line_num("capacity:", x->capacity);
+                line_num("max_messages:", x->max_messages);
+                line_num("message_size:", x->message_size);
+        }
+        line_num("bytes:", x->bytes);
+        line_num("opens:", (long long)x->opens);
+        line_num("denials:", (long long)x->denials);
+}
+
+static void print_json(const ipcb_info *x) {
+        char ub[32], gb[32];
+
+        printf("{\"name\": ");
+        json_string(stdout, x->name);
+        printf(", \"type\": \"%s\", \"state\": \"%s\", \"problem\": ", cli_type(x->type), cli_state(x->state));
+        if (x->problem[0])
+                json_string(stdout, x->problem);
+        else
+                printf("null");
+        printf(", \"%s\": ", x->type == IPCB_FIFO ? "path" : "mq_name");
+        json_string(stdout, x->kernel_name);
+        printf(", \"owner\": ");
+        json_string(stdout, cli_user(x->owner, ub, sizeof(ub)));
+        printf(", \"uid\": %u, \"group\": ", (unsigned)x->owner);
+        json_string(stdout, cli_group(x->group, gb, sizeof(gb)));
+        printf(", \"gid\": %u, \"mode\": \"%04o\", \"send\": ", (unsigned)x->group, x->mode);
+        json_string(stdout, x->send);
+        printf(", \"recv\": ");
+        json_string(stdout, x->recv);
+        printf(", \"on_stop\": ");
+        json_string(stdout, x->on_stop);
+        if (x->type == IPCB_MQUEUE)
+                printf(", \"mq_flags\": %ld, \"mq_maxmsg\": %ld, \"mq_msgsize\": %ld, \"mq_curmsgs\": ", x->mq_flags,
+                       x->max_messages, x->message_size);
+        else
+                printf(", \"capacity\": %ld, \"max_messages\": %ld, \"message_size\": %ld, \"messages\": ",
+                       x->capacity, x->max_messages, x->message_size);
+        json_number_or_null(stdout, x->messages);
+        printf(", \"bytes\": ");
+        json_number_or_null(stdout, x->bytes);
+        printf(", \"opens\": %llu, \"denials\": %llu}\n", x->opens, x->denials);
+}
+
+int cli_stat(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        ipcb_info info;
+        bool json = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        cli_verb_help("stat");
+                        return CLI_OK;
+                default:
+                        return CLI_USAGE;
+                }
+        }
+        if (argc - optind != 1)
+                return cli_usage("stat", argc - optind ? "exactly one channel name expected" : "missing channel name");
+        r = ipcb_stat(argv[optind], &info);
+        if (r < 0)
+                return cli_error(argv[optind], r);
+        if (json)
+                print_json(&info);
+        else
+                print_text(&info);
+        return CLI_OK;
+}

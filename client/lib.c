@@ -1,0 +1,632 @@
+/*
+ * lib.c — libipcbroker: opening channels by name, and the data path.
+ *
+ * Opening asks the daemon over its socket and receives the channel's kernel
+ * descriptor. After that only libc and the kernel are involved: queues use
+ * mq_send/mq_receive on the descriptor; FIFOs use write/read on a packet-mode
+ * pipe description (one write, one message). FIFO descriptors are kept
+ * non-blocking inside the library so that timeouts are exact with several
+ * readers or writers; blocking calls wait in poll().
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib-internal.h"
+#include "util.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+
+/* ---- errors ----------------------------------------------------------------- */
+
+/* Per thread: the daemon's explanation of the last error, and a buffer for messages. */
+static __thread struct {
+        int err;
+        char msg[IPCB_TEXT_MAX];
+} detail;
+static __thread char strerror_buf[IPCB_TEXT_MAX + 128];
+
+void lib_set_detail(int err, const char *fmt, ...) {
+        va_list ap;
+
+        detail.err = err < 0 ? -err : err;
+        va_start(ap, fmt);
+        vsnprintf(detail.msg, sizeof(detail.msg), fmt, ap);
+        va_end(ap);
+}
+
+void lib_clear_detail(void) {
+        detail.err = 0;
+        detail.msg[0] = '\0';
+}
+
+_public_ const char *ipcb_socket_path(void) {
+        const char *e = getenv("IPCBROKER_SOCKET");
+
+        return e && *e ? e : RUNSTATEDIR "/ipcbroker/ipcbroker.sock";
+}
+
+_public_ const char *ipcb_version(void) {
+        return PACKAGE_VERSION;
+}
+
+_public_ const char *ipcb_strerror(int err) {
+        const char *s;
+
+        if (err < 0)
+                err = -err;
+        if (err == 0)
+                return "success";
+        if (detail.err == err && detail.msg[0])
+                return detail.msg;
+        switch (err) {
+        case ECONNREFUSED:
+                snprintf(strerror_buf, sizeof(strerror_buf),
+                         "cannot reach ipcbrokerd at %s: the daemon is not running (start it with "
+                         "'systemctl start ipcbroker' or 'ipcbrokerd'), or IPCBROKER_SOCKET points elsewhere",
+                         ipcb_socket_path());
+                return strerror_buf;
+        case EACCES:
+                return "permission denied";
+        case ENOENT:
+                return "no such channel";
+        case EMSGSIZE:
+                return "message too large for the channel, or buffer smaller than the channel's message size";
+        case EAGAIN:
+                return "channel full (send) or empty (receive) and the handle is non-blocking";
+        case ETIMEDOUT:
+                return "timed out";
+        case EPIPE:
+                return "the FIFO has no reader or writer left (is the daemon running?)";
+        case EPROTONOSUPPORT:
+                return "the daemon speaks another protocol version";
+        case EPERM:
+                return "operation not permitted: administrators only";
+        case EBADF:
+                return "the handle is not open for this direction";
+        default:
+                s = strerror_r(err, strerror_buf, sizeof(strerror_buf));
+                return s;
+        }
+}
+
+void lib_copy(char *dst, size_t size, const struct wire_value *v) {
+        if (!v->present || !v->s) {
+                dst[0] = '\0';
+                return;
+        }
+        snprintf(dst, size, "%s", v->s);
+}
+
+/* ---- talking to the daemon ------------------------------------------------------- */
+
+int lib_connect(void) {
+        const char *path = ipcb_socket_path();
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, r;
+
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                lib_set_detail(ENAMETOOLONG, "socket path %s is too long", path);
+                return -ENAMETOOLONG;
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                r = errno;
+                close(fd);
+                if (r == EACCES || r == EPERM) {
+                        lib_set_detail(EACCES, "permission denied on the ipcbrokerd socket %s", path);
+                        return -EACCES;
+                }
+                if (r == ENOENT || r == ECONNREFUSED || r == ENOTDIR || r == EPROTOTYPE) {
+                        lib_clear_detail();
+                        return -ECONNREFUSED;
+                }
+                if (r == EAGAIN) {
+                        lib_set_detail(EAGAIN, "ipcbrokerd at %s is too busy to accept a connection", path);
+                        return -EAGAIN;
+                }
+                return -r;
+        }
+        return fd;
+}
+
+static void close_fds_in(struct msghdr *mh, int keep) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (fd != keep)
+                                close(fd);
+                }
+        }
+}
+
+int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } control;
+        struct iovec iov;
+        struct msghdr mh;
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        const char *why = NULL;
+        uint32_t serial;
+        ssize_t n;
+        int len, r;
+
+        reply->fd = -1;
+        len = wire_writer_finish(w);
+        if (len < 0) {
+                lib_set_detail(EMSGSIZE, "request too large for the protocol");
+                return -EMSGSIZE;
+        }
+        memcpy(&serial, w->buf + offsetof(struct wire_header, serial), sizeof(serial));
+        do
+                n = send(fd, w->buf, (size_t)len, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                r = errno;
+                lib_set_detail(r, "cannot send a request to ipcbrokerd at %s: %s", ipcb_socket_path(), strerror(r));
+                return -r;
+        }
+
+        for (;;) {
+                r = poll(&pfd, 1, LIB_REPLY_TIMEOUT_MS);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0) {
+                        lib_set_detail(ETIMEDOUT, "ipcbrokerd at %s did not answer within %d s", ipcb_socket_path(),
+                                       LIB_REPLY_TIMEOUT_MS / 1000);
+                        return -ETIMEDOUT;
+                }
+                iov.iov_base = reply->buf;
+                iov.iov_len = sizeof(reply->buf);
+                memset(&mh, 0, sizeof(mh));
+                mh.msg_iov = &iov;
+                mh.msg_iovlen = 1;
+                mh.msg_control = control.buf;
+                mh.msg_controllen = sizeof(control.buf);
+                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                break;
+        }
+        if (n < 0) {
+                r = errno;
+                lib_set_detail(r, "cannot read the reply of ipcbrokerd: %s", strerror(r));
+                return -r;
+        }
+        if (n == 0) {
+                lib_set_detail(ECONNRESET, "ipcbrokerd closed the connection without answering");
+                return -ECONNRESET;
+        }
+        /* take the one descriptor a reply may carry; close anything else */
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len >= CMSG_LEN(sizeof(int)) && reply->fd < 0)
+                        memcpy(&reply->fd, CMSG_DATA(cm), sizeof(int));
+        close_fds_in(&mh, reply->fd);
+        if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+                if (reply->fd >= 0)
+                        close(reply->fd);
+                reply->fd = -1;
+                lib_set_detail(EPROTO, "the reply of ipcbrokerd was truncated");
+                return -EPROTO;
+        }
+        reply->size = (size_t)n;
+        r = wire_decode(reply->buf, reply->size, &reply->hdr, &reply->attrs, &why);
+        if (r == 0 && reply->hdr.type != WIRE_REPLY)
+                r = -EBADMSG, why = "not a reply";
+        if (r == 0 && reply->hdr.serial != serial && reply->hdr.serial != 0)
+                r = -EBADMSG, why = "reply to another request";
+        if (r < 0) {
+                if (reply->fd >= 0)
+                        close(reply->fd);
+                reply->fd = -1;
+                if (r == -EPROTONOSUPPORT) {
+                        lib_set_detail(EPROTONOSUPPORT,
+                                       "ipcbrokerd speaks protocol version %u, this library version %u: upgrade so "
+                                       "that both match",
+                                       reply->hdr.version, WIRE_VERSION);
+                        return r;
+                }
+                lib_set_detail(EPROTO, "malformed reply from ipcbrokerd: %s", why);
+                return -EPROTO;
+        }
+        r = (int)reply->attrs.v[WIRE_ATTR_ERROR].u;
+        if (r != 0) {
+                if (reply->fd >= 0)
+                        close(reply->fd);
+                reply->fd = -1;
+                if (reply->attrs.v[WIRE_ATTR_MESSAGE].present)
+                        lib_set_detail(r, "%s", reply->attrs.v[WIRE_ATTR_MESSAGE].s);
+                else
+                        lib_clear_detail();
+                return -r;
+        }
+        return 0;
+}
+
+int lib_call(struct wire_writer *w, struct lib_reply *reply) {
+        int fd = lib_connect();
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = lib_transact(fd, w, reply);
+        close(fd);
+        return r;
+}
+
+/* ---- opening ---------------------------------------------------------------------- */
+
+static bool name_ok(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strnlen(name, IPCB_NAME_MAX + 1);
+        return n >= 1 && n <= IPCB_NAME_MAX;
+}
+
+_public_ int ipcb_open(const char *name, int flags, ipcb_channel **out) {
+        struct wire_writer *w = NULL;
+        struct lib_reply *reply = NULL;
+        ipcb_channel *ch = NULL;
+        uint32_t access = 0;
+        int r;
+
+        if (!out)
+                return -EINVAL;
+        *out = NULL;
+        if (!name_ok(name)) {
+                lib_set_detail(EINVAL, "invalid channel name");
+                return -EINVAL;
+        }
+        if (!(flags & (IPCB_SEND | IPCB_RECV)) || (flags & ~(IPCB_SEND | IPCB_RECV | IPCB_NONBLOCK))) {
+                lib_set_detail(EINVAL, "channel '%s': open flags must include IPCB_SEND and/or IPCB_RECV", name);
+                return -EINVAL;
+        }
+        if (flags & IPCB_SEND)
+                access |= WIRE_ACCESS_SEND;
+        if (flags & IPCB_RECV)
+                access |= WIRE_ACCESS_RECV;
+
+        w = malloc(sizeof(*w));
+        reply = malloc(sizeof(*reply));
+        ch = calloc(1, sizeof(*ch));
+        if (!w || !reply || !ch) {
+                r = -ENOMEM;
+                goto out;
+        }
+        ch->fd = -1;
+        wire_writer_init(w, WIRE_REQ_OPEN, 1);
+        wire_put_string(w, WIRE_ATTR_NAME, name);
+        wire_put_u32(w, WIRE_ATTR_ACCESS, access);
+        r = lib_call(w, reply);
+        if (r < 0)
+                goto out;
+        if (reply->fd < 0) {
+                lib_set_detail(EPROTO, "channel '%s': the daemon granted access but passed no descriptor", name);
+                r = -EPROTO;
+                goto out;
+        }
+        ch->fd = reply->fd;
+        reply->fd = -1;
+        ch->type = reply->attrs.v[WIRE_ATTR_TYPE].u == WIRE_CHANNEL_FIFO ? IPCB_FIFO : IPCB_MQUEUE;
+        ch->flags = flags;
+        ch->message_size = reply->attrs.v[WIRE_ATTR_MESSAGE_SIZE].present
+                                   ? (long)reply->attrs.v[WIRE_ATTR_MESSAGE_SIZE].i
+                                   : 0;
+        snprintf(ch->name, sizeof(ch->name), "%s", name);
+
+        /* trust, but verify: the descriptor must be what the daemon says it is */
+        if (ch->type == IPCB_MQUEUE) {
+                struct mq_attr a;
+                if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
+                        lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a message queue", name);
+                        r = -EPROTO;
+                        goto out;
+                }
+                ch->message_size = a.mq_msgsize;
+                if (flags & IPCB_NONBLOCK) {
+                        a.mq_flags = O_NONBLOCK;
+                        if (mq_setattr((mqd_t)ch->fd, &a, NULL) < 0) {
+                                r = -errno;
+                                goto out;
+                        }
+                }
+        } else {
+                struct stat st;
+                int fl;
+                if (fstat(ch->fd, &st) < 0 || !S_ISFIFO(st.st_mode) || ch->message_size <= 0 ||
+                    ch->message_size > PIPE_BUF) {
+                        lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a FIFO", name);
+                        r = -EPROTO;
+                        goto out;
+                }
+                fl = fcntl(ch->fd, F_GETFL);
+                if (fl < 0 || fcntl(ch->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                        r = -errno;
+                        goto out;
+                }
+        }
+        lib_clear_detail();
+        *out = TAKE_PTR(ch);
+        r = 0;
+out:
+        if (ch) {
+                if (ch->fd >= 0)
+                        close(ch->fd);
+                free(ch);
+        }
+        if (reply && reply->fd >= 0)
+                close(reply->fd);
+        free(reply);
+        free(w);
+        return r;
+}
+
+_public_ int ipcb_close(ipcb_channel *ch) {
+        int r = 0;
+
+        if (!ch)
+                return -EINVAL;
+        if (close(ch->fd) < 0)
+                r = -errno;
+        free(ch);
+        return r == -EINTR ? 0 : r;
+}
+
+_public_ int ipcb_fd(const ipcb_channel *ch) {
+        return ch ? ch->fd : -EINVAL;
+}
+
+_public_ const char *ipcb_name(const ipcb_channel *ch) {
+        return ch ? ch->name : NULL;
+}
+
+_public_ int ipcb_set_nonblock(ipcb_channel *ch, int nonblock) {
+        if (!ch)
+                return -EINVAL;
+        if (ch->type == IPCB_MQUEUE) {
+                struct mq_attr a = { .mq_flags = nonblock ? O_NONBLOCK : 0 };
+                if (mq_setattr((mqd_t)ch->fd, &a, NULL) < 0)
+                        return -errno;
+        }
+        /* FIFO descriptors stay non-blocking; the flag only changes how we wait */
+        if (nonblock)
+                ch->flags |= IPCB_NONBLOCK;
+        else
+                ch->flags &= ~IPCB_NONBLOCK;
+        return 0;
+}
+
+_public_ int ipcb_getattr(const ipcb_channel *ch, ipcb_attr *attr) {
+        if (!ch || !attr)
+                return -EINVAL;
+        memset(attr, 0, sizeof(*attr));
+        attr->type = ch->type;
+        attr->flags = ch->flags;
+        if (ch->type == IPCB_MQUEUE) {
+                struct mq_attr a;
+                if (mq_getattr((mqd_t)ch->fd, &a) < 0)
+                        return -errno;
+                attr->max_messages = a.mq_maxmsg;
+                attr->message_size = a.mq_msgsize;
+                attr->messages = a.mq_curmsgs;
+                attr->bytes = -1;
+                attr->capacity = -1;
+        } else {
+                int cap = fcntl(ch->fd, F_GETPIPE_SZ), queued = 0;
+                long page = sysconf(_SC_PAGESIZE);
+                if (cap < 0)
+                        return -errno;
+                if (ioctl(ch->fd, FIONREAD, &queued) < 0)
+                        queued = -1;
+                attr->capacity = cap;
+                attr->max_messages = cap / (page > 0 ? page : 4096);
+                attr->message_size = ch->message_size;
+                attr->messages = -1;
+                attr->bytes = queued;
+        }
+        return 0;
+}
+
+/* ---- the data path -------------------------------------------------------------------- */
+
+/* An absolute CLOCK_REALTIME deadline for mq_timed*, or a CLOCK_MONOTONIC one for poll. */
+static void deadline(clockid_t clock, int timeout_ms, struct timespec *ts) {
+        clock_gettime(clock, ts);
+        ts->tv_sec += timeout_ms / 1000;
+        ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts->tv_nsec >= 1000000000L) {
+                ts->tv_sec++;
+                ts->tv_nsec -= 1000000000L;
+        }
+}
+
+static int remaining_ms(const struct timespec *end) {
+        struct timespec now;
+        long long ms;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (long long)(end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
+        return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* Write one packet without ever raising SIGPIPE in the caller. */
+static ssize_t write_nosignal(int fd, const void *buf, size_t len) {
+        sigset_t pipe_set, old, pending;
+        ssize_t n;
+        int saved;
+
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+        n = write(fd, buf, len);
+        saved = errno;
+        if (n < 0 && saved == EPIPE && !sigismember(&old, SIGPIPE)) {
+                /* discard the SIGPIPE we just caused before unblocking */
+                struct timespec zero = { 0, 0 };
+                sigpending(&pending);
+                if (sigismember(&pending, SIGPIPE))
+                        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+                                ;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = saved;
+        return n;
+}
+
+/* Wait for the FIFO to become ready; 0 when it is, -EAGAIN/-ETIMEDOUT otherwise. */
+static int fifo_wait(const ipcb_channel *ch, short events, int timeout_ms, const struct timespec *end) {
+        struct pollfd pfd = { .fd = ch->fd, .events = events };
+        int r;
+
+        if (ch->flags & IPCB_NONBLOCK)
+                return -EAGAIN;
+        for (;;) {
+                int t = timeout_ms < 0 ? -1 : remaining_ms(end);
+                if (timeout_ms >= 0 && t == 0)
+                        return -ETIMEDOUT;
+                r = poll(&pfd, 1, t);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                return 0;
+        }
+}
+
+static int do_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms) {
+        struct timespec end;
+
+        if (!ch || (!msg && len))
+                return -EINVAL;
+        if (!(ch->flags & IPCB_SEND))
+                return -EBADF;
+        if ((long long)len > ch->message_size)
+                return -EMSGSIZE;
+
+        if (ch->type == IPCB_MQUEUE) {
+                if (timeout_ms >= 0)
+                        deadline(CLOCK_REALTIME, timeout_ms, &end);
+                for (;;) {
+                        int r = timeout_ms >= 0 ? mq_timedsend((mqd_t)ch->fd, msg, len, prio, &end)
+                                                : mq_send((mqd_t)ch->fd, msg, len, prio);
+                        if (r == 0)
+                                return 0;
+                        if (errno != EINTR)
+                                return -errno;
+                }
+        }
+
+        if (len == 0)
+                return -EINVAL; /* a pipe cannot carry an empty packet */
+        if (timeout_ms >= 0)
+                deadline(CLOCK_MONOTONIC, timeout_ms, &end);
+        for (;;) {
+                ssize_t n = write_nosignal(ch->fd, msg, len);
+                int r;
+                if (n == (ssize_t)len)
+                        return 0;
+                if (n >= 0)
+                        return -EIO; /* cannot happen for len <= PIPE_BUF */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = fifo_wait(ch, POLLOUT, timeout_ms, &end);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static ssize_t do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms) {
+        struct timespec end;
+
+        if (!ch || !buf)
+                return -EINVAL;
+        if (!(ch->flags & IPCB_RECV))
+                return -EBADF;
+        if ((long long)size < ch->message_size)
+                return -EMSGSIZE;
+
+        if (ch->type == IPCB_MQUEUE) {
+                if (timeout_ms >= 0)
+                        deadline(CLOCK_REALTIME, timeout_ms, &end);
+                for (;;) {
+                        ssize_t n = timeout_ms >= 0 ? mq_timedreceive((mqd_t)ch->fd, buf, size, prio, &end)
+                                                    : mq_receive((mqd_t)ch->fd, buf, size, prio);
+                        if (n >= 0)
+                                return n;
+                        if (errno != EINTR)
+                                return -errno;
+                }
+        }
+
+        if (prio)
+                *prio = 0;
+        if (timeout_ms >= 0)
+                deadline(CLOCK_MONOTONIC, timeout_ms, &end);
+        for (;;) {
+                /* one read returns exactly one packet; size >= message_size keeps it whole */
+                ssize_t n = read(ch->fd, buf, size);
+                int r;
+                if (n > 0)
+                        return n;
+                if (n == 0)
+                        return -EPIPE; /* no writer at all: the daemon is gone */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = fifo_wait(ch, POLLIN, timeout_ms, &end);
+                if (r < 0)
+                        return r;
+        }
+}
+
+_public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio) {
+        return do_send(ch, msg, len, prio, -1);
+}
+
+_public_ int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms) {
+        return do_send(ch, msg, len, prio, timeout_ms < 0 ? -1 : timeout_ms);
+}
+
+_public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio) {
+        return do_recv(ch, buf, size, prio, -1);
+}
+
+_public_ ssize_t ipcb_timedrecv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms) {
+        return do_recv(ch, buf, size, prio, timeout_ms < 0 ? -1 : timeout_ms);
+}

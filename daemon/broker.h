@@ -1,0 +1,70 @@
+/*
+ * broker.h — the daemon as a whole: the event loop, the configuration in
+ * force, the channels, signals, reload and stop.
+ */
+#pragma once
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "channel.h"
+#include "config.h"
+#include "limits.h"
+
+struct listener;
+
+struct broker_counters {
+        uint64_t connections;
+        uint64_t requests;
+        uint64_t opens;
+        uint64_t denials;
+        uint64_t reloads;
+        uint64_t reload_failures;
+};
+
+struct broker {
+        struct ev_loop *loop;
+        ev_signal sigterm;
+        ev_signal sigint;
+        ev_signal sighup;
+        ev_timer watchdog;
+
+        char *config_path;
+        struct config_defaults defaults;
+        struct config *config;
+        struct kernel_limits limits;
+
+        struct channel **channels; /* sorted by name, parallel to config->channels */
+        size_t n_channels;
+
+        struct listener *listener; /* the control socket; NULL before it is set up */
+        int listen_fd;             /* inherited (socket activation) or -1 */
+
+        struct broker_counters counters;
+        time_t started;
+        int exit_code;
+};
+
+/* Takes ownership of CONFIG. */
+int broker_new(const char *config_path, const struct config_defaults *defaults, struct config *config,
+               struct broker **ret);
+void broker_free(struct broker *b);
+
+/* Create the runtime directory and every channel; then listen. Returns 0 or -errno. */
+int broker_start(struct broker *b);
+/* Run the loop until stopped; returns the exit code. */
+int broker_run(struct broker *b);
+/* Re-read the configuration and apply it; the running one stays on error. */
+int broker_reload(struct broker *b, char **message);
+/* Stop: withdraw channels per on_stop, clean up the runtime files. */
+void broker_stop(struct broker *b);
+
+struct channel *broker_find_channel(struct broker *b, const char *name);
+
+/* Load and check a configuration the way the daemon does (also for -t). */
+int broker_load_config(const char *path, const struct config_defaults *defaults, const struct kernel_limits *limits,
+                       struct config **ret, struct config_errors *errors);
+
+void broker_update_status(struct broker *b);

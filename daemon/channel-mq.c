@@ -1,0 +1,363 @@
+/*
+ * channel-mq.c — channels backed by POSIX message queues.
+ *
+ * On Linux an mqd_t is a file descriptor on the mqueue filesystem, so
+ * fstat/fchown/fchmod work on it and /dev/mqueue need not be mounted: the
+ * object's identity is its inode, read through the descriptor.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "log.h"
+
+static int mq_identity(int fd, struct stat *st) {
+        return fstat(fd, st) < 0 ? -errno : 0;
+}
+
+/* Explain a failed mq_open() in the kernel's terms, not its misleading errno. */
+static void mq_explain(struct channel *ch, int err, const char *what) {
+        const struct channel_config *c = ch->config;
+
+        switch (err) {
+        case EMFILE:
+                channel_set_problem(ch, CHANNEL_FAILED,
+                                    "cannot %s queue %s: RLIMIT_MSGQUEUE of the daemon's user is exhausted (the kernel "
+                                    "reports EMFILE); this queue needs %ld x %ld bytes. Raise LimitMSGQUEUE= or give "
+                                    "the daemon CAP_SYS_RESOURCE",
+                                    what, c->mq_name, c->max_messages, c->message_size);
+                break;
+        case ENOSPC:
+                channel_set_problem(ch, CHANNEL_FAILED,
+                                    "cannot %s queue %s: fs.mqueue.queues_max reached", what, c->mq_name);
+                break;
+        case EINVAL:
+                channel_set_problem(ch, CHANNEL_FAILED,
+                                    "cannot %s queue %s: the kernel refuses %ld messages of %ld bytes (check "
+                                    "fs.mqueue.msg_max and msgsize_max)",
+                                    what, c->mq_name, c->max_messages, c->message_size);
+                break;
+        case ENOSYS:
+                channel_set_problem(ch, CHANNEL_FAILED, "POSIX message queues are not supported by this kernel");
+                break;
+        default:
+                channel_set_problem(ch, CHANNEL_FAILED, "cannot %s queue %s: %s", what, c->mq_name, strerror(err));
+                break;
+        }
+}
+
+static int mq_create(struct channel *ch, int *ret_fd) {
+        const struct channel_config *c = ch->config;
+        struct mq_attr attr = { .mq_maxmsg = c->max_messages, .mq_msgsize = c->message_size };
+        mqd_t q;
+
+        /* Created private (0600), then given its owner and mode: no window where others could open it. */
+        q = mq_open(c->mq_name, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC, 0600, &attr);
+        if (q == (mqd_t)-1)
+                return -errno;
+        *ret_fd = (int)q;
+        return 0;
+}
+
+/* Move every message still in OLD into NEW (both ours, non-blocking). Returns how many did not fit. */
+static long mq_move_messages(const char *name, int old_fd, int new_fd) {
+        struct mq_attr a;
+        long moved = 0, lost = 0;
+        char *buf;
+
+        if (mq_getattr((mqd_t)old_fd, &a) < 0 || a.mq_curmsgs == 0)
+                return 0;
+        buf = malloc((size_t)a.mq_msgsize);
+        if (!buf)
+                return a.mq_curmsgs;
+        for (;;) {
+                unsigned prio;
+                ssize_t n = mq_receive((mqd_t)old_fd, buf, (size_t)a.mq_msgsize, &prio);
+                if (n < 0)
+                        break;
+                if (mq_send((mqd_t)new_fd, buf, (size_t)n, prio) < 0) {
+                        log_error("queue %s: a message of %zd bytes could not be moved to the new queue: %s", name, n,
+                                  strerror(errno));
+                        lost++;
+                } else
+                        moved++;
+        }
+        free(buf);
+        if (moved)
+                log_info("queue %s: moved %ld queued messages to the new queue", name, moved);
+        return lost;
+}
+
+static int mq_adopt(struct channel *ch, int fd) {
+        const struct channel_config *c = ch->config;
+        struct mq_attr a;
+        struct stat st;
+        int r;
+
+        r = mq_identity(fd, &st);
+        if (r < 0)
+                return r;
+        if (!channel_owner_trusted(ch, st.st_uid)) {
+                channel_set_problem(ch, CHANNEL_REFUSED,
+                                    "queue %s already exists and belongs to uid %u, not to the daemon or the channel's "
+                                    "owner %u; refusing to adopt it (remove it if it is stale)",
+                                    c->mq_name, st.st_uid, c->owner);
+                return -EEXIST;
+        }
+        if (mq_getattr((mqd_t)fd, &a) < 0)
+                return -errno;
+        if (a.mq_maxmsg != c->max_messages || a.mq_msgsize != c->message_size) {
+                channel_set_problem(ch, CHANNEL_REFUSED,
+                                    "queue %s already exists with %ld messages of %ld bytes, but the configuration "
+                                    "says %ld of %ld; refusing to adopt it (it holds %ld messages)",
+                                    c->mq_name, a.mq_maxmsg, a.mq_msgsize, c->max_messages, c->message_size,
+                                    a.mq_curmsgs);
+                return -EEXIST;
+        }
+        r = channel_apply_owner_mode(ch, fd);
+        if (r < 0)
+                return r;
+        ch->dev = st.st_dev;
+        ch->ino = st.st_ino;
+        log_info("channel '%s': adopted queue %s with %ld queued messages", c->name, c->mq_name, a.mq_curmsgs);
+        return 0;
+}
+
+static int mq_setup(struct channel *ch) {
+        const struct channel_config *c = ch->config;
+
+        /* Open-or-create, bounded: the name may appear or vanish between the two calls. */
+        for (int attempt = 0; attempt < 5; attempt++) {
+                mqd_t q = mq_open(c->mq_name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+                int fd, r;
+
+                if (q != (mqd_t)-1) {
+                        fd = (int)q;
+                        r = mq_adopt(ch, fd);
+                        if (r < 0) {
+                                close(fd);
+                                return r;
+                        }
+                        ch->fd = fd;
+                        ch->created = false;
+                        return 0;
+                }
+                if (errno == EACCES) {
+                        channel_set_problem(ch, CHANNEL_REFUSED,
+                                            "queue %s already exists and the daemon may not open it; refusing it",
+                                            c->mq_name);
+                        return -EEXIST;
+                }
+                if (errno != ENOENT) {
+                        mq_explain(ch, errno, "open");
+                        return -errno;
+                }
+                r = mq_create(ch, &fd);
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0) {
+                        mq_explain(ch, -r, "create");
+                        return r;
+                }
+                r = channel_apply_owner_mode(ch, fd);
+                if (r >= 0) {
+                        struct stat st;
+                        r = mq_identity(fd, &st);
+                        ch->dev = st.st_dev;
+                        ch->ino = st.st_ino;
+                }
+                if (r < 0) {
+                        mq_unlink(c->mq_name);
+                        close(fd);
+                        channel_set_problem(ch, CHANNEL_FAILED, "cannot set up queue %s: %s", c->mq_name,
+                                            strerror(-r));
+                        return r;
+                }
+                ch->fd = fd;
+                ch->created = true;
+                log_info("channel '%s': created queue %s (%ld x %ld bytes, %u:%u, mode %04o)", c->name, c->mq_name,
+                         c->max_messages, c->message_size, c->owner, c->group, c->mode);
+                return 0;
+        }
+        channel_set_problem(ch, CHANNEL_FAILED, "queue %s keeps appearing and vanishing; giving up", c->mq_name);
+        return -EBUSY;
+}
+
+static int mq_check(struct channel *ch) {
+        struct stat st;
+        mqd_t q;
+        int r;
+
+        q = mq_open(ch->config->mq_name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (q == (mqd_t)-1)
+                return errno == ENOENT ? -ENOENT : errno == EACCES ? -EEXIST : -errno;
+        r = mq_identity((int)q, &st);
+        close((int)q);
+        if (r < 0)
+                return r;
+        if (st.st_dev != ch->dev || st.st_ino != ch->ino)
+                return -EEXIST;
+        return 0;
+}
+
+/* Replace our queue by a new one under the same name, keeping its messages. */
+static int mq_replace(struct channel *ch, bool unlink_old) {
+        int fd, r;
+        struct stat st;
+
+        if (unlink_old && mq_unlink(ch->config->mq_name) < 0 && errno != ENOENT)
+                return -errno;
+        r = mq_create(ch, &fd);
+        if (r < 0) {
+                mq_explain(ch, -r, "create");
+                return r;
+        }
+        r = channel_apply_owner_mode(ch, fd);
+        if (r >= 0)
+                r = mq_identity(fd, &st);
+        if (r < 0) {
+                mq_unlink(ch->config->mq_name);
+                close(fd);
+                return r;
+        }
+        mq_move_messages(ch->config->mq_name, ch->fd, fd);
+        close(ch->fd);
+        ch->fd = fd;
+        ch->dev = st.st_dev;
+        ch->ino = st.st_ino;
+        ch->created = true;
+        return 0;
+}
+
+static int mq_recreate(struct channel *ch) {
+        return mq_replace(ch, false);
+}
+
+static int mq_apply(struct channel *ch) {
+        const struct channel_config *c = ch->config;
+        struct mq_attr a;
+        int r;
+
+        r = channel_ensure(ch);
+        if (r < 0)
+                return r;
+        if (mq_getattr((mqd_t)ch->fd, &a) < 0)
+                return -errno;
+        if (a.mq_maxmsg != c->max_messages || a.mq_msgsize != c->message_size) {
+                /*
+                 * A queue's size cannot change: it takes a new queue. Do it only
+                 * when the queue is empty, so no queued message is lost; an
+                 * emptied old queue is drained into the new one in case a
+                 * message raced in.
+                 */
+                if (a.mq_curmsgs > 0) {
+                        log_warning("channel '%s': queue %s holds %ld messages; keeping its current size (%ld x %ld) "
+                                    "instead of %ld x %ld until it is empty at a later reload",
+                                    c->name, c->mq_name, a.mq_curmsgs, a.mq_maxmsg, a.mq_msgsize, c->max_messages,
+                                    c->message_size);
+                } else {
+                        r = mq_replace(ch, true);
+                        if (r < 0)
+                                return r;
+                        log_info("channel '%s': queue %s recreated with %ld x %ld bytes", c->name, c->mq_name,
+                                 c->max_messages, c->message_size);
+                }
+        }
+        return channel_apply_owner_mode(ch, ch->fd);
+}
+
+static int mq_unlink_ours(struct channel *ch) {
+        if (mq_unlink(ch->config->mq_name) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+static int mq_open_fresh(struct channel *ch, int access, int *ret_fd) {
+        int flags = access == (CHANNEL_ACCESS_SEND | CHANNEL_ACCESS_RECV) ? O_RDWR
+                    : access == CHANNEL_ACCESS_SEND                        ? O_WRONLY
+                                                                           : O_RDONLY;
+        struct stat st;
+        mqd_t q;
+
+        q = mq_open(ch->config->mq_name, flags | O_CLOEXEC);
+        if (q == (mqd_t)-1)
+                return -errno;
+        if (fstat((int)q, &st) < 0 || st.st_dev != ch->dev || st.st_ino != ch->ino) {
+                /* Lost a race with a replacement: never hand out what we did not verify. */
+                close((int)q);
+                return -ESTALE;
+        }
+        *ret_fd = (int)q;
+        return 0;
+}
+
+static int mq_info(struct channel *ch, struct channel_info *info) {
+        struct mq_attr a;
+
+        if (mq_getattr((mqd_t)ch->fd, &a) < 0)
+                return -errno;
+        info->max_messages = a.mq_maxmsg;
+        info->message_size = a.mq_msgsize;
+        info->messages = a.mq_curmsgs;
+        info->bytes = -1;
+        info->flags = a.mq_flags;
+        info->capacity = -1;
+        /*
+         * The kernel keeps no byte count per queue. QSIZE in /dev/mqueue has
+         * one; read it when the filesystem happens to be mounted.
+         */
+        {
+                char path[300];
+                FILE *f;
+                snprintf(path, sizeof(path), "/dev/mqueue%s", ch->config->mq_name);
+                f = fopen(path, "re");
+                if (f) {
+                        long long q;
+                        struct stat st;
+                        if (fstat(fileno(f), &st) == 0 && st.st_ino == ch->ino && fscanf(f, "QSIZE:%lld", &q) == 1)
+                                info->bytes = q;
+                        fclose(f);
+                }
+        }
+        return 0;
+}
+
+static int mq_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
+        struct mq_attr a;
+        char *buf;
+
+        if (mq_getattr((mqd_t)ch->fd, &a) < 0)
+                return -errno;
+        buf = malloc((size_t)a.mq_msgsize);
+        if (!buf)
+                return -ENOMEM;
+        /* bounded: never more than the queue can hold at once, plus what races in */
+        for (long i = 0; i < a.mq_maxmsg * 2 + 1; i++) {
+                ssize_t n = mq_receive((mqd_t)ch->fd, buf, (size_t)a.mq_msgsize, NULL);
+                if (n < 0)
+                        break;
+                (*messages)++;
+                *bytes += (uint64_t)n;
+        }
+        free(buf);
+        return 0;
+}
+
+const struct channel_ops channel_mq_ops = {
+        .setup = mq_setup,
+        .check = mq_check,
+        .apply = mq_apply,
+        .recreate = mq_recreate,
+        .unlink = mq_unlink_ours,
+        .open = mq_open_fresh,
+        .info = mq_info,
+        .purge = mq_purge,
+};

@@ -1,0 +1,202 @@
+/*
+ * channel.c — the life of a channel, common to both kinds of kernel object:
+ * setup (create or adopt), the ownership check that guards every hand-out,
+ * recovery when the object is deleted behind our back, reconfiguration on
+ * reload and the stop policy.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "log.h"
+
+int channel_new(const struct channel_config *config, struct channel **ret) {
+        struct channel *ch = calloc(1, sizeof(*ch));
+
+        if (!ch)
+                return -ENOMEM;
+        ch->config = config;
+        ch->ops = config->type == CHANNEL_FIFO ? &channel_fifo_ops : &channel_mq_ops;
+        ch->fd = -1;
+        ch->state = CHANNEL_FAILED;
+        *ret = ch;
+        return 0;
+}
+
+void channel_set_problem(struct channel *ch, enum channel_state state, const char *fmt, ...) {
+        char *s = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        free(ch->problem);
+        ch->problem = s;
+        ch->state = state;
+        log_error("channel '%s': %s", ch->config->name, s ? s : "unusable");
+}
+
+static void channel_set_ready(struct channel *ch) {
+        free(ch->problem);
+        ch->problem = NULL;
+        ch->state = CHANNEL_READY;
+}
+
+bool channel_owner_trusted(const struct channel *ch, uid_t uid) {
+        /* Ours: created by the daemon, or by the declared owner (who controls it anyway). */
+        return uid == geteuid() || uid == ch->config->owner;
+}
+
+int channel_apply_owner_mode(struct channel *ch, int fd) {
+        const struct channel_config *c = ch->config;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_uid != c->owner || st.st_gid != c->group) {
+                if (fchown(fd, c->owner, c->group) < 0) {
+                        int r = -errno;
+                        log_error("channel '%s': cannot set owner %u and group %u: %s", c->name, c->owner, c->group,
+                                  strerror(-r));
+                        return r;
+                }
+                if (st.st_uid != c->owner || st.st_gid != c->group)
+                        log_debug("channel '%s': owner set to %u:%u", c->name, c->owner, c->group);
+        }
+        /* chown may clear bits; always compare again */
+        if ((st.st_mode & 07777) != c->mode || st.st_uid != c->owner) {
+                if (fchmod(fd, c->mode) < 0) {
+                        int r = -errno;
+                        log_error("channel '%s': cannot set mode %04o: %s", c->name, c->mode, strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int channel_setup(struct channel *ch) {
+        int r = ch->ops->setup(ch);
+
+        if (r < 0) {
+                if (ch->state == CHANNEL_READY || !ch->problem)
+                        channel_set_problem(ch, CHANNEL_FAILED, "%s", strerror(-r));
+                return r;
+        }
+        channel_set_ready(ch);
+        return 0;
+}
+
+int channel_ensure(struct channel *ch) {
+        int r;
+
+        if (ch->fd < 0)
+                return channel_setup(ch);
+
+        r = ch->ops->check(ch);
+        if (r == 0) {
+                if (ch->state != CHANNEL_READY) {
+                        log_notice("channel '%s': the object is ours again", ch->config->name);
+                        channel_set_ready(ch);
+                }
+                return 0;
+        }
+        if (r == -ENOENT) {
+                log_warning("channel '%s': %s %s was deleted behind the daemon's back, recreating it",
+                            ch->config->name, ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO",
+                            ch->config->type == CHANNEL_MQUEUE ? ch->config->mq_name : ch->config->path);
+                r = ch->ops->recreate(ch);
+                if (r < 0) {
+                        channel_set_problem(ch, CHANNEL_FAILED, "cannot recreate: %s", strerror(-r));
+                        return r;
+                }
+                channel_set_ready(ch);
+                return 0;
+        }
+        if (r == -EEXIST) {
+                if (ch->state != CHANNEL_REFUSED)
+                        channel_set_problem(ch, CHANNEL_REFUSED,
+                                            "%s %s was replaced by another object; refusing to hand it out",
+                                            ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO",
+                                            ch->config->type == CHANNEL_MQUEUE ? ch->config->mq_name
+                                                                                : ch->config->path);
+                return -EEXIST;
+        }
+        channel_set_problem(ch, CHANNEL_FAILED, "cannot check the object: %s", strerror(-r));
+        return r;
+}
+
+int channel_reconfigure(struct channel *ch, const struct channel_config *config) {
+        const struct channel_config *old = ch->config;
+
+        ch->config = config;
+        if (ch->fd < 0)
+                return channel_setup(ch);
+        (void)old;
+        return ch->ops->apply(ch);
+}
+
+int channel_open(struct channel *ch, int access, int *ret_fd) {
+        int r;
+
+        if (ch->fd < 0 || ch->state != CHANNEL_READY) {
+                r = channel_ensure(ch);
+                if (r < 0)
+                        return r;
+        }
+        /* The fresh open verifies identity itself; only a miss needs the full check. */
+        r = ch->ops->open(ch, access, ret_fd);
+        if (r == -ENOENT || r == -ESTALE) {
+                r = channel_ensure(ch);
+                if (r < 0)
+                        return r;
+                r = ch->ops->open(ch, access, ret_fd);
+        }
+        return r;
+}
+
+int channel_info(struct channel *ch, struct channel_info *info) {
+        memset(info, 0, sizeof(*info));
+        if (ch->fd < 0)
+                return -ENODEV;
+        return ch->ops->info(ch, info);
+}
+
+int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
+        int r = channel_ensure(ch);
+
+        *messages = *bytes = 0;
+        if (r < 0)
+                return r;
+        return ch->ops->purge(ch, messages, bytes);
+}
+
+void channel_stop(struct channel *ch, bool remove) {
+        if (ch->fd < 0)
+                return;
+        if (remove) {
+                int r = ch->ops->check(ch) == 0 ? ch->ops->unlink(ch) : 0;
+                if (r < 0)
+                        log_warning("channel '%s': cannot remove: %s", ch->config->name, strerror(-r));
+                else
+                        log_info("channel '%s': removed", ch->config->name);
+        }
+        close(ch->fd);
+        ch->fd = -1;
+}
+
+void channel_free(struct channel *ch) {
+        if (!ch)
+                return;
+        if (ch->fd >= 0)
+                close(ch->fd);
+        free(ch->problem);
+        free(ch);
+}

@@ -1,0 +1,108 @@
+/*
+ * channel.h — one declared channel and the kernel object behind it.
+ *
+ * A channel owns one descriptor on its kernel object (a message queue
+ * descriptor, or the FIFO held open read-write) and remembers the object's
+ * identity (device and inode). That identity is how the daemon tells its own
+ * object from one deleted, replaced or squatted behind its back: a descriptor
+ * is only ever handed out after it was checked against it.
+ *
+ * The type-specific work is in channel-mq.c and channel-fifo.c, behind
+ * struct channel_ops; channel.c holds what both share.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+enum channel_state {
+        CHANNEL_READY,   /* the object exists, verified; fd is ours */
+        CHANNEL_REFUSED, /* the name is taken by an object we do not trust */
+        CHANNEL_FAILED,  /* creating the object failed (limits, permissions) */
+};
+
+/* Access bits of an open request. */
+enum {
+        CHANNEL_ACCESS_SEND = 1,
+        CHANNEL_ACCESS_RECV = 2,
+};
+
+struct channel_info {
+        long max_messages;   /* mqueue: mq_maxmsg; fifo: capacity / message_size */
+        long message_size;
+        long messages;       /* queued now (fifo: -1 when unknown) */
+        long long bytes;     /* bytes queued now (mqueue: -1 when unknown) */
+        long flags;          /* mqueue: mq_flags of the daemon's descriptor */
+        long capacity;       /* fifo: pipe buffer size in effect */
+};
+
+struct channel;
+
+struct channel_ops {
+        /* Create the object, or adopt an existing one that is ours; sets fd, dev, ino. */
+        int (*setup)(struct channel *ch);
+        /*
+         * Check that the object at the channel's name is still the one we hold:
+         * 0 when it is, -ENOENT when it is gone, -EEXIST when another object
+         * took the name.
+         */
+        int (*check)(struct channel *ch);
+        /* Apply owner, group, mode (and fifo capacity) from the configuration. */
+        int (*apply)(struct channel *ch);
+        /* The name is gone: create a new object and move queued messages into it. */
+        int (*recreate)(struct channel *ch);
+        /* Unlink the object's name, if it is still ours. */
+        int (*unlink)(struct channel *ch);
+        /* Open a fresh descriptor with the given access, verified to be ours. */
+        int (*open)(struct channel *ch, int access, int *ret_fd);
+        int (*info)(struct channel *ch, struct channel_info *info);
+        /* Drop queued messages; report how many and how many bytes. */
+        int (*purge)(struct channel *ch, uint64_t *messages, uint64_t *bytes);
+};
+
+struct channel {
+        const struct channel_config *config; /* points into the broker's current config */
+        const struct channel_ops *ops;
+        enum channel_state state;
+        char *problem; /* why the channel is not READY, for logs and status */
+        int fd;        /* our descriptor on the object, -1 when none */
+        dev_t dev;
+        ino_t ino;
+        bool created; /* we created the object (not adopted) in this run */
+        /* counters */
+        uint64_t opens;
+        uint64_t denials;
+};
+
+extern const struct channel_ops channel_mq_ops;
+extern const struct channel_ops channel_fifo_ops;
+
+int channel_new(const struct channel_config *config, struct channel **ret);
+/* Close our descriptor; with on_stop=remove also unlink the object. */
+void channel_stop(struct channel *ch, bool remove);
+void channel_free(struct channel *ch);
+
+/* Create or adopt the object, logging what happened. */
+int channel_setup(struct channel *ch);
+/*
+ * Make sure the object is still ours: recreate it when deleted (keeping its
+ * messages), refuse it when replaced. Returns 0 when the channel is READY.
+ */
+int channel_ensure(struct channel *ch);
+/* Switch to a new configuration of the same name (reload). */
+int channel_reconfigure(struct channel *ch, const struct channel_config *config);
+
+int channel_open(struct channel *ch, int access, int *ret_fd);
+int channel_info(struct channel *ch, struct channel_info *info);
+int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes);
+
+/* Record why a channel is unusable (and log it loudly). */
+void channel_set_problem(struct channel *ch, enum channel_state state, const char *fmt, ...) _printf_(3, 4);
+
+/* Do the descriptor's owner and mode already match the configuration? Fixes drift. */
+int channel_apply_owner_mode(struct channel *ch, int fd);
+/* Is an existing object with this owner one we may adopt? */
+bool channel_owner_trusted(const struct channel *ch, uid_t uid);

@@ -1,0 +1,140 @@
+/*
+ * config.h — the daemon's configuration: the INI file, its drop-ins, and the
+ * validated, fully resolved model the rest of the daemon works from.
+ *
+ * Nothing outside config.c knows about INI syntax. A loaded struct config
+ * is complete: every default applied, every user and group resolved, every
+ * kernel name and FIFO path computed, channels sorted by name.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define CHANNEL_NAME_MAX 128
+#define CONFIG_MQ_NAME_MAX 255 /* NAME_MAX, without the leading '/' */
+
+/* Kernel hard maxima (include/linux/ipc_namespace.h): no privilege exceeds these. */
+#define MQ_HARD_MSGMAX 65536L
+#define MQ_HARD_MSGSIZEMAX (16L * 1024 * 1024)
+#define FIFO_CAPACITY_MAX (1L << 30)
+
+/* Defaults: what mq_open() without attributes and a new pipe give. */
+#define DEFAULT_MQ_MAX_MESSAGES 10L
+#define DEFAULT_MQ_MESSAGE_SIZE 8192L
+#define DEFAULT_FIFO_CAPACITY 65536L
+#define DEFAULT_MODE 0600
+#define DEFAULT_SOCKET_MODE 0666
+#define DEFAULT_MAX_CLIENTS 1024
+#define DEFAULT_MQ_PREFIX "/ipcbroker."
+
+enum channel_type {
+        CHANNEL_MQUEUE,
+        CHANNEL_FIFO,
+};
+
+enum on_stop {
+        ON_STOP_KEEP,
+        ON_STOP_REMOVE,
+};
+
+enum principal_kind {
+        PRINCIPAL_USER,
+        PRINCIPAL_GROUP,
+        PRINCIPAL_ANY,
+};
+
+struct principal {
+        enum principal_kind kind;
+        uint32_t id;
+};
+
+struct principal_list {
+        struct principal *items;
+        size_t n;
+};
+
+struct channel_config {
+        char *name;
+        enum channel_type type;
+        uid_t owner;
+        gid_t group;
+        mode_t mode;
+        struct principal_list send;
+        struct principal_list recv;
+        long max_messages; /* mqueue: mq_maxmsg */
+        long message_size; /* largest message in bytes */
+        long capacity;     /* fifo: pipe buffer bytes */
+        char *mq_name;     /* mqueue: kernel name, "/..." */
+        char *path;        /* fifo: absolute path */
+        bool explicit_name; /* mq_name or path was set, rather than derived */
+        enum on_stop on_stop;
+        /* where the channel was declared, for messages */
+        char *file;
+        unsigned line;
+};
+
+struct config {
+        char *file; /* the main configuration file */
+        char *socket;
+        mode_t socket_mode;
+        char *runtime_dir;
+        char *mq_prefix;
+        struct principal_list admins;
+        unsigned max_clients;
+        char *include;
+        int log_level; /* syslog priority */
+
+        struct channel_config **channels; /* sorted by name */
+        size_t n_channels;
+};
+
+/* Error messages collected while loading, each "FILE:LINE: message". */
+struct config_errors {
+        char **lines;
+        size_t n;
+};
+
+void config_errors_add(struct config_errors *e, const char *file, unsigned line, const char *fmt, ...)
+        _printf_(4, 5);
+void config_errors_clear(struct config_errors *e);
+
+/* Built-in paths; overridable so tests need not touch the system's. */
+struct config_defaults {
+        const char *socket;
+        const char *runtime_dir;
+        uid_t uid; /* default owner */
+        gid_t gid; /* default group */
+};
+void config_defaults_init(struct config_defaults *d);
+
+/*
+ * Load PATH and the drop-ins it includes. On success *ret is set and 0 is
+ * returned. On an invalid configuration -EINVAL is returned and every problem
+ * found is in ERRORS; other negative errnos mean the file could not be read
+ * (also described in ERRORS).
+ */
+int config_load(const char *path, const struct config_defaults *defaults, struct config **ret,
+                struct config_errors *errors);
+void config_free(struct config *c);
+static inline void config_freep(struct config **c) {
+        if (*c)
+                config_free(*c);
+}
+#define _cleanup_config_ _cleanup_(config_freep)
+
+const struct channel_config *config_find_channel(const struct config *c, const char *name);
+bool channel_name_valid(const char *name);
+
+const char *channel_type_to_string(enum channel_type t);
+const char *on_stop_to_string(enum on_stop s);
+
+/* Parse one principal list ("alice 1000 @wheel @100 *"). Used for admins, send, recv. */
+int principal_list_parse(const char *value, struct principal_list *list, char **error);
+void principal_list_free(struct principal_list *list);
+/* Format for humans ("alice @wheel *"); returns a malloc'd string. */
+char *principal_list_format(const struct principal_list *list);
+bool principal_list_equal(const struct principal_list *a, const struct principal_list *b);

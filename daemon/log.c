@@ -1,0 +1,80 @@
+/*
+ * log.c — stderr logging with journal priority prefixes.
+ *
+ * Under systemd, stderr is usually a stream to the journal and JOURNAL_STREAM
+ * holds "DEV:INODE" of that stream; then each line starts with "<N>" so the
+ * journal records the right priority. Anywhere else the line carries the level
+ * as a word, readable in a terminal or a test log.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+static int log_max_level = LOG_INFO;
+static bool log_journal;
+
+static const char *const level_names[] = {
+        [LOG_ERR] = "error",
+        [LOG_WARNING] = "warning",
+        [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info",
+        [LOG_DEBUG] = "debug",
+};
+
+void log_set_level(int level) {
+        log_max_level = level;
+}
+
+int log_get_level(void) {
+        return log_max_level;
+}
+
+int log_level_from_string(const char *s) {
+        for (size_t i = 0; i < ARRAY_SIZE(level_names); i++)
+                if (level_names[i] && streq(level_names[i], s))
+                        return (int)i;
+        return -EINVAL;
+}
+
+const char *log_level_to_string(int level) {
+        if (level >= 0 && (size_t)level < ARRAY_SIZE(level_names) && level_names[level])
+                return level_names[level];
+        return "unknown";
+}
+
+void log_open(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        log_journal = false;
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return;
+        log_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_msg(int level, const char *fmt, ...) {
+        char buf[2048];
+        va_list ap;
+        int saved = errno;
+
+        if (level > log_max_level)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (log_journal)
+                fprintf(stderr, "<%d>%s\n", level, buf);
+        else
+                fprintf(stderr, "ipcbrokerd: %s: %s\n", log_level_to_string(level), buf);
+        errno = saved;
+}

@@ -1,0 +1,26 @@
+/*
+ * policy.h — who may do what: open a channel for sending or receiving, or
+ * use the admin requests. Decisions use only kernel-verified credentials.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define POLICY_GROUPS_MAX 256
+
+struct peer_cred {
+        pid_t pid;
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[POLICY_GROUPS_MAX]; /* supplementary groups (SO_PEERGROUPS) */
+        size_t n_groups;
+};
+
+bool policy_in_group(const struct peer_cred *cred, gid_t gid);
+bool policy_principal_match(const struct principal_list *list, const struct peer_cred *cred);
+/* Access bits (CHANNEL_ACCESS_*) the caller is allowed on the channel. */
+int policy_channel_access(const struct channel_config *c, const struct peer_cred *cred);
+bool policy_is_admin(const struct config *c, const struct peer_cred *cred);

@@ -1,0 +1,326 @@
+/*
+ * request.c — the handlers behind each request type: open, stat (info),
+ * list, purge, reload, status. Dispatched through a table indexed by the
+ * message type.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "client.h"
+#include "listener.h"
+#include "log.h"
+#include "policy.h"
+#include "request.h"
+
+/* Room to keep free before adding an entry to a LIST or PURGE reply. */
+#define LIST_ENTRY_ROOM 512   /* a list entry is at most ~300 bytes */
+#define PURGE_ENTRY_ROOM 1024 /* a purge result may carry a problem text */
+
+static int fail(struct request *r, int err, const char *fmt, ...) _printf_(3, 4);
+static int fail(struct request *r, int err, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(r->message, sizeof(r->message), fmt, ap);
+        va_end(ap);
+        return -err;
+}
+
+static const char *access_to_string(int access) {
+        switch (access) {
+        case CHANNEL_ACCESS_SEND:
+                return "send";
+        case CHANNEL_ACCESS_RECV:
+                return "receive";
+        default:
+                return "send and receive";
+        }
+}
+
+static uint32_t state_to_wire(enum channel_state s) {
+        return s == CHANNEL_READY ? WIRE_STATE_READY : s == CHANNEL_REFUSED ? WIRE_STATE_REFUSED : WIRE_STATE_FAILED;
+}
+
+/* Every attribute of a channel, as stat and list show it. */
+static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
+        const struct channel_config *c = ch->config;
+        struct channel_info info;
+        bool have = channel_info(ch, &info) == 0;
+
+        wire_put_string(w, WIRE_ATTR_NAME, c->name);
+        wire_put_u32(w, WIRE_ATTR_TYPE, c->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
+        wire_put_u32(w, WIRE_ATTR_OWNER, c->owner);
+        wire_put_u32(w, WIRE_ATTR_GROUP, c->group);
+        wire_put_u32(w, WIRE_ATTR_MODE, c->mode);
+        wire_put_u32(w, WIRE_ATTR_STATE, state_to_wire(ch->state));
+        if (have) {
+                wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
+                wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, info.message_size);
+                wire_put_i64(w, WIRE_ATTR_MESSAGES, info.messages);
+                wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
+                wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
+                wire_put_i64(w, WIRE_ATTR_MQ_FLAGS, info.flags);
+        } else {
+                wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, c->type == CHANNEL_MQUEUE ? c->max_messages : -1);
+                wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, c->message_size);
+                wire_put_i64(w, WIRE_ATTR_MESSAGES, -1);
+                wire_put_i64(w, WIRE_ATTR_BYTES, -1);
+                wire_put_i64(w, WIRE_ATTR_CAPACITY, c->type == CHANNEL_FIFO ? c->capacity : -1);
+        }
+        if (!full)
+                return;
+        wire_put_string(w, WIRE_ATTR_KERNEL_NAME, c->type == CHANNEL_MQUEUE ? c->mq_name : c->path);
+        wire_put_string(w, WIRE_ATTR_ON_STOP, on_stop_to_string(c->on_stop));
+        if (ch->problem)
+                wire_put_string(w, WIRE_ATTR_PROBLEM, ch->problem);
+        _cleanup_free_ char *send = principal_list_format(&c->send);
+        _cleanup_free_ char *recv = principal_list_format(&c->recv);
+        if (send)
+                wire_put_string(w, WIRE_ATTR_SEND_LIST, send);
+        if (recv)
+                wire_put_string(w, WIRE_ATTR_RECV_LIST, recv);
+        wire_put_u64(w, WIRE_ATTR_OPENS, ch->opens);
+        wire_put_u64(w, WIRE_ATTR_DENIALS, ch->denials);
+}
+
+static struct channel *find(struct request *r, const char *name, int *err) {
+        struct broker *b = r->client->broker;
+        struct channel *ch;
+
+        if (!channel_name_valid(name)) {
+                *err = fail(r, EINVAL, "'%.*s' is not a valid channel name", WIRE_NAME_MAX, name);
+                return NULL;
+        }
+        ch = broker_find_channel(b, name);
+        if (!ch)
+                *err = fail(r, ENOENT, "no channel named '%s'", name);
+        return ch;
+}
+
+static int request_open(struct request *r) {
+        struct client *c = r->client;
+        struct broker *b = c->broker;
+        const char *name = r->attrs->v[WIRE_ATTR_NAME].s;
+        uint32_t want = (uint32_t)r->attrs->v[WIRE_ATTR_ACCESS].u;
+        struct channel *ch;
+        int allowed, fd = -1, err = 0, e;
+
+        if (want == 0 || (want & ~(uint32_t)(WIRE_ACCESS_SEND | WIRE_ACCESS_RECV)))
+                return fail(r, EINVAL, "invalid access mode %#x: ask for send, receive or both", want);
+        ch = find(r, name, &err);
+        if (!ch)
+                return err;
+
+        allowed = policy_channel_access(ch->config, &c->cred);
+        if ((allowed & (int)want) != (int)want) {
+                ch->denials++;
+                b->counters.denials++;
+                log_notice("denied: uid %u (pid %d) may not %s on channel '%s'", c->cred.uid, c->cred.pid,
+                           access_to_string((int)want & ~allowed), name);
+                return fail(r, EACCES, "permission denied: uid %u may not %s on channel '%s'", c->cred.uid,
+                            access_to_string((int)want & ~allowed), name);
+        }
+        e = channel_open(ch, (int)want, &fd);
+        if (e < 0) {
+                if (ch->state != CHANNEL_READY)
+                        return fail(r, EIO, "channel '%s' is unavailable: %s", name,
+                                    ch->problem ? ch->problem : strerror(-e));
+                return fail(r, -e, "cannot open channel '%s': %s", name, strerror(-e));
+        }
+        ch->opens++;
+        b->counters.opens++;
+        log_debug("granted: uid %u (pid %d) opens channel '%s' to %s", c->cred.uid, c->cred.pid, name,
+                  access_to_string((int)want));
+        put_channel(r->reply, ch, false);
+        wire_put_u32(r->reply, WIRE_ATTR_ACCESS, want);
+        r->pass_fd = fd;
+        return 0;
+}
+
+static int request_info(struct request *r) {
+        int err = 0;
+        struct channel *ch = find(r, r->attrs->v[WIRE_ATTR_NAME].s, &err);
+
+        if (!ch)
+                return err;
+        /* a stat is a good moment to notice a deleted or replaced object */
+        (void)channel_ensure(ch);
+        put_channel(r->reply, ch, true);
+        return 0;
+}
+
+/* The index of the first channel whose name sorts after CURSOR. */
+static size_t after_cursor(struct broker *b, const char *cursor) {
+        size_t lo = 0, hi = b->n_channels;
+
+        if (!cursor)
+                return 0;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(b->channels[mid]->config->name, cursor) <= 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static int request_list(struct request *r) {
+        struct broker *b = r->client->broker;
+        size_t i = after_cursor(b, r->attrs->v[WIRE_ATTR_CURSOR].s);
+
+        for (; i < b->n_channels; i++) {
+                if (wire_writer_room(r->reply) < LIST_ENTRY_ROOM)
+                        break;
+                wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
+                put_channel(r->reply, b->channels[i], false);
+                wire_nest_end(r->reply);
+        }
+        if (i < b->n_channels)
+                wire_put_string(r->reply, WIRE_ATTR_CURSOR, b->channels[i - 1]->config->name);
+        return 0;
+}
+
+static int require_admin(struct request *r, const char *what) {
+        struct client *c = r->client;
+        struct broker *b = c->broker;
+
+        if (policy_is_admin(b->config, &c->cred))
+                return 0;
+        b->counters.denials++;
+        log_notice("denied: uid %u (pid %d) may not %s (not in admins)", c->cred.uid, c->cred.pid, what);
+        return fail(r, EPERM, "permission denied: uid %u is not an administrator of ipcbrokerd (see admins=)",
+                    c->cred.uid);
+}
+
+static void purge_one(struct request *r, const char *name, struct channel *ch) {
+        uint64_t messages = 0, bytes = 0;
+        int e = ch ? channel_purge(ch, &messages, &bytes) : -ENOENT;
+
+        wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
+        wire_put_string(r->reply, WIRE_ATTR_NAME, name);
+        wire_put_u32(r->reply, WIRE_ATTR_ERROR, (uint32_t)-e);
+        if (e < 0)
+                wire_put_string(r->reply, WIRE_ATTR_MESSAGE,
+                                e == -ENOENT ? "no such channel"
+                                : ch && ch->problem ? ch->problem
+                                                    : strerror(-e));
+        wire_put_u64(r->reply, WIRE_ATTR_PURGED_MESSAGES, messages);
+        wire_put_u64(r->reply, WIRE_ATTR_PURGED_BYTES, bytes);
+        wire_nest_end(r->reply);
+        if (e == 0)
+                log_info("uid %u (pid %d) purged channel '%s': %llu messages, %llu bytes", r->client->cred.uid,
+                         r->client->cred.pid, name, (unsigned long long)messages, (unsigned long long)bytes);
+}
+
+static int request_purge(struct request *r) {
+        struct broker *b = r->client->broker;
+        int e = require_admin(r, "purge channels");
+
+        if (e < 0)
+                return e;
+        if (r->attrs->v[WIRE_ATTR_ALL].present) {
+                size_t i = after_cursor(b, r->attrs->v[WIRE_ATTR_CURSOR].s);
+                for (; i < b->n_channels; i++) {
+                        if (wire_writer_room(r->reply) < PURGE_ENTRY_ROOM)
+                                break;
+                        purge_one(r, b->channels[i]->config->name, b->channels[i]);
+                }
+                if (i < b->n_channels)
+                        wire_put_string(r->reply, WIRE_ATTR_CURSOR, b->channels[i - 1]->config->name);
+                return 0;
+        }
+        if (!r->attrs->v[WIRE_ATTR_NAME].present)
+                return fail(r, EINVAL, "purge needs channel names or --all");
+
+        struct wire_iter it;
+        struct wire_value v;
+        unsigned n = 0;
+        wire_iter_init(&it, r->packet, r->size);
+        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v)) {
+                if (++n > WIRE_PURGE_NAMES_MAX)
+                        return fail(r, E2BIG, "too many names in one purge request (at most %d)",
+                                    WIRE_PURGE_NAMES_MAX);
+                if (wire_writer_room(r->reply) < PURGE_ENTRY_ROOM)
+                        return fail(r, E2BIG, "too many names in one purge request");
+                purge_one(r, v.s, channel_name_valid(v.s) ? broker_find_channel(b, v.s) : NULL);
+        }
+        return 0;
+}
+
+static int request_reload(struct request *r) {
+        _cleanup_free_ char *msg = NULL;
+        int e = require_admin(r, "reload the configuration");
+
+        if (e < 0)
+                return e;
+        log_info("reload requested by uid %u (pid %d)", r->client->cred.uid, r->client->cred.pid);
+        e = broker_reload(r->client->broker, &msg);
+        if (e < 0)
+                return fail(r, -e, "%s", msg ? msg : "reload failed");
+        wire_put_string(r->reply, WIRE_ATTR_MESSAGE, msg ? msg : "reloaded");
+        return 0;
+}
+
+static int request_status(struct request *r) {
+        struct broker *b = r->client->broker;
+        struct wire_writer *w = r->reply;
+        uint64_t ready = 0;
+
+        for (size_t i = 0; i < b->n_channels; i++)
+                if (b->channels[i]->state == CHANNEL_READY)
+                        ready++;
+        wire_put_string(w, WIRE_ATTR_VERSION, PACKAGE_VERSION);
+        wire_put_u32(w, WIRE_ATTR_PID, (uint32_t)getpid());
+        wire_put_u64(w, WIRE_ATTR_UPTIME, (uint64_t)(time(NULL) - b->started));
+        wire_put_string(w, WIRE_ATTR_CONFIG_FILE, b->config_path);
+        wire_put_string(w, WIRE_ATTR_SOCKET, b->listener ? listener_path(b->listener) : b->config->socket);
+        wire_put_u64(w, WIRE_ATTR_CHANNELS, b->n_channels);
+        wire_put_u64(w, WIRE_ATTR_CHANNELS_READY, ready);
+        wire_put_u64(w, WIRE_ATTR_CLIENTS, b->listener ? listener_n_clients(b->listener) : 0);
+        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, b->counters.connections);
+        wire_put_u64(w, WIRE_ATTR_REQUESTS, b->counters.requests);
+        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, b->counters.opens);
+        wire_put_u64(w, WIRE_ATTR_DENIED, b->counters.denials);
+        wire_put_u64(w, WIRE_ATTR_RELOADS, b->counters.reloads);
+        return 0;
+}
+
+typedef int (*request_handler)(struct request *r);
+
+static const request_handler handlers[_WIRE_REQ_MAX] = {
+        [WIRE_REQ_OPEN] = request_open,
+        [WIRE_REQ_INFO] = request_info,
+        [WIRE_REQ_LIST] = request_list,
+        [WIRE_REQ_PURGE] = request_purge,
+        [WIRE_REQ_RELOAD] = request_reload,
+        [WIRE_REQ_STATUS] = request_status,
+};
+
+void request_dispatch(struct request *r) {
+        request_handler h = r->hdr->type < _WIRE_REQ_MAX ? handlers[r->hdr->type] : NULL;
+        int e;
+
+        if (!h)
+                e = fail(r, EOPNOTSUPP, "unknown request type %u", r->hdr->type);
+        else
+                e = h(r);
+        if (e < 0) {
+                if (r->pass_fd >= 0) {
+                        close(r->pass_fd);
+                        r->pass_fd = -1;
+                }
+                wire_writer_init(r->reply, WIRE_REPLY, r->hdr->serial);
+                wire_put_u32(r->reply, WIRE_ATTR_ERROR, (uint32_t)-e);
+                wire_put_string(r->reply, WIRE_ATTR_MESSAGE, r->message);
+                return;
+        }
+        wire_put_u32(r->reply, WIRE_ATTR_ERROR, 0);
+}

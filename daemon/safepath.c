@@ -1,0 +1,105 @@
+/*
+ * safepath.c — open paths component by component, never following symlinks.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safepath.h"
+#include "util.h"
+
+static int walk(const char *path, size_t len, mode_t create_mode, int *ret_dirfd, char **ret_bad) {
+        _cleanup_close_ int fd = -1;
+        char comp[NAME_MAX + 1];
+        size_t i = 0;
+
+        if (len == 0 || path[0] != '/')
+                return -EINVAL;
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (i < len) {
+                size_t start, n;
+                int next;
+
+                while (i < len && path[i] == '/')
+                        i++;
+                start = i;
+                while (i < len && path[i] != '/')
+                        i++;
+                n = i - start;
+                if (n == 0)
+                        break;
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(comp, path + start, n);
+                comp[n] = '\0';
+                if (streq(comp, ".") || streq(comp, ".."))
+                        return -EINVAL;
+
+                next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0 && errno == ENOENT && create_mode) {
+                        if (mkdirat(fd, comp, create_mode) < 0 && errno != EEXIST)
+                                goto fail;
+                        next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                }
+                if (next < 0)
+                        goto fail;
+                close(fd);
+                fd = next;
+                continue;
+        fail: {
+                int r = -errno;
+                struct stat st;
+                /* O_PATH|O_NOFOLLOW on a symlink with O_DIRECTORY gives ENOTDIR: say what it is */
+                if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                        r = -ELOOP;
+                if (ret_bad && asprintf(ret_bad, "%.*s", (int)i, path) < 0)
+                        *ret_bad = NULL;
+                return r;
+        }
+        }
+        *ret_dirfd = TAKE_FD(fd);
+        return 0;
+}
+
+int safepath_open_dir(const char *path, mode_t create_mode, int *ret_dirfd, char **ret_bad) {
+        return walk(path, strlen(path), create_mode, ret_dirfd, ret_bad);
+}
+
+int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
+                         char **ret_bad) {
+        const char *slash = strrchr(path, '/');
+
+        if (!slash || !slash[1])
+                return -EINVAL;
+        *ret_base = slash + 1;
+        if (slash == path)
+                return walk("/", 1, 0, ret_dirfd, ret_bad);
+        return walk(path, (size_t)(slash - path), create_mode, ret_dirfd, ret_bad);
+}
+
+int safepath_check_dir(int dirfd, bool allow_sticky, uid_t trusted_uid, const char **reason) {
+        struct stat st;
+
+        if (fstat(dirfd, &st) < 0)
+                return -errno;
+        if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != trusted_uid) {
+                *reason = "is owned by another user";
+                return -EPERM;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                if (!allow_sticky || !(st.st_mode & S_ISVTX)) {
+                        *reason = "is writable by other users";
+                        return -EPERM;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * safepath.h — walking paths without following symlinks.
+ *
+ * The FIFO directories may sit in places other users can write to. Every
+ * component is opened with O_NOFOLLOW relative to the previous one, so a
+ * symlink planted anywhere on the way is refused rather than followed.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * Open the directory that contains PATH (absolute) without following any
+ * symlink. With CREATE_MODE != 0 missing directories are created with that
+ * mode. On success *ret_dirfd is an O_PATH descriptor and *ret_base points
+ * into PATH at the last component. On failure returns a negative errno and
+ * sets *ret_bad (if not NULL) to a malloc'd string naming the offending
+ * component.
+ */
+int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
+                         char **ret_bad);
+
+/* Open a directory by absolute path (creating it, like mkdir -p, if CREATE_MODE != 0). */
+int safepath_open_dir(const char *path, mode_t create_mode, int *ret_dirfd, char **ret_bad);
+
+/*
+ * Is the directory behind DIRFD safe to keep our objects in: owned by us,
+ * root or TRUSTED_UID, and not writable by others unless ALLOW_STICKY and the
+ * sticky bit protects entries? Returns 0 or -EPERM with *reason set to a
+ * static string.
+ */
+int safepath_check_dir(int dirfd, bool allow_sticky, uid_t trusted_uid, const char **reason);

@@ -1,0 +1,164 @@
+/*
+ * ipcbroker.h — libipcbroker, the client library of ipcbrokerd.
+ *
+ * Open a channel by name; the daemon checks who you are and passes back the
+ * kernel descriptor of the channel's POSIX message queue or FIFO. Messages
+ * then go straight through the kernel: the daemon is not on the data path.
+ *
+ * Every call returns 0 (or a non-negative count) on success and a negative
+ * errno on failure; ipcb_strerror() explains it. The library keeps no global
+ * state and raises no signals; distinct handles may be used from distinct
+ * threads at the same time. The daemon's socket is IPCBROKER_SOCKET from the
+ * environment, else the compiled-in default (see ipcb_socket_path()).
+ */
+#ifndef IPCBROKER_H
+#define IPCBROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IPCB_NAME_MAX 128   /* longest channel name */
+#define IPCB_PATH_MAX 512   /* longest kernel name or FIFO path reported */
+#define IPCB_TEXT_MAX 512   /* longest free text in a report */
+
+typedef struct ipcb_channel ipcb_channel;
+
+/* ipcb_open() flags */
+enum {
+        IPCB_SEND = 1,
+        IPCB_RECV = 2,
+        IPCB_NONBLOCK = 4,
+};
+
+/* Channel types */
+enum {
+        IPCB_MQUEUE = 1,
+        IPCB_FIFO = 2,
+};
+
+/* Channel states reported by ipcb_stat()/ipcb_list() */
+enum {
+        IPCB_STATE_READY = 0,   /* the kernel object exists and is verified */
+        IPCB_STATE_REFUSED = 1, /* its name is taken by an object the daemon does not trust */
+        IPCB_STATE_FAILED = 2,  /* the daemon could not create it */
+};
+
+/* ---- data path ---------------------------------------------------------- */
+
+/* Open channel NAME for IPCB_SEND and/or IPCB_RECV (plus IPCB_NONBLOCK). */
+int ipcb_open(const char *name, int flags, ipcb_channel **out);
+/* Send one message; prio orders messages on queues (0..31 portable), FIFOs ignore it. */
+int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio);
+/* As ipcb_send, waiting at most timeout_ms (-1: forever, 0: not at all) for room. */
+int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms);
+/* Receive one whole message into buf; returns its length. size must be at least the message size. */
+ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio);
+ssize_t ipcb_timedrecv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms);
+/* The descriptor, for poll/epoll in the caller's own loop (POLLIN: a message waits; POLLOUT: room). */
+int ipcb_fd(const ipcb_channel *ch);
+int ipcb_close(ipcb_channel *ch);
+/* Switch the handle between blocking and non-blocking operation. */
+int ipcb_set_nonblock(ipcb_channel *ch, int nonblock);
+
+/* What an open channel is, and how full it is now (read from the kernel). */
+typedef struct ipcb_attr {
+        int type;           /* IPCB_MQUEUE or IPCB_FIFO */
+        int flags;          /* IPCB_SEND/IPCB_RECV/IPCB_NONBLOCK of this handle */
+        long max_messages;  /* queue: mq_maxmsg; FIFO: packets the pipe holds */
+        long message_size;  /* largest message */
+        long messages;      /* queued now; -1 when the kernel cannot tell (FIFO) */
+        long long bytes;    /* bytes queued now; -1 when the kernel cannot tell (queue) */
+        long capacity;      /* FIFO: pipe buffer size; -1 for queues */
+} ipcb_attr;
+
+int ipcb_getattr(const ipcb_channel *ch, ipcb_attr *attr);
+const char *ipcb_name(const ipcb_channel *ch);
+
+/* ---- inspection and administration (through the daemon) ---------------- */
+
+typedef struct ipcb_info {
+        char name[IPCB_NAME_MAX + 1];
+        int type;                 /* IPCB_MQUEUE or IPCB_FIFO */
+        int state;                /* IPCB_STATE_* */
+        uid_t owner;
+        gid_t group;
+        unsigned mode;
+        long max_messages;        /* mq_maxmsg (FIFO: packets the pipe holds) */
+        long message_size;        /* mq_msgsize (FIFO: largest message) */
+        long messages;            /* mq_curmsgs; -1 unknown */
+        long long bytes;          /* bytes queued; -1 unknown */
+        long capacity;            /* FIFO pipe size; -1 for queues */
+        long mq_flags;            /* mq_flags of the daemon's descriptor */
+        char kernel_name[IPCB_PATH_MAX]; /* queue name or FIFO path (ipcb_stat only) */
+        char on_stop[16];         /* keep | remove (ipcb_stat only) */
+        char send[IPCB_TEXT_MAX]; /* extra senders (ipcb_stat only) */
+        char recv[IPCB_TEXT_MAX]; /* extra receivers (ipcb_stat only) */
+        char problem[IPCB_TEXT_MAX]; /* why it is not ready, if it is not */
+        unsigned long long opens;   /* opens granted (ipcb_stat only) */
+        unsigned long long denials; /* opens denied (ipcb_stat only) */
+} ipcb_info;
+
+int ipcb_stat(const char *name, ipcb_info *info);
+/* All channels, sorted by name; free *infos with free(). Returns the count. */
+int ipcb_list(ipcb_info **infos, size_t *n);
+
+typedef struct ipcb_purge_result {
+        char name[IPCB_NAME_MAX + 1];
+        int error;                     /* 0 or a negative errno */
+        char message[IPCB_TEXT_MAX];   /* why it failed */
+        unsigned long long messages;   /* dropped */
+        unsigned long long bytes;      /* dropped */
+} ipcb_purge_result;
+
+/*
+ * Drop the queued messages of the N channels in NAMES, or of every channel
+ * when NAMES is NULL. One result per channel in *results (free with free()).
+ * Returns 0 when the request was carried out (see each result's error) or a
+ * negative errno (e.g. -EPERM for a caller who is not an admin).
+ */
+int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **results, size_t *n_results);
+
+/* Ask the daemon to reload its configuration; *message (free()) gets its answer. */
+int ipcb_reload(char **message);
+
+typedef struct ipcb_status {
+        char version[32];
+        pid_t pid;
+        unsigned long long uptime;  /* seconds */
+        char config_file[IPCB_PATH_MAX];
+        char socket[IPCB_PATH_MAX];
+        unsigned long long channels;
+        unsigned long long channels_ready;
+        unsigned long long clients;     /* connected now */
+        unsigned long long connections; /* accepted since start */
+        unsigned long long requests;    /* served since start */
+        unsigned long long opens;       /* granted since start */
+        unsigned long long denied;      /* refused since start */
+        unsigned long long reloads;
+} ipcb_status;
+
+int ipcb_status_get(ipcb_status *status);
+
+/* ---- errors and environment ---------------------------------------------- */
+
+/*
+ * Explain an error returned by any call. -ECONNREFUSED means the daemon
+ * could not be reached (the text names the socket path). The string is
+ * valid until the next call in the same thread.
+ */
+const char *ipcb_strerror(int err);
+/* The socket path the library uses: IPCBROKER_SOCKET, else the default. */
+const char *ipcb_socket_path(void);
+/* The library's version string. */
+const char *ipcb_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
