@@ -338,6 +338,7 @@ struct parser {
         char *section;           /* full section name of the current line, NULL before the first */
         char *key;               /* full key of the current line */
         bool section_bad;        /* the current section is invalid: ignore its keys */
+        bool key_seen;           /* a key line since the section header (continuations need one) */
         struct channel_draft *current; /* the channel section being read */
 };
 
@@ -370,6 +371,7 @@ static void parser_section_begin(struct parser *p, const char *raw) {
         p->section = NULL;
         p->current = NULL;
         p->section_bad = true;
+        p->key_seen = false;
         if (!copy)
                 return;
         s = strip(copy);
@@ -425,6 +427,15 @@ static void parser_section_begin(struct parser *p, const char *raw) {
         p->section_bad = false;
 }
 
+/* A section header was rejected: its keys must not land in the previous section. */
+static void parser_section_invalid(struct parser *p) {
+        free(p->section);
+        p->section = NULL;
+        p->current = NULL;
+        p->section_bad = true;
+        p->key_seen = false;
+}
+
 /*
  * The line reader handed to ini_parse_stream(). It returns each physical line
  * (up to inih's buffer), after checking it; a line we reject is replaced by an
@@ -460,6 +471,8 @@ static char *parser_reader(char *str, int num, void *stream) {
         /* inih needs room for the newline and the terminator. */
         if (len > num - 2) {
                 perr(p, "line too long (%zd characters; at most %d fit the parser's line buffer)", len, num - 2);
+                if (*strip(line) == '[')
+                        parser_section_invalid(p);
                 goto reject;
         }
 
@@ -486,14 +499,12 @@ static char *parser_reader(char *str, int num, void *stream) {
                         end = strchr(s + 1, ']');
                         if (!end) {
                                 perr(p, "unterminated section header (missing ']')");
-                                free(p->section);
-                                p->section = NULL;
-                                p->current = NULL;
-                                p->section_bad = true;
+                                parser_section_invalid(p);
                                 goto reject;
                         }
                         if (*strip(end + 1)) {
                                 perr(p, "unexpected text after section header");
+                                parser_section_invalid(p);
                                 goto reject;
                         }
                         *end = '\0';
@@ -501,7 +512,7 @@ static char *parser_reader(char *str, int num, void *stream) {
                         /* inih would truncate the name; we keep ours. */
                         goto accept;
                 }
-                if (indented && p->section) {
+                if (indented && p->section && p->key_seen) {
                         /* inih treats an indented line after a key as a continuation of its value */
                         p->continuation = true;
                         goto accept;
@@ -514,9 +525,11 @@ static char *parser_reader(char *str, int num, void *stream) {
                 *c = '\0';
                 p->key = strdup(strip(s));
                 if (!p->section) {
-                        perr(p, "key '%s' outside of any section", p->key);
+                        if (!p->section_bad)
+                                perr(p, "key '%s' outside of any section", p->key);
                         goto reject;
                 }
+                p->key_seen = true;
         }
 
 accept:
