@@ -212,8 +212,7 @@ static void client_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
 static void client_on_idle(struct ev_loop *loop, ev_timer *w, int revents) {
         struct client *c = container_of(w, struct client, idle);
 
-        log_debug("client pid %d uid %u: idle for %.0f s; disconnecting", c->cred.pid, c->cred.uid,
-                  CLIENT_IDLE_TIMEOUT);
+        log_debug("client pid %d uid %u: idle for %.0f s; disconnecting", c->cred.pid, c->cred.uid, w->repeat);
         client_free(c);
 }
 
@@ -234,7 +233,7 @@ int client_new(struct broker *b, struct listener *l, int fd, struct client **ret
         }
         ev_io_init(&c->io, client_on_readable, fd, EV_READ);
         ev_init(&c->idle, client_on_idle);
-        c->idle.repeat = CLIENT_IDLE_TIMEOUT;
+        c->idle.repeat = b->config->idle_timeout;
         ev_io_start(b->loop, &c->io);
         ev_timer_again(b->loop, &c->idle);
         *ret = c;
@@ -246,7 +245,8 @@ void client_free(struct client *c) {
                 return;
         ev_io_stop(c->broker->loop, &c->io);
         ev_timer_stop(c->broker->loop, &c->idle);
-        listener_client_gone(c->listener, c);
+        if (c->listener)
+                listener_client_gone(c->listener, c);
         close(c->fd);
         free(c);
 }

@@ -24,8 +24,6 @@ struct client {
         uint64_t requests;
 };
 
-#define CLIENT_IDLE_TIMEOUT 60.0 /* seconds without a request before we hang up */
-
 /* Take over an accepted connection. */
 int client_new(struct broker *b, struct listener *l, int fd, struct client **ret);
 void client_free(struct client *c);

@@ -243,6 +243,8 @@ enum key_id {
         KEY_MQ_PREFIX,
         KEY_ADMINS,
         KEY_MAX_CLIENTS,
+        KEY_MAX_CLIENTS_PER_USER,
+        KEY_IDLE_TIMEOUT,
         KEY_INCLUDE,
         KEY_LOG_LEVEL,
         /* [channel NAME] */
@@ -278,6 +280,8 @@ static const struct key_info {
         [KEY_MQ_PREFIX] = { "mq_prefix", SCOPE_BROKER, 0, false },
         [KEY_ADMINS] = { "admins", SCOPE_BROKER, 0, true },
         [KEY_MAX_CLIENTS] = { "max_clients", SCOPE_BROKER, 0, false },
+        [KEY_MAX_CLIENTS_PER_USER] = { "max_clients_per_user", SCOPE_BROKER, 0, false },
+        [KEY_IDLE_TIMEOUT] = { "idle_timeout", SCOPE_BROKER, 0, false },
         [KEY_INCLUDE] = { "include", SCOPE_BROKER, 0, false },
         [KEY_LOG_LEVEL] = { "log_level", SCOPE_BROKER, 0, false },
         [KEY_TYPE] = { "type", SCOPE_CHANNEL, FOR_ALL, false },
@@ -638,6 +642,18 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                 long n;
                 if (number_value(p, "max_clients", v, 1, 1000000, &n))
                         c->max_clients = (unsigned)n;
+                break;
+        }
+        case KEY_MAX_CLIENTS_PER_USER: {
+                long n;
+                if (number_value(p, "max_clients_per_user", v, 1, 1000000, &n))
+                        c->max_clients_per_user = (unsigned)n;
+                break;
+        }
+        case KEY_IDLE_TIMEOUT: {
+                long n;
+                if (number_value(p, "idle_timeout", v, 1, 86400, &n))
+                        c->idle_timeout = (unsigned)n;
                 break;
         }
         case KEY_INCLUDE:
@@ -1031,6 +1047,8 @@ int config_load(const char *path, const struct config_defaults *defaults, struct
         c->mq_prefix = strdup(DEFAULT_MQ_PREFIX);
         c->socket_mode = DEFAULT_SOCKET_MODE;
         c->max_clients = DEFAULT_MAX_CLIENTS;
+        c->max_clients_per_user = DEFAULT_MAX_CLIENTS_PER_USER;
+        c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
         c->log_level = LOG_INFO;
         if (!c->file || !c->socket || !c->runtime_dir || !c->mq_prefix)
                 return -ENOMEM;

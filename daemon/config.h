@@ -29,6 +29,8 @@
 #define DEFAULT_MODE 0600
 #define DEFAULT_SOCKET_MODE 0666
 #define DEFAULT_MAX_CLIENTS 1024
+#define DEFAULT_MAX_CLIENTS_PER_USER 128
+#define DEFAULT_IDLE_TIMEOUT 60
 #define DEFAULT_MQ_PREFIX "/ipcbroker."
 
 enum channel_type {
@@ -85,6 +87,8 @@ struct config {
         char *mq_prefix;
         struct principal_list admins;
         unsigned max_clients;
+        unsigned max_clients_per_user; /* connections one uid may hold (root exempt) */
+        unsigned idle_timeout;         /* seconds a connection may stay silent */
         char *include;
         int log_level; /* syslog priority */
 

@@ -53,11 +53,20 @@ size_t listener_n_clients(const struct listener *l) {
         return l->n_clients;
 }
 
-static void listener_reject(struct listener *l, int fd) {
+static void listener_reject(int fd, const char *why) {
         /* one short error packet, then hang up: the client sees why */
-        (void)l;
-        client_send_error(fd, 0, EUSERS, "too many clients connected to ipcbrokerd (max_clients)");
+        client_send_error(fd, 0, EUSERS, why);
         close(fd);
+}
+
+/* Connections the uid holds now; the list is bounded by max_clients. */
+static unsigned listener_count_uid(const struct listener *l, uid_t uid) {
+        unsigned n = 0;
+
+        for (const struct client *c = l->clients; c; c = c->next)
+                if (c->cred.uid == uid)
+                        n++;
+        return n;
 }
 
 static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
@@ -85,11 +94,21 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
                 }
                 if (l->n_clients >= b->config->max_clients) {
                         log_warning("refusing a connection: %zu clients connected (max_clients)", l->n_clients);
-                        listener_reject(l, fd);
+                        listener_reject(fd, "too many clients connected to ipcbrokerd (max_clients)");
                         continue;
                 }
                 if (client_new(b, l, fd, &c) < 0) {
                         close(fd);
+                        continue;
+                }
+                /* one user must not starve the others (root is exempt) */
+                if (c->cred.uid != 0 && listener_count_uid(l, c->cred.uid) >= b->config->max_clients_per_user) {
+                        log_warning("refusing a connection from uid %u (pid %d): it holds %u connections "
+                                    "(max_clients_per_user)",
+                                    c->cred.uid, c->cred.pid, b->config->max_clients_per_user);
+                        client_send_error(fd, 0, EUSERS, "too many connections from this user (max_clients_per_user)");
+                        c->listener = NULL; /* not in the list yet */
+                        client_free(c);
                         continue;
                 }
                 c->next = l->clients;
