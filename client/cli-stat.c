@@ -36,6 +36,7 @@ static void print_text(const ipcb_info *x) {
                 line_num("mq_msgsize:", x->message_size);
                 line_num("mq_curmsgs:", x->messages);
         } else {
+                printf("%-14s %s\n", "framing:", x->framing == IPCB_FRAMING_BATCH ? "batch" : "packet");
                 line_num("capacity:", x->capacity);
                 line_num("max_messages:", x->max_messages);
                 line_num("message_size:", x->message_size);
@@ -71,8 +72,12 @@ static void print_json(const ipcb_info *x) {
                 printf(", \"mq_flags\": %ld, \"mq_maxmsg\": %ld, \"mq_msgsize\": %ld, \"mq_curmsgs\": ", x->mq_flags,
                        x->max_messages, x->message_size);
         else
-                printf(", \"capacity\": %ld, \"max_messages\": %ld, \"message_size\": %ld, \"messages\": ",
-                       x->capacity, x->max_messages, x->message_size);
+        {
+                printf(", \"framing\": \"%s\", \"capacity\": %ld, \"max_messages\": ",
+                       x->framing == IPCB_FRAMING_BATCH ? "batch" : "packet", x->capacity);
+                json_number_or_null(stdout, x->max_messages);
+                printf(", \"message_size\": %ld, \"messages\": ", x->message_size);
+        }
         json_number_or_null(stdout, x->messages);
         printf(", \"bytes\": ");
         json_number_or_null(stdout, x->bytes);

@@ -34,6 +34,7 @@ static void info_from_attrs(ipcb_info *info, const struct wire_attrs *a) {
         lib_copy(info->problem, sizeof(info->problem), &a->v[WIRE_ATTR_PROBLEM]);
         info->opens = a->v[WIRE_ATTR_OPENS].u;
         info->denials = a->v[WIRE_ATTR_DENIALS].u;
+        info->framing = a->v[WIRE_ATTR_FRAMING].u == WIRE_FRAMING_BATCH ? IPCB_FRAMING_BATCH : IPCB_FRAMING_PACKET;
 }
 
 struct call {

@@ -10,12 +10,21 @@
 #include "ipcbroker.h"
 #include "protocol.h"
 
+/* A batch-framed FIFO packet: records of a u16 length (host order) and the bytes. */
+#define LIB_RECORD_HEADER 2
+#define LIB_PACKET_MAX 4096 /* PIPE_BUF: the largest atomic write */
+
 struct ipcb_channel {
         int fd;
         int type;           /* IPCB_MQUEUE or IPCB_FIFO */
         int flags;          /* IPCB_SEND/RECV/NONBLOCK */
+        int framing;        /* IPCB_FRAMING_* (FIFO) */
         long message_size;  /* largest message */
         char name[IPCB_NAME_MAX + 1];
+        /* batch framing: the packet being handed out, record by record */
+        uint8_t *rbuf;      /* LIB_PACKET_MAX bytes, allocated on first receive */
+        size_t rlen;
+        size_t roff;
 };
 
 /* A reply, decoded; owns the packet it points into and the passed descriptor. */

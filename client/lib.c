@@ -364,8 +364,10 @@ _public_ int ipcb_open(const char *name, int flags, ipcb_channel **out) {
         } else {
                 struct stat st;
                 int fl;
-                if (fstat(ch->fd, &st) < 0 || !S_ISFIFO(st.st_mode) || ch->message_size <= 0 ||
-                    ch->message_size > PIPE_BUF) {
+                ch->framing = reply->attrs.v[WIRE_ATTR_FRAMING].u == WIRE_FRAMING_BATCH ? IPCB_FRAMING_BATCH
+                                                                                        : IPCB_FRAMING_PACKET;
+                if (fstat(ch->fd, &st) < 0 || !S_ISFIFO(st.st_mode) || ch->message_size < 0 ||
+                    ch->message_size > PIPE_BUF - (ch->framing == IPCB_FRAMING_BATCH ? LIB_RECORD_HEADER : 0)) {
                         lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a FIFO", name);
                         r = -EPROTO;
                         goto out;
@@ -399,6 +401,7 @@ _public_ int ipcb_close(ipcb_channel *ch) {
                 return -EINVAL;
         if (close(ch->fd) < 0)
                 r = -errno;
+        free(ch->rbuf);
         free(ch);
         return r == -EINTR ? 0 : r;
 }
@@ -450,7 +453,9 @@ _public_ int ipcb_getattr(const ipcb_channel *ch, ipcb_attr *attr) {
                 if (ioctl(ch->fd, FIONREAD, &queued) < 0)
                         queued = -1;
                 attr->capacity = cap;
-                attr->max_messages = cap / (page > 0 ? page : 4096);
+                attr->framing = ch->framing;
+                /* each packet takes a page of the pipe; a batch packet holds a varying number of messages */
+                attr->max_messages = ch->framing == IPCB_FRAMING_BATCH ? -1 : cap / (page > 0 ? page : 4096);
                 attr->message_size = ch->message_size;
                 attr->messages = -1;
                 attr->bytes = queued;
@@ -526,35 +531,11 @@ static int fifo_wait(const ipcb_channel *ch, short events, int timeout_ms, const
         }
 }
 
-static int do_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms) {
-        struct timespec end;
-
-        if (!ch || (!msg && len))
-                return -EINVAL;
-        if (!(ch->flags & IPCB_SEND))
-                return -EBADF;
-        if ((long long)len > ch->message_size)
-                return -EMSGSIZE;
-
-        if (ch->type == IPCB_MQUEUE) {
-                if (timeout_ms >= 0)
-                        deadline(CLOCK_REALTIME, timeout_ms, &end);
-                for (;;) {
-                        int r = timeout_ms >= 0 ? mq_timedsend((mqd_t)ch->fd, msg, len, prio, &end)
-                                                : mq_send((mqd_t)ch->fd, msg, len, prio);
-                        if (r == 0)
-                                return 0;
-                        if (errno != EINTR)
-                                return -errno;
-                }
-        }
-
-        if (len == 0)
-                return -EINVAL; /* a pipe cannot carry an empty packet */
-        if (timeout_ms >= 0)
-                deadline(CLOCK_MONOTONIC, timeout_ms, &end);
+/* One packet onto the FIFO, waiting for room as the handle and timeout allow. */
+static int fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms,
+                             const struct timespec *end) {
         for (;;) {
-                ssize_t n = write_nosignal(ch->fd, msg, len);
+                ssize_t n = write_nosignal(ch->fd, buf, len);
                 int r;
                 if (n == (ssize_t)len)
                         return 0;
@@ -564,10 +545,119 @@ static int do_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio,
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                r = fifo_wait(ch, POLLOUT, timeout_ms, &end);
+                r = fifo_wait(ch, POLLOUT, timeout_ms, end);
                 if (r < 0)
                         return r;
         }
+}
+
+/* One packet from the FIFO; WAIT false: -EAGAIN at once when there is none. */
+static ssize_t fifo_read_packet(ipcb_channel *ch, void *buf, size_t size, bool wait, int timeout_ms,
+                                const struct timespec *end) {
+        for (;;) {
+                /* one read returns exactly one packet; size >= the packet keeps it whole */
+                ssize_t n = read(ch->fd, buf, size);
+                int r;
+                if (n > 0)
+                        return n;
+                if (n == 0)
+                        return -EPIPE; /* no writer at all: the daemon is gone */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                if (!wait)
+                        return -EAGAIN;
+                r = fifo_wait(ch, POLLIN, timeout_ms, end);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* The next record of the held batch packet, or -EAGAIN when none is left. */
+static ssize_t batch_next(ipcb_channel *ch, void *buf, size_t size) {
+        uint16_t len;
+
+        if (ch->roff >= ch->rlen)
+                return -EAGAIN;
+        if (ch->rlen - ch->roff < LIB_RECORD_HEADER) {
+                ch->roff = ch->rlen = 0;
+                return -EBADMSG;
+        }
+        memcpy(&len, ch->rbuf + ch->roff, sizeof(len));
+        if ((size_t)len > ch->rlen - ch->roff - LIB_RECORD_HEADER || (long)len > ch->message_size) {
+                /* not a packet of ours (a plain writer on a batch channel): drop it whole */
+                ch->roff = ch->rlen = 0;
+                return -EBADMSG;
+        }
+        if ((size_t)len > size)
+                return -EMSGSIZE;
+        memcpy(buf, ch->rbuf + ch->roff + LIB_RECORD_HEADER, len);
+        ch->roff += LIB_RECORD_HEADER + len;
+        return len;
+}
+
+/* Read the next batch packet into the handle. */
+static int batch_fill(ipcb_channel *ch, bool wait, int timeout_ms, const struct timespec *end) {
+        ssize_t n;
+
+        if (!ch->rbuf) {
+                ch->rbuf = malloc(LIB_PACKET_MAX);
+                if (!ch->rbuf)
+                        return -ENOMEM;
+        }
+        ch->roff = ch->rlen = 0;
+        n = fifo_read_packet(ch, ch->rbuf, LIB_PACKET_MAX, wait, timeout_ms, end);
+        if (n < 0)
+                return (int)n;
+        ch->rlen = (size_t)n;
+        return 0;
+}
+
+static int check_send(const ipcb_channel *ch, size_t len) {
+        if (!(ch->flags & IPCB_SEND))
+                return -EBADF;
+        if ((long long)len > ch->message_size)
+                return -EMSGSIZE;
+        if (len == 0 && ch->type == IPCB_FIFO && ch->framing == IPCB_FRAMING_PACKET)
+                return -EINVAL; /* a pipe cannot carry an empty packet */
+        return 0;
+}
+
+static int do_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms) {
+        struct timespec end;
+        int r;
+
+        if (!ch || (!msg && len))
+                return -EINVAL;
+        r = check_send(ch, len);
+        if (r < 0)
+                return r;
+
+        if (ch->type == IPCB_MQUEUE) {
+                if (timeout_ms >= 0)
+                        deadline(CLOCK_REALTIME, timeout_ms, &end);
+                for (;;) {
+                        r = timeout_ms >= 0 ? mq_timedsend((mqd_t)ch->fd, msg, len, prio, &end)
+                                            : mq_send((mqd_t)ch->fd, msg, len, prio);
+                        if (r == 0)
+                                return 0;
+                        if (errno != EINTR)
+                                return -errno;
+                }
+        }
+
+        if (timeout_ms >= 0)
+                deadline(CLOCK_MONOTONIC, timeout_ms, &end);
+        if (ch->framing == IPCB_FRAMING_BATCH) {
+                uint8_t packet[LIB_PACKET_MAX];
+                uint16_t l = (uint16_t)len;
+                memcpy(packet, &l, sizeof(l));
+                if (len)
+                        memcpy(packet + LIB_RECORD_HEADER, msg, len);
+                return fifo_write_packet(ch, packet, LIB_RECORD_HEADER + len, timeout_ms, &end);
+        }
+        return fifo_write_packet(ch, msg, len, timeout_ms, &end);
 }
 
 static ssize_t do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms) {
@@ -597,22 +687,18 @@ static ssize_t do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio,
                 *prio = 0;
         if (timeout_ms >= 0)
                 deadline(CLOCK_MONOTONIC, timeout_ms, &end);
-        for (;;) {
-                /* one read returns exactly one packet; size >= message_size keeps it whole */
-                ssize_t n = read(ch->fd, buf, size);
-                int r;
-                if (n > 0)
-                        return n;
-                if (n == 0)
-                        return -EPIPE; /* no writer at all: the daemon is gone */
-                if (errno == EINTR)
-                        continue;
-                if (errno != EAGAIN)
-                        return -errno;
-                r = fifo_wait(ch, POLLIN, timeout_ms, &end);
-                if (r < 0)
-                        return r;
+        if (ch->framing == IPCB_FRAMING_BATCH) {
+                for (;;) {
+                        ssize_t n = batch_next(ch, buf, size);
+                        int r;
+                        if (n != -EAGAIN)
+                                return n;
+                        r = batch_fill(ch, true, timeout_ms, &end);
+                        if (r < 0)
+                                return r;
+                }
         }
+        return fifo_read_packet(ch, buf, size, true, timeout_ms, &end);
 }
 
 _public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio) {
@@ -629,4 +715,127 @@ _public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *p
 
 _public_ ssize_t ipcb_timedrecv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms) {
         return do_recv(ch, buf, size, prio, timeout_ms < 0 ? -1 : timeout_ms);
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+_public_ int ipcb_pending(const ipcb_channel *ch) {
+        size_t off;
+        int n = 0;
+
+        if (!ch)
+                return -EINVAL;
+        if (ch->type != IPCB_FIFO || ch->framing != IPCB_FRAMING_BATCH)
+                return 0;
+        for (off = ch->roff; off + LIB_RECORD_HEADER <= ch->rlen; n++) {
+                uint16_t len;
+                memcpy(&len, ch->rbuf + off, sizeof(len));
+                off += LIB_RECORD_HEADER + len;
+                if (off > ch->rlen)
+                        break;
+        }
+        return n;
+}
+
+_public_ int ipcb_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int timeout_ms) {
+        struct timespec end;
+        size_t sent = 0;
+        int r;
+
+        if (!ch || (!msgs && n) || n > INT_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (!msgs[i].data && msgs[i].len)
+                        return -EINVAL;
+                r = check_send(ch, msgs[i].len);
+                if (r < 0)
+                        return r;
+        }
+        if (n == 0)
+                return 0;
+        if (timeout_ms < 0)
+                timeout_ms = -1;
+
+        if (ch->type == IPCB_FIFO && ch->framing == IPCB_FRAMING_BATCH) {
+                uint8_t packet[LIB_PACKET_MAX];
+
+                if (timeout_ms >= 0)
+                        deadline(CLOCK_MONOTONIC, timeout_ms, &end);
+                while (sent < n) {
+                        size_t len = 0, first = sent;
+                        /* as many whole records as fit: each write is one atomic packet */
+                        while (sent < n && len + LIB_RECORD_HEADER + msgs[sent].len <= sizeof(packet)) {
+                                uint16_t l = (uint16_t)msgs[sent].len;
+                                memcpy(packet + len, &l, sizeof(l));
+                                if (l)
+                                        memcpy(packet + len + LIB_RECORD_HEADER, msgs[sent].data, l);
+                                len += LIB_RECORD_HEADER + l;
+                                sent++;
+                        }
+                        r = fifo_write_packet(ch, packet, len, timeout_ms, &end);
+                        if (r < 0) {
+                                sent = first;
+                                return sent > 0 ? (int)sent : r;
+                        }
+                }
+                return (int)sent;
+        }
+
+        /* queues and packet-framed FIFOs: one message per call */
+        for (; sent < n; sent++) {
+                r = do_send(ch, msgs[sent].data, msgs[sent].len, msgs[sent].prio, timeout_ms);
+                if (r < 0)
+                        return sent > 0 ? (int)sent : r;
+        }
+        return (int)sent;
+}
+
+_public_ int ipcb_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms) {
+        size_t got = 0;
+
+        if (!ch || (!msgs && n) || n > INT_MAX)
+                return -EINVAL;
+        if (!(ch->flags & IPCB_RECV))
+                return -EBADF;
+        for (size_t i = 0; i < n; i++)
+                if (!msgs[i].data || (long long)msgs[i].len < ch->message_size)
+                        return msgs[i].data ? -EMSGSIZE : -EINVAL;
+        if (n == 0)
+                return 0;
+
+        for (; got < n; got++) {
+                ssize_t m;
+                if (got == 0) {
+                        /* the first message as a plain receive: waits as asked */
+                        m = do_recv(ch, msgs[0].data, msgs[0].len, &msgs[0].prio, timeout_ms < 0 ? -1 : timeout_ms);
+                        if (m < 0)
+                                return (int)m;
+                } else if (ch->type == IPCB_MQUEUE) {
+                        /* an absolute deadline in the past: take what is there, never wait */
+                        static const struct timespec past = { 0, 0 };
+                        do
+                                m = mq_timedreceive((mqd_t)ch->fd, msgs[got].data, msgs[got].len, &msgs[got].prio,
+                                                    &past);
+                        while (m < 0 && errno == EINTR);
+                        if (m < 0)
+                                break;
+                } else if (ch->framing == IPCB_FRAMING_BATCH) {
+                        msgs[got].prio = 0;
+                        m = batch_next(ch, msgs[got].data, msgs[got].len);
+                        if (m == -EAGAIN) {
+                                if (batch_fill(ch, false, 0, NULL) < 0)
+                                        break;
+                                m = batch_next(ch, msgs[got].data, msgs[got].len);
+                        }
+                        if (m < 0)
+                                break;
+                } else {
+                        msgs[got].prio = 0;
+                        m = fifo_read_packet(ch, msgs[got].data, msgs[got].len, false, 0, NULL);
+                        if (m < 0)
+                                break;
+                }
+                msgs[got].len = (size_t)m;
+        }
+        return (int)got;
 }

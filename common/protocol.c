@@ -61,6 +61,7 @@ const struct wire_policy_entry wire_policy_channel[_WIRE_ATTR_MAX] = {
         [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },
+        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false },
 };
 
 /* Replies carry any of the channel attributes, the status ones, and repeated CHANNEL entries. */
@@ -104,6 +105,7 @@ static const struct wire_policy_entry policy_reply[_WIRE_ATTR_MAX] = {
         [WIRE_ATTR_DENIED] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_RELOADS] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_SOCKET] = { WIRE_KIND_STRING, false, false },
+        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false },
 };
 
 const struct wire_policy_entry *wire_policy_for(uint16_t type) {

@@ -106,6 +106,7 @@ enum wire_attr {
         WIRE_ATTR_DENIED,       /* u64 */
         WIRE_ATTR_RELOADS,      /* u64 */
         WIRE_ATTR_SOCKET,       /* string */
+        WIRE_ATTR_FRAMING,      /* u32: WIRE_FRAMING_* (FIFO channels) */
         _WIRE_ATTR_MAX,
 };
 
@@ -117,6 +118,11 @@ enum {
 enum {
         WIRE_CHANNEL_MQUEUE = 1,
         WIRE_CHANNEL_FIFO = 2,
+};
+
+enum {
+        WIRE_FRAMING_PACKET = 0, /* one pipe packet per message */
+        WIRE_FRAMING_BATCH = 1,  /* packets of u16-length-prefixed records */
 };
 
 enum {

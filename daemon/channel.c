@@ -139,7 +139,10 @@ int channel_reconfigure(struct channel *ch, const struct channel_config *config)
         ch->config = config;
         if (ch->fd < 0)
                 return channel_setup(ch);
-        (void)old;
+        if (old->type == CHANNEL_FIFO && old->framing != config->framing)
+                log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload keep "
+                            "the old framing and messages already queued are read with the new one",
+                            config->name, framing_to_string(old->framing), framing_to_string(config->framing));
         return ch->ops->apply(ch);
 }
 

@@ -82,6 +82,10 @@ const char *on_stop_to_string(enum on_stop s) {
         return s == ON_STOP_REMOVE ? "remove" : "keep";
 }
 
+const char *framing_to_string(enum fifo_framing f) {
+        return f == FRAMING_BATCH ? "batch" : "packet";
+}
+
 bool channel_name_valid(const char *name) {
         size_t n = strlen(name);
 
@@ -260,6 +264,7 @@ enum key_id {
         KEY_MQ_NAME,
         KEY_PATH,
         KEY_ON_STOP,
+        KEY_FRAMING,
         _KEY_MAX,
 };
 
@@ -296,6 +301,7 @@ static const struct key_info {
         [KEY_MQ_NAME] = { "mq_name", SCOPE_CHANNEL, FOR_MQ, false },
         [KEY_PATH] = { "path", SCOPE_CHANNEL, FOR_FIFO, false },
         [KEY_ON_STOP] = { "on_stop", SCOPE_CHANNEL, FOR_ALL, false },
+        [KEY_FRAMING] = { "framing", SCOPE_CHANNEL, FOR_FIFO, false },
 };
 
 static int key_lookup(const char *name) {
@@ -749,6 +755,14 @@ static void handle_channel_key(struct parser *p, struct channel_draft *d, enum k
                 }
                 break;
         }
+        case KEY_FRAMING:
+                if (streq(v, "packet"))
+                        c->framing = FRAMING_PACKET;
+                else if (streq(v, "batch"))
+                        c->framing = FRAMING_BATCH;
+                else
+                        perr(p, "framing: '%s' is not one of packet, batch", v);
+                break;
         case KEY_ON_STOP:
                 if (streq(v, "keep"))
                         c->on_stop = ON_STOP_KEEP;
@@ -958,13 +972,23 @@ static void parser_finish_channel(struct parser *p, struct channel_draft *d) {
                 else if (asprintf(&c->mq_name, "%s%s", p->config->mq_prefix, c->name) < 0)
                         c->mq_name = NULL;
         } else {
+                /* a batch record carries a length header inside the packet */
+                long max = c->framing == FRAMING_BATCH ? PIPE_BUF - FIFO_RECORD_HEADER : PIPE_BUF;
                 if (c->message_size < 0)
-                        c->message_size = PIPE_BUF;
-                else if (c->message_size > PIPE_BUF) {
-                        config_errors_add(p->errors, d->key_file[KEY_MESSAGE_SIZE], d->key_line[KEY_MESSAGE_SIZE],
-                                          "channel '%s': message_size %ld is larger than PIPE_BUF (%d), the largest "
-                                          "message a FIFO delivers whole",
-                                          c->name, c->message_size, PIPE_BUF);
+                        c->message_size = max;
+                else if (c->message_size > max) {
+                        if (c->framing == FRAMING_BATCH)
+                                config_errors_add(p->errors, d->key_file[KEY_MESSAGE_SIZE],
+                                                  d->key_line[KEY_MESSAGE_SIZE],
+                                                  "channel '%s': message_size %ld is larger than %ld, the largest "
+                                                  "message a batch-framed FIFO packet holds (PIPE_BUF - %d)",
+                                                  c->name, c->message_size, max, FIFO_RECORD_HEADER);
+                        else
+                                config_errors_add(p->errors, d->key_file[KEY_MESSAGE_SIZE],
+                                                  d->key_line[KEY_MESSAGE_SIZE],
+                                                  "channel '%s': message_size %ld is larger than PIPE_BUF (%d), the "
+                                                  "largest message a FIFO delivers whole",
+                                                  c->name, c->message_size, PIPE_BUF);
                         d->bad = true;
                 }
                 if (c->capacity < 0)

@@ -43,6 +43,14 @@ enum on_stop {
         ON_STOP_REMOVE,
 };
 
+enum fifo_framing {
+        FRAMING_PACKET, /* one pipe packet is one message: plain programs can share the FIFO */
+        FRAMING_BATCH,  /* packets hold length-prefixed records: several messages per write */
+};
+
+/* A record header in a batch-framed FIFO packet: u16 length, host order. */
+#define FIFO_RECORD_HEADER 2
+
 enum principal_kind {
         PRINCIPAL_USER,
         PRINCIPAL_GROUP,
@@ -74,6 +82,7 @@ struct channel_config {
         char *path;        /* fifo: absolute path */
         bool explicit_name; /* mq_name or path was set, rather than derived */
         enum on_stop on_stop;
+        enum fifo_framing framing; /* fifo only */
         /* where the channel was declared, for messages */
         char *file;
         unsigned line;
@@ -135,6 +144,7 @@ bool channel_name_valid(const char *name);
 
 const char *channel_type_to_string(enum channel_type t);
 const char *on_stop_to_string(enum on_stop s);
+const char *framing_to_string(enum fifo_framing f);
 
 /* Parse one principal list ("alice 1000 @wheel @100 *"). Used for admins, send, recv. */
 int principal_list_parse(const char *value, struct principal_list *list, char **error);

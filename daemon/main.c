@@ -50,9 +50,10 @@ static void print_summary(const struct config *c) {
                                ch->max_messages, ch->message_size, ch->owner, ch->group, ch->mode,
                                on_stop_to_string(ch->on_stop));
                 else
-                        printf("  fifo   %-24s %s  capacity %ld, messages up to %ld bytes  %u:%u %04o  on_stop=%s\n",
-                               ch->name, ch->path, ch->capacity, ch->message_size, ch->owner, ch->group, ch->mode,
-                               on_stop_to_string(ch->on_stop));
+                        printf("  fifo   %-24s %s  capacity %ld, messages up to %ld bytes, %s framing  %u:%u %04o  "
+                               "on_stop=%s\n",
+                               ch->name, ch->path, ch->capacity, ch->message_size, framing_to_string(ch->framing),
+                               ch->owner, ch->group, ch->mode, on_stop_to_string(ch->on_stop));
         }
 }
 

@@ -60,6 +60,9 @@ static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
         wire_put_u32(w, WIRE_ATTR_GROUP, c->group);
         wire_put_u32(w, WIRE_ATTR_MODE, c->mode);
         wire_put_u32(w, WIRE_ATTR_STATE, state_to_wire(ch->state));
+        if (c->type == CHANNEL_FIFO)
+                wire_put_u32(w, WIRE_ATTR_FRAMING,
+                             c->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
         if (have) {
                 wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
                 wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, info.message_size);

@@ -41,6 +41,12 @@ enum {
         IPCB_FIFO = 2,
 };
 
+/* FIFO framing (see ipcbroker.conf(5), framing=) */
+enum {
+        IPCB_FRAMING_PACKET = 0, /* one pipe packet per message; plain programs can share the FIFO */
+        IPCB_FRAMING_BATCH = 1,  /* several length-prefixed messages per packet: ipcb_sendv packs them */
+};
+
 /* Channel states reported by ipcb_stat()/ipcb_list() */
 enum {
         IPCB_STATE_READY = 0,   /* the kernel object exists and is verified */
@@ -59,6 +65,32 @@ int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsigned prio,
 /* Receive one whole message into buf; returns its length. size must be at least the message size. */
 ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio);
 ssize_t ipcb_timedrecv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms);
+/* One message of a batch. */
+typedef struct ipcb_msg {
+        void *data;    /* send: the message; receive: a buffer at least the channel's message size */
+        size_t len;    /* send: its length; receive: in, the buffer's size; out, the message's length */
+        unsigned prio; /* send: its priority; receive: the priority it had (0 on FIFOs) */
+} ipcb_msg;
+
+/*
+ * Send up to N messages with as few system calls as the channel allows: on a
+ * batch-framed FIFO, as many as fit in one atomic pipe packet per write; on
+ * queues and packet-framed FIFOs, one call each. Waits for room within
+ * timeout_ms (-1 forever). Returns how many were sent (N unless the wait ran
+ * out after some were sent), or a negative errno if none was.
+ */
+int ipcb_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int timeout_ms);
+/*
+ * Receive up to N messages: waits within timeout_ms for the first, then takes
+ * what is already there without waiting. Returns how many were received.
+ * On a batch-framed FIFO a packet's messages go to one receiver; messages
+ * it has read but not yet returned are returned first by the next call, so
+ * drain with ipcb_recv/ipcb_recvv until -EAGAIN before waiting in poll().
+ */
+int ipcb_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms);
+/* Messages already read from the kernel and held in the handle (batch-framed FIFOs). */
+int ipcb_pending(const ipcb_channel *ch);
+
 /* The descriptor, for poll/epoll in the caller's own loop (POLLIN: a message waits; POLLOUT: room). */
 int ipcb_fd(const ipcb_channel *ch);
 int ipcb_close(ipcb_channel *ch);
@@ -74,6 +106,7 @@ typedef struct ipcb_attr {
         long messages;      /* queued now; -1 when the kernel cannot tell (FIFO) */
         long long bytes;    /* bytes queued now; -1 when the kernel cannot tell (queue) */
         long capacity;      /* FIFO: pipe buffer size; -1 for queues */
+        int framing;        /* FIFO: IPCB_FRAMING_PACKET or IPCB_FRAMING_BATCH */
 } ipcb_attr;
 
 int ipcb_getattr(const ipcb_channel *ch, ipcb_attr *attr);
@@ -101,6 +134,7 @@ typedef struct ipcb_info {
         char problem[IPCB_TEXT_MAX]; /* why it is not ready, if it is not */
         unsigned long long opens;   /* opens granted (ipcb_stat only) */
         unsigned long long denials; /* opens denied (ipcb_stat only) */
+        int framing;              /* FIFO: IPCB_FRAMING_PACKET or IPCB_FRAMING_BATCH */
 } ipcb_info;
 
 int ipcb_stat(const char *name, ipcb_info *info);
