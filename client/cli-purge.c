@@ -47,8 +47,8 @@ int cli_purge(int argc, char **argv) {
                         rc = CLI_FAILURE;
                         continue;
                 }
-                printf("%s: purged %llu message%s, %llu bytes\n", res[i].name, res[i].messages,
-                       res[i].messages == 1 ? "" : "s", res[i].bytes);
+                printf("%s: purged %llu message%s, %llu byte%s\n", res[i].name, res[i].messages,
+                       res[i].messages == 1 ? "" : "s", res[i].bytes, res[i].bytes == 1 ? "" : "s");
         }
         free(res);
         return rc;

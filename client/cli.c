@@ -51,7 +51,7 @@ int cli_usage(const char *verb, const char *fmt, ...) {
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "\nTry 'ipcbroker %s--help' for more information.\n", verb ? "VERB " : "");
+        fprintf(stderr, "\nTry 'ipcbroker %s%s--help' for more information.\n", verb ? verb : "", verb ? " " : "");
         return CLI_USAGE;
 }
 

@@ -161,7 +161,7 @@ _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **
         _cleanup_free_ struct call *c = NULL;
         _cleanup_free_ char *cursor = NULL;
         ipcb_purge_result *out = NULL;
-        size_t count = 0, cap = 0, next = 0;
+        size_t count = 0, cap = 0, next = 0, batch_start = 0;
         int fd, r = 0;
 
         if (!results || !n_results || (names && n == 0))
@@ -179,11 +179,12 @@ _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **
                 struct wire_iter it;
                 struct wire_value v;
 
+                batch_start = next;
                 wire_writer_init(&c->w, WIRE_REQ_PURGE, (uint32_t)page + 1);
                 if (names) {
                         /* a batch of names per request */
                         size_t batch = 0;
-                        while (next < n && batch < 16) {
+                        while (next < n && batch < WIRE_PURGE_NAMES_MAX) {
                                 wire_put_string(&c->w, WIRE_ATTR_NAME, names[next++]);
                                 batch++;
                         }
@@ -222,6 +223,27 @@ _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **
         return 0;
 fail:
         close(fd);
+        if (names && count > 0 && r != -ENOMEM) {
+                /* earlier batches were carried out: report them, and this failure for the rest */
+                for (size_t i = batch_start; i < n; i++) {
+                        ipcb_purge_result *p;
+                        if (count == cap) {
+                                ipcb_purge_result *nr = realloc(out, (cap + n) * sizeof(*nr));
+                                if (!nr)
+                                        break;
+                                out = nr;
+                                cap += n;
+                        }
+                        p = &out[count++];
+                        memset(p, 0, sizeof(*p));
+                        snprintf(p->name, sizeof(p->name), "%s", names[i]);
+                        p->error = r;
+                        snprintf(p->message, sizeof(p->message), "%s", ipcb_strerror(r));
+                }
+                *results = out;
+                *n_results = count;
+                return 0;
+        }
         free(out);
         return r;
 }

@@ -187,14 +187,24 @@ int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
         do
                 n = send(fd, w->buf, (size_t)len, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
+        /*
+         * A daemon that refuses the connection (too many clients) answers
+         * and hangs up before reading the request: the send then fails,
+         * but its explanation is already waiting to be read.
+         */
+        bool refused = false;
         if (n < 0) {
                 r = errno;
-                lib_set_detail(r, "cannot send a request to ipcbrokerd at %s: %s", ipcb_socket_path(), strerror(r));
-                return -r;
+                if (r != EPIPE && r != ECONNRESET) {
+                        lib_set_detail(r, "cannot send a request to ipcbrokerd at %s: %s", ipcb_socket_path(),
+                                       strerror(r));
+                        return -r;
+                }
+                refused = true;
         }
 
-        for (;;) {
-                r = poll(&pfd, 1, LIB_REPLY_TIMEOUT_MS);
+        for (int resets = 0;;) {
+                r = refused ? 1 : poll(&pfd, 1, LIB_REPLY_TIMEOUT_MS);
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
@@ -211,10 +221,20 @@ int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
                 mh.msg_iovlen = 1;
                 mh.msg_control = control.buf;
                 mh.msg_controllen = sizeof(control.buf);
-                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (refused ? MSG_DONTWAIT : 0));
                 if (n < 0 && errno == EINTR)
                         continue;
+                /* the reset is reported before the packets queued ahead of it: read on once */
+                if (n < 0 && errno == ECONNRESET && resets++ == 0) {
+                        refused = true;
+                        continue;
+                }
                 break;
+        }
+        if (n < 0 && refused && (errno == EAGAIN || errno == ECONNRESET)) {
+                lib_set_detail(ECONNRESET, "ipcbrokerd at %s closed the connection without answering",
+                               ipcb_socket_path());
+                return -ECONNRESET;
         }
         if (n < 0) {
                 r = errno;
@@ -701,20 +721,27 @@ static ssize_t do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio,
         return fifo_read_packet(ch, buf, size, true, timeout_ms, &end);
 }
 
+/* Data-path errors come from the kernel: no explanation of an earlier call may stick to them. */
+static inline long long data_error(long long r) {
+        if (r < 0)
+                lib_clear_detail();
+        return r;
+}
+
 _public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio) {
-        return do_send(ch, msg, len, prio, -1);
+        return (int)data_error(do_send(ch, msg, len, prio, -1));
 }
 
 _public_ int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms) {
-        return do_send(ch, msg, len, prio, timeout_ms < 0 ? -1 : timeout_ms);
+        return (int)data_error(do_send(ch, msg, len, prio, timeout_ms < 0 ? -1 : timeout_ms));
 }
 
 _public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio) {
-        return do_recv(ch, buf, size, prio, -1);
+        return (ssize_t)data_error(do_recv(ch, buf, size, prio, -1));
 }
 
 _public_ ssize_t ipcb_timedrecv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms) {
-        return do_recv(ch, buf, size, prio, timeout_ms < 0 ? -1 : timeout_ms);
+        return (ssize_t)data_error(do_recv(ch, buf, size, prio, timeout_ms < 0 ? -1 : timeout_ms));
 }
 
 /* ---- batches ------------------------------------------------------------------------------ */
@@ -737,7 +764,7 @@ _public_ int ipcb_pending(const ipcb_channel *ch) {
         return n;
 }
 
-_public_ int ipcb_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int timeout_ms) {
+static int do_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int timeout_ms) {
         struct timespec end;
         size_t sent = 0;
         int r;
@@ -790,7 +817,7 @@ _public_ int ipcb_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int ti
         return (int)sent;
 }
 
-_public_ int ipcb_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms) {
+static int do_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms) {
         size_t got = 0;
 
         if (!ch || (!msgs && n) || n > INT_MAX)
@@ -838,4 +865,12 @@ _public_ int ipcb_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_
                 msgs[got].len = (size_t)m;
         }
         return (int)got;
+}
+
+_public_ int ipcb_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int timeout_ms) {
+        return (int)data_error(do_sendv(ch, msgs, n, timeout_ms));
+}
+
+_public_ int ipcb_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms) {
+        return (int)data_error(do_recvv(ch, msgs, n, timeout_ms));
 }

@@ -33,7 +33,7 @@
 #define WIRE_NAME_MAX 128       /* a channel name */
 #define WIRE_ATTRS_MAX 64       /* attributes in one (nested) level */
 #define WIRE_NEST_DEPTH_MAX 2
-#define WIRE_PURGE_NAMES_MAX 256 /* names in one PURGE request */
+#define WIRE_PURGE_NAMES_MAX 16 /* names in one PURGE request (one result each in the reply) */
 
 struct wire_header {
         uint32_t magic;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,8 @@ static void broker_on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
         ev_break(loop, EVBREAK_ALL);
 }
 
+static void broker_on_status_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
 static void broker_on_watchdog(struct ev_loop *loop, ev_timer *w, int revents) {
         notify_watchdog();
 }
@@ -72,6 +75,8 @@ int broker_new(const char *config_path, const struct config_defaults *defaults, 
         }
         kernel_limits_read(&b->limits);
         b->started = time(NULL);
+        b->notify = getenv("NOTIFY_SOCKET") != NULL;
+        ev_init(&b->status_timer, broker_on_status_timer);
 
         ev_signal_init(&b->sigterm, broker_on_signal, SIGTERM);
         ev_signal_init(&b->sigint, broker_on_signal, SIGINT);
@@ -109,14 +114,27 @@ static bool config_needs_fifo_dir(const struct config *c) {
         return false;
 }
 
+/* Create DIR if missing, remembering that we did, so that stop removes only what we made. */
+static int broker_open_own_dir(struct broker *b, int slot, const char *dir, int *ret_fd, char **bad) {
+        struct stat st;
+        bool existed = lstat(dir, &st) == 0;
+        int r = safepath_open_dir(dir, 0755, ret_fd, bad);
+
+        if (r >= 0 && !existed && b) {
+                free(b->created_dirs[slot]);
+                b->created_dirs[slot] = strdup(dir);
+        }
+        return r;
+}
+
 /* The runtime directory holds the socket and the default FIFOs: ours, and closed to others. */
-static int broker_setup_runtime_dir(const struct config *c) {
+static int broker_setup_runtime_dir(struct broker *b, const struct config *c) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *bad = NULL;
         const char *reason = NULL;
         int r;
 
-        r = safepath_open_dir(c->runtime_dir, 0755, &fd, &bad);
+        r = broker_open_own_dir(b, 0, c->runtime_dir, &fd, &bad);
         if (r < 0) {
                 log_error("runtime directory %s: %s%s%s", c->runtime_dir,
                           r == -ELOOP ? "a symlink is in the way at " : "cannot create or open it at ",
@@ -135,7 +153,7 @@ static int broker_setup_runtime_dir(const struct config *c) {
                 _cleanup_free_ char *path = NULL;
                 if (asprintf(&path, "%s/fifo", c->runtime_dir) < 0)
                         return -ENOMEM;
-                r = safepath_open_dir(path, 0755, &ffd, NULL);
+                r = broker_open_own_dir(b, 1, path, &ffd, NULL);
                 if (r < 0) {
                         log_error("FIFO directory %s: %s", path, r == -ELOOP ? "is a symlink; refusing to follow it"
                                                                             : strerror(-r));
@@ -148,6 +166,18 @@ static int broker_setup_runtime_dir(const struct config *c) {
                 }
         }
         return 0;
+}
+
+static void broker_on_status_timer(struct ev_loop *loop, ev_timer *w, int revents) {
+        broker_update_status(container_of(w, struct broker, status_timer));
+}
+
+void broker_status_changed(struct broker *b) {
+        /* one STATUS= a second at most, and only for a service manager that listens */
+        if (!b->notify || ev_is_active(&b->status_timer))
+                return;
+        ev_timer_set(&b->status_timer, 1.0, 0.);
+        ev_timer_start(b->loop, &b->status_timer);
 }
 
 void broker_update_status(struct broker *b) {
@@ -183,9 +213,8 @@ int broker_start(struct broker *b) {
         r = broker_check_packet_mode();
         if (r < 0)
                 return r;
-        if (b->limits.cap_sys_resource)
-                limits_raise_msgqueue(c, &b->limits);
-        r = broker_setup_runtime_dir(c);
+        limits_raise_msgqueue(c, &b->limits);
+        r = broker_setup_runtime_dir(b, c);
         if (r < 0)
                 return r;
 
@@ -259,11 +288,36 @@ static void broker_withdraw(struct broker *b, struct channel *ch, const struct c
                             ch->config->name);
                 remove = false;
         }
+        if (!remove && ch->config->type == CHANNEL_FIFO && ch->fd >= 0 && !channel_is_empty(ch)) {
+                /* a pipe's data lives only while someone holds it open: keep holding it */
+                int *n = realloc(b->retired_fds, (b->n_retired + 1) * sizeof(*n));
+                if (n) {
+                        b->retired_fds = n;
+                        b->retired_fds[b->n_retired++] = ch->fd;
+                        ch->fd = -1;
+                        log_info("channel '%s': keeping FIFO %s open so the data in it is not lost", ch->config->name,
+                                 ch->config->path);
+                }
+        }
         log_info("channel '%s': withdrawn%s", ch->config->name, remove ? " and removed" : "");
         channel_stop(ch, remove);
         if (b->listener)
                 listener_channel_gone(b->listener, ch);
         channel_free(ch);
+}
+
+/* Let go of withdrawn FIFOs that are empty now (or are held by a channel again). */
+static void broker_sweep_retired(struct broker *b) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < b->n_retired; i++) {
+                int queued = 0;
+                if (ioctl(b->retired_fds[i], FIONREAD, &queued) == 0 && queued == 0)
+                        close(b->retired_fds[i]);
+                else
+                        b->retired_fds[k++] = b->retired_fds[i];
+        }
+        b->n_retired = k;
 }
 
 int broker_reload(struct broker *b, char **message) {
@@ -292,8 +346,7 @@ int broker_reload(struct broker *b, char **message) {
                 broker_update_status(b);
                 return r;
         }
-        if (b->limits.cap_sys_resource)
-                limits_raise_msgqueue(next, &b->limits);
+        limits_raise_msgqueue(next, &b->limits);
 
         channels = calloc(next->n_channels ? next->n_channels : 1, sizeof(*channels));
         if (!channels) {
@@ -321,7 +374,7 @@ int broker_reload(struct broker *b, char **message) {
                 b->n_channels = k;
         }
         /* the runtime directory may have changed */
-        if (broker_setup_runtime_dir(next) < 0)
+        if (broker_setup_runtime_dir(b, next) < 0)
                 log_error("the runtime directory is unusable; FIFO channels in it will fail");
         for (size_t i = 0; i < next->n_channels; i++) {
                 const struct channel_config *nc = next->channels[i];
@@ -346,9 +399,11 @@ int broker_reload(struct broker *b, char **message) {
         free(b->channels);
         b->channels = channels;
         b->n_channels = n;
+        broker_sweep_retired(b);
         config_free(b->config);
         b->config = next;
-        log_set_level(next->log_level);
+        if (!b->verbose)
+                log_set_level(next->log_level);
         if (b->listener)
                 listener_config_changed(b->listener);
         b->counters.reloads++;
@@ -372,13 +427,16 @@ void broker_stop(struct broker *b) {
                 struct channel *ch = b->channels[i];
                 channel_stop(ch, ch->config->on_stop == ON_STOP_REMOVE);
         }
-        if (b->config) {
-                /* our own directories, if we leave them empty */
-                _cleanup_free_ char *fifo_dir = NULL;
-                if (asprintf(&fifo_dir, "%s/fifo", b->config->runtime_dir) >= 0)
-                        (void)rmdir(fifo_dir);
-                (void)rmdir(b->config->runtime_dir);
-        }
+        for (size_t i = 0; i < b->n_retired; i++)
+                close(b->retired_fds[i]);
+        b->n_retired = 0;
+        /* the directories we created, if we leave them empty (FIFO directory first) */
+        for (int i = 1; i >= 0; i--)
+                if (b->created_dirs[i]) {
+                        (void)safepath_rmdir(b->created_dirs[i]);
+                        free(b->created_dirs[i]);
+                        b->created_dirs[i] = NULL;
+                }
         log_info("stopped");
 }
 
@@ -397,6 +455,12 @@ void broker_free(struct broker *b) {
                 ev_signal_stop(b->loop, &b->sighup);
                 ev_timer_stop(b->loop, &b->watchdog);
         }
+        ev_timer_stop(b->loop, &b->status_timer);
+        for (size_t i = 0; i < b->n_retired; i++)
+                close(b->retired_fds[i]);
+        free(b->retired_fds);
+        free(b->created_dirs[0]);
+        free(b->created_dirs[1]);
         free(b->config_path);
         free(b);
 }

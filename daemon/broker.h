@@ -42,6 +42,15 @@ struct broker {
         struct listener *listener; /* the control socket; NULL before it is set up */
         int listen_fd;             /* inherited (socket activation) or -1 */
 
+        /* directories this daemon created, removed again at stop when empty */
+        char *created_dirs[2];
+        /* FIFOs withdrawn while they held data: kept open so the data lives on */
+        int *retired_fds;
+        size_t n_retired;
+        ev_timer status_timer; /* coalesces STATUS= updates */
+        bool verbose;          /* -v: debug logging whatever log_level says */
+        bool notify;           /* a service manager listens on NOTIFY_SOCKET */
+
         struct broker_counters counters;
         time_t started;
         int exit_code;
@@ -68,3 +77,5 @@ int broker_load_config(const char *path, const struct config_defaults *defaults,
                        struct config **ret, struct config_errors *errors);
 
 void broker_update_status(struct broker *b);
+/* Something STATUS= shows changed: send an update soon (at most once a second). */
+void broker_status_changed(struct broker *b);

@@ -185,11 +185,18 @@ void channel_stop(struct channel *ch, bool remove) {
         if (ch->fd < 0)
                 return;
         if (remove) {
-                int r = ch->ops->check(ch) == 0 ? ch->ops->unlink(ch) : 0;
-                if (r < 0)
-                        log_warning("channel '%s': cannot remove: %s", ch->config->name, strerror(-r));
+                int r = ch->ops->check(ch);
+                if (r == 0) {
+                        r = ch->ops->unlink(ch);
+                        if (r < 0)
+                                log_warning("channel '%s': cannot remove: %s", ch->config->name, strerror(-r));
+                        else
+                                log_info("channel '%s': removed", ch->config->name);
+                } else if (r == -ENOENT)
+                        log_info("channel '%s': already gone", ch->config->name);
                 else
-                        log_info("channel '%s': removed", ch->config->name);
+                        log_warning("channel '%s': not removed: the object under its name is not the daemon's",
+                                    ch->config->name);
         }
         close(ch->fd);
         ch->fd = -1;

@@ -189,7 +189,8 @@ static int client_handle_one(struct client *c) {
                 /* the socket buffer is full (the client does not read) or the client left */
                 log_debug("client pid %d uid %u: cannot send reply: %s; disconnecting", c->cred.pid, c->cred.uid,
                           strerror(-r));
-                return r;
+                /* -EAGAIN here means a full socket buffer, not "nothing to read": hang up */
+                return r == -EAGAIN ? -ENOBUFS : r;
         }
         return 0;
 }

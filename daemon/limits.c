@@ -128,17 +128,20 @@ int limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k)
         unsigned long long need = total_mq_bytes(c);
         struct rlimit rl = k->rlimit_msgqueue;
 
-        if (need == 0 || (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need + (need / 4)) ||
-            rl.rlim_cur == RLIM_INFINITY)
+        if (need == 0 || rl.rlim_cur == RLIM_INFINITY)
                 return 0;
-        /* Headroom for queues recreated on reload while the old ones still exist. */
+        /* headroom for queues recreated on reload while the old ones still exist */
         need += need / 4 + 819200;
+        if (rl.rlim_cur >= need)
+                return 0;
         if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
-                if (!k->cap_sys_resource)
-                        need = rl.rlim_max;
-                else
+                if (k->cap_sys_resource)
                         rl.rlim_max = need;
+                else
+                        need = rl.rlim_max; /* anyone may raise the soft limit up to the hard one */
         }
+        if (need <= rl.rlim_cur)
+                return 0;
         rl.rlim_cur = need;
         if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0) {
                 int r = -errno;

@@ -29,7 +29,8 @@ unsigned long long limits_mq_bytes(long max_messages, long message_size);
 void limits_check(const struct config *c, const struct kernel_limits *k, struct config_errors *errors);
 
 /*
- * Raise RLIMIT_MSGQUEUE to what the configured queues need, when privileged.
+ * Raise RLIMIT_MSGQUEUE to what the configured queues need: beyond the hard
+ * limit with CAP_SYS_RESOURCE, else the soft limit up to the hard one.
  * Returns 0 or a negative errno.
  */
 int limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k);

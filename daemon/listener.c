@@ -117,6 +117,7 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
                 l->clients = c;
                 l->n_clients++;
                 b->counters.connections++;
+                broker_status_changed(b);
         }
 }
 
@@ -135,6 +136,7 @@ void listener_client_gone(struct listener *l, struct client *c) {
                 c->next->prev = c->prev;
         c->next = c->prev = NULL;
         l->n_clients--;
+        broker_status_changed(l->broker);
 }
 
 void listener_channel_gone(struct listener *l, struct channel *ch) {

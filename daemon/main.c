@@ -111,12 +111,24 @@ int main(int argc, char **argv) {
 
         r = broker_load_config(config_path, &defaults, &limits, &config, &errors);
         if (r < 0) {
+                /* -t talks to a person; the daemon logs (with priorities under the journal) */
                 for (size_t i = 0; i < errors.n; i++)
-                        fprintf(stderr, "%s\n", errors.lines[i]);
-                if (errors.n == 0)
-                        fprintf(stderr, "%s: %s\n", config_path, strerror(-r));
-                fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", config_path, errors.n,
-                        errors.n == 1 ? "error" : "errors");
+                        if (check)
+                                fprintf(stderr, "%s\n", errors.lines[i]);
+                        else
+                                log_error("%s", errors.lines[i]);
+                if (errors.n == 0) {
+                        if (check)
+                                fprintf(stderr, "%s: %s\n", config_path, strerror(-r));
+                        else
+                                log_error("%s: %s", config_path, strerror(-r));
+                }
+                if (check)
+                        fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", config_path,
+                                errors.n, errors.n == 1 ? "error" : "errors");
+                else
+                        log_error("%s: configuration is invalid (%zu %s)", config_path, errors.n,
+                                  errors.n == 1 ? "error" : "errors");
                 config_errors_clear(&errors);
                 return EX_CONFIG;
         }
@@ -134,6 +146,7 @@ int main(int argc, char **argv) {
                 log_error("cannot start: %s", strerror(-r));
                 return EX_OSERR;
         }
+        b->verbose = verbose;
         r = broker_start(b);
         if (r < 0) {
                 log_error("cannot start: %s", strerror(-r));

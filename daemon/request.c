@@ -20,7 +20,9 @@
 #include "request.h"
 
 /* Room to keep free before adding an entry to a LIST or PURGE reply. */
-#define LIST_ENTRY_ROOM 512   /* a list entry is at most ~300 bytes */
+#define LIST_ENTRY_ROOM 1024  /* a list entry: ~300 bytes, plus a problem text */
+/* entries per reply: the decoder takes WIRE_ATTRS_MAX attributes a level, ERROR and CURSOR included */
+#define ENTRIES_MAX (WIRE_ATTRS_MAX - 4)
 #define PURGE_ENTRY_ROOM 1024 /* a purge result may carry a problem text */
 
 static int fail(struct request *r, int err, const char *fmt, ...) _printf_(3, 4);
@@ -77,12 +79,12 @@ static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
                 wire_put_i64(w, WIRE_ATTR_BYTES, -1);
                 wire_put_i64(w, WIRE_ATTR_CAPACITY, c->type == CHANNEL_FIFO ? c->capacity : -1);
         }
+        if (ch->problem)
+                wire_put_string(w, WIRE_ATTR_PROBLEM, ch->problem);
         if (!full)
                 return;
         wire_put_string(w, WIRE_ATTR_KERNEL_NAME, c->type == CHANNEL_MQUEUE ? c->mq_name : c->path);
         wire_put_string(w, WIRE_ATTR_ON_STOP, on_stop_to_string(c->on_stop));
-        if (ch->problem)
-                wire_put_string(w, WIRE_ATTR_PROBLEM, ch->problem);
         _cleanup_free_ char *send = principal_list_format(&c->send);
         _cleanup_free_ char *recv = principal_list_format(&c->recv);
         if (send)
@@ -179,8 +181,8 @@ static int request_list(struct request *r) {
         struct broker *b = r->client->broker;
         size_t i = after_cursor(b, r->attrs->v[WIRE_ATTR_CURSOR].s);
 
-        for (; i < b->n_channels; i++) {
-                if (wire_writer_room(r->reply) < LIST_ENTRY_ROOM)
+        for (size_t n = 0; i < b->n_channels; i++, n++) {
+                if (n >= ENTRIES_MAX || wire_writer_room(r->reply) < LIST_ENTRY_ROOM)
                         break;
                 wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
                 put_channel(r->reply, b->channels[i], false);
@@ -231,8 +233,8 @@ static int request_purge(struct request *r) {
                 return e;
         if (r->attrs->v[WIRE_ATTR_ALL].present) {
                 size_t i = after_cursor(b, r->attrs->v[WIRE_ATTR_CURSOR].s);
-                for (; i < b->n_channels; i++) {
-                        if (wire_writer_room(r->reply) < PURGE_ENTRY_ROOM)
+                for (size_t n = 0; i < b->n_channels; i++, n++) {
+                        if (n >= ENTRIES_MAX || wire_writer_room(r->reply) < PURGE_ENTRY_ROOM)
                                 break;
                         purge_one(r, b->channels[i]->config->name, b->channels[i]);
                 }
@@ -246,15 +248,15 @@ static int request_purge(struct request *r) {
         struct wire_iter it;
         struct wire_value v;
         unsigned n = 0;
+        /* count first: a request is carried out whole or not at all */
         wire_iter_init(&it, r->packet, r->size);
-        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v)) {
-                if (++n > WIRE_PURGE_NAMES_MAX)
-                        return fail(r, E2BIG, "too many names in one purge request (at most %d)",
-                                    WIRE_PURGE_NAMES_MAX);
-                if (wire_writer_room(r->reply) < PURGE_ENTRY_ROOM)
-                        return fail(r, E2BIG, "too many names in one purge request");
+        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v))
+                n++;
+        if (n > WIRE_PURGE_NAMES_MAX)
+                return fail(r, E2BIG, "too many names in one purge request (at most %d)", WIRE_PURGE_NAMES_MAX);
+        wire_iter_init(&it, r->packet, r->size);
+        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v))
                 purge_one(r, v.s, channel_name_valid(v.s) ? broker_find_channel(b, v.s) : NULL);
-        }
         return 0;
 }
 

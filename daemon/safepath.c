@@ -103,3 +103,15 @@ int safepath_check_dir(int dirfd, bool allow_sticky, uid_t trusted_uid, const ch
         }
         return 0;
 }
+
+int safepath_rmdir(const char *path) {
+        _cleanup_close_ int dirfd = -1;
+        const char *base;
+        int r = safepath_open_parent(path, 0, &dirfd, &base, NULL);
+
+        if (r < 0)
+                return r;
+        if (unlinkat(dirfd, base, AT_REMOVEDIR) < 0)
+                return -errno;
+        return 0;
+}

@@ -31,3 +31,6 @@ int safepath_open_dir(const char *path, mode_t create_mode, int *ret_dirfd, char
  * static string.
  */
 int safepath_check_dir(int dirfd, bool allow_sticky, uid_t trusted_uid, const char **reason);
+
+/* Remove an empty directory by absolute path, without following symlinks on the way. */
+int safepath_rmdir(const char *path);
