@@ -22,6 +22,10 @@ IPCBROKERD="$top_builddir/ipcbrokerd"
 IPCBROKER="$top_builddir/ipcbroker"
 MQTOOL="$top_builddir/tests/helpers/mqtool"
 NOTIFY_LISTEN="$top_builddir/tests/helpers/notify-listen"
+# IPCBROKERD_WRAPPER runs the daemon under a tool, e.g. valgrind (CI does);
+# DAEMON_WAIT is how long a start, reload or stop may take (longer under a tool)
+IPCBROKERD_WRAPPER=${IPCBROKERD_WRAPPER:-}
+DAEMON_WAIT=${DAEMON_WAIT:-10}
 # an unprivileged caller, as in the spec
 AS_NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 
@@ -172,9 +176,9 @@ daemon_start() {
         local ready_before
         start_notify_listener
         ready_before=$(count_lines "$NOTIFY_LOG" 'READY=1')
-        NOTIFY_SOCKET="$NOTIFY_SOCK" "$IPCBROKERD" -c "$CONF" "$@" >>"$DAEMON_LOG" 2>&1 &
+        NOTIFY_SOCKET="$NOTIFY_SOCK" $IPCBROKERD_WRAPPER "$IPCBROKERD" -c "$CONF" "$@" >>"$DAEMON_LOG" 2>&1 &
         DAEMON_PID=$!
-        if ! wait_until 10 daemon_ready_after "$ready_before"; then
+        if ! wait_until "$DAEMON_WAIT" daemon_ready_after "$ready_before"; then
                 diag "daemon did not become ready; log:"
                 sed 's/^/# /' "$DAEMON_LOG" | tail -n 30
                 return 1
@@ -191,7 +195,7 @@ daemon_reload() {
         local ready_before
         ready_before=$(count_lines "$NOTIFY_LOG" 'READY=1')
         kill -HUP "$DAEMON_PID" || return 1
-        wait_until 10 daemon_ready_after "$ready_before"
+        wait_until "$DAEMON_WAIT" daemon_ready_after "$ready_before"
 }
 
 # Clean stop; returns the daemon's exit status.
@@ -199,7 +203,7 @@ daemon_stop() {
         local rc
         [ -n "$DAEMON_PID" ] || return 0
         kill -TERM "$DAEMON_PID" 2>/dev/null
-        if ! wait_until 10 daemon_gone; then
+        if ! wait_until "$DAEMON_WAIT" daemon_gone; then
                 kill -KILL "$DAEMON_PID" 2>/dev/null
         fi
         wait "$DAEMON_PID"

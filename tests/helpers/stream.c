@@ -5,6 +5,7 @@
  *   stream send NAME ID COUNT      send "ID:SEQ" for SEQ = 0..COUNT-1 (blocking)
  *   stream recv NAME COUNT SECONDS receive COUNT messages (or stop after SECONDS
  *                                  without one), one a line on stdout
+ *   stream hold NAME SECONDS -     open for receiving and never read, for SECONDS
  *
  * It opens the channel once, at the start, and exits 0 when it did all it
  * was asked, 1 otherwise (the reason on stderr).
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipcbroker.h"
 
@@ -66,6 +68,16 @@ int main(int argc, char **argv) {
                 }
                 fflush(stdout);
                 free(buf);
+                ipcb_close(ch);
+                return 0;
+        }
+        if (!strcmp(argv[1], "hold")) {
+                r = ipcb_open(argv[2], IPCB_RECV, &ch);
+                if (r < 0) {
+                        fprintf(stderr, "stream: %s: %s\n", argv[2], ipcb_strerror(r));
+                        return 1;
+                }
+                sleep((unsigned)atoi(argv[3]));
                 ipcb_close(ch);
                 return 0;
         }
