@@ -150,20 +150,6 @@ int lib_connect(void) {
         return fd;
 }
 
-static void close_fds_in(struct msghdr *mh, int keep) {
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                        continue;
-                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < n; i++) {
-                        int fd;
-                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                        if (fd != keep)
-                                close(fd);
-                }
-        }
-}
-
 int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
         union {
                 struct cmsghdr align;
@@ -250,7 +236,7 @@ int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
                 if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
                     cm->cmsg_len >= CMSG_LEN(sizeof(int)) && reply->fd < 0)
                         memcpy(&reply->fd, CMSG_DATA(cm), sizeof(int));
-        close_fds_in(&mh, reply->fd);
+        cmsg_close_fds(&mh, reply->fd);
         if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
                 if (reply->fd >= 0)
                         close(reply->fd);

@@ -37,61 +37,45 @@ static const struct wire_policy_entry policy_purge[_WIRE_ATTR_MAX] = {
 
 static const struct wire_policy_entry policy_empty[_WIRE_ATTR_MAX] = {};
 
+/* What describes a channel: in a CHANNEL entry and at the top of open and stat replies. */
+#define CHANNEL_ATTRS                                                      \
+        [WIRE_ATTR_MESSAGE] = { WIRE_KIND_STRING, false, false },          \
+        [WIRE_ATTR_TYPE] = { WIRE_KIND_U32, false, false },                \
+        [WIRE_ATTR_OWNER] = { WIRE_KIND_U32, false, false },               \
+        [WIRE_ATTR_GROUP] = { WIRE_KIND_U32, false, false },               \
+        [WIRE_ATTR_MODE] = { WIRE_KIND_U32, false, false },                \
+        [WIRE_ATTR_MAX_MESSAGES] = { WIRE_KIND_I64, false, false },        \
+        [WIRE_ATTR_MESSAGE_SIZE] = { WIRE_KIND_I64, false, false },        \
+        [WIRE_ATTR_MESSAGES] = { WIRE_KIND_I64, false, false },            \
+        [WIRE_ATTR_BYTES] = { WIRE_KIND_I64, false, false },               \
+        [WIRE_ATTR_CAPACITY] = { WIRE_KIND_I64, false, false },            \
+        [WIRE_ATTR_MQ_FLAGS] = { WIRE_KIND_I64, false, false },            \
+        [WIRE_ATTR_KERNEL_NAME] = { WIRE_KIND_STRING, false, false },      \
+        [WIRE_ATTR_STATE] = { WIRE_KIND_U32, false, false },               \
+        [WIRE_ATTR_PROBLEM] = { WIRE_KIND_STRING, false, false },          \
+        [WIRE_ATTR_ON_STOP] = { WIRE_KIND_STRING, false, false },          \
+        [WIRE_ATTR_SEND_LIST] = { WIRE_KIND_STRING, false, false },        \
+        [WIRE_ATTR_RECV_LIST] = { WIRE_KIND_STRING, false, false },        \
+        [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false },               \
+        [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },             \
+        [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },     \
+        [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },        \
+        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false }
+
 const struct wire_policy_entry wire_policy_channel[_WIRE_ATTR_MAX] = {
+        CHANNEL_ATTRS,
         [WIRE_ATTR_ERROR] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_MESSAGE] = { WIRE_KIND_STRING, false, false },
         [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, false },
-        [WIRE_ATTR_TYPE] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_OWNER] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_GROUP] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_MODE] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_MAX_MESSAGES] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_MESSAGE_SIZE] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_MESSAGES] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_BYTES] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_CAPACITY] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_MQ_FLAGS] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_KERNEL_NAME] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_STATE] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_PROBLEM] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_ON_STOP] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_SEND_LIST] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_RECV_LIST] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false },
-        [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },
-        [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },
-        [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },
-        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false },
 };
 
 /* Replies carry any of the channel attributes, the status ones, and repeated CHANNEL entries. */
 static const struct wire_policy_entry policy_reply[_WIRE_ATTR_MAX] = {
+        CHANNEL_ATTRS,
         [WIRE_ATTR_ERROR] = { WIRE_KIND_U32, true, false },
-        [WIRE_ATTR_MESSAGE] = { WIRE_KIND_STRING, false, false },
         [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, false, false },
         [WIRE_ATTR_ACCESS] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_TYPE] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_OWNER] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_GROUP] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_MODE] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_MAX_MESSAGES] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_MESSAGE_SIZE] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_MESSAGES] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_BYTES] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_CAPACITY] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_MQ_FLAGS] = { WIRE_KIND_I64, false, false },
-        [WIRE_ATTR_KERNEL_NAME] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_STATE] = { WIRE_KIND_U32, false, false },
-        [WIRE_ATTR_PROBLEM] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_ON_STOP] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_SEND_LIST] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_RECV_LIST] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false },
-        [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_CHANNEL] = { WIRE_KIND_NESTED, false, true },
         [WIRE_ATTR_CURSOR] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },
-        [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_VERSION] = { WIRE_KIND_STRING, false, false },
         [WIRE_ATTR_PID] = { WIRE_KIND_U32, false, false },
         [WIRE_ATTR_UPTIME] = { WIRE_KIND_U64, false, false },
@@ -105,7 +89,6 @@ static const struct wire_policy_entry policy_reply[_WIRE_ATTR_MAX] = {
         [WIRE_ATTR_DENIED] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_RELOADS] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_SOCKET] = { WIRE_KIND_STRING, false, false },
-        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false },
 };
 
 const struct wire_policy_entry *wire_policy_for(uint16_t type) {

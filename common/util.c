@@ -24,3 +24,17 @@ int parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *ret
         *ret = v;
         return 0;
 }
+
+void cmsg_close_fds(struct msghdr *mh, int keep) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (fd != keep)
+                                close(fd);
+                }
+        }
+}

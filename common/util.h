@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -49,3 +50,6 @@ static inline bool streq(const char *a, const char *b) {
  * octal; modes use base 8. Returns 0, -EINVAL (not a number) or -ERANGE.
  */
 int parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *ret);
+
+/* Close every descriptor that arrived as SCM_RIGHTS in MH, except KEEP. */
+void cmsg_close_fds(struct msghdr *mh, int keep);

@@ -283,9 +283,7 @@ static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
         struct stat st;
         int flags, r;
 
-        flags = access == (CHANNEL_ACCESS_SEND | CHANNEL_ACCESS_RECV) ? O_RDWR
-                : access == CHANNEL_ACCESS_SEND                        ? O_WRONLY
-                                                                       : O_RDONLY;
+        flags = channel_access_flags(access);
         r = safepath_open_parent(ch->config->path, 0, &dirfd, &base, NULL);
         if (r < 0)
                 return r;

@@ -281,9 +281,7 @@ static int mq_unlink_ours(struct channel *ch) {
 }
 
 static int mq_open_fresh(struct channel *ch, int access, int *ret_fd) {
-        int flags = access == (CHANNEL_ACCESS_SEND | CHANNEL_ACCESS_RECV) ? O_RDWR
-                    : access == CHANNEL_ACCESS_SEND                        ? O_WRONLY
-                                                                           : O_RDONLY;
+        int flags = channel_access_flags(access);
         struct stat st;
         mqd_t q;
 

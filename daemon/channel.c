@@ -7,6 +7,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,12 @@ static void channel_set_ready(struct channel *ch) {
         free(ch->problem);
         ch->problem = NULL;
         ch->state = CHANNEL_READY;
+}
+
+int channel_access_flags(int access) {
+        if (access == (CHANNEL_ACCESS_SEND | CHANNEL_ACCESS_RECV))
+                return O_RDWR;
+        return access == CHANNEL_ACCESS_SEND ? O_WRONLY : O_RDONLY;
 }
 
 bool channel_owner_trusted(const struct channel *ch, uid_t uid) {

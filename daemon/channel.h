@@ -99,6 +99,9 @@ int channel_open(struct channel *ch, int access, int *ret_fd);
 int channel_info(struct channel *ch, struct channel_info *info);
 int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes);
 
+/* open(2) flags for CHANNEL_ACCESS_* bits: only the access granted. */
+int channel_access_flags(int access);
+
 /* Record why a channel is unusable (and log it loudly). */
 void channel_set_problem(struct channel *ch, enum channel_state state, const char *fmt, ...) _printf_(3, 4);
 

@@ -91,20 +91,6 @@ void client_send_error(int fd, uint32_t serial, int err, const char *message) {
                 (void)client_send(fd, w.buf, (size_t)n, -1);
 }
 
-/* Close every descriptor a client smuggled in with its request. */
-static void close_passed_fds(struct msghdr *mh) {
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                        continue;
-                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < n; i++) {
-                        int fd;
-                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                        close(fd);
-                }
-        }
-}
-
 /* Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left, other negative to hang up. */
 static int client_handle_one(struct client *c) {
         static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
@@ -129,7 +115,7 @@ static int client_handle_one(struct client *c) {
                         return -EAGAIN;
                 return -errno;
         }
-        close_passed_fds(&mh);
+        cmsg_close_fds(&mh, -1); /* a client has no business passing us descriptors */
         if (n == 0)
                 return -ECONNRESET; /* the client hung up */
 
