@@ -22,8 +22,17 @@ for q in q1 q2; do
         done
 done
 
-# let traffic flow, then crash the daemon in the middle of it
-ok "traffic is flowing before the crash" wait_until 10 sh -c "[ \$(wc -l <'$T/q1.out') -ge 500 ]"
+# every sender has opened its channel (one of its messages arrived) and traffic flows:
+# then crash the daemon in the middle of it
+all_flowing() {
+        for q in q1 q2; do
+                for s in $(seq 1 $SENDERS); do
+                        grep -q "^$q-$s:" "$T/$q.out" || return 1
+                done
+        done
+        [ "$(wc -l <"$T/q1.out")" -ge 500 ]
+}
+ok "traffic is flowing from every sender before the crash" wait_until 20 all_flowing
 daemon_kill
 before=$(wc -l <"$T/q1.out")
 ok "messages keep flowing with the daemon down" \
