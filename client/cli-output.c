@@ -35,22 +35,48 @@ int cli_parse_timeout(const char *s) {
         return (int)(v + 0.5);
 }
 
-const char *cli_user(uid_t uid, char *buf, size_t size) {
-        struct passwd *pw = getpwuid(uid);
+/*
+ * Names of users and groups, remembered: a list of 10,000 channels mostly
+ * repeats a few owners, and each lookup reads /etc/passwd or /etc/group.
+ */
+struct name_cache {
+        unsigned id;
+        char name[64];
+};
 
-        if (pw)
-                return pw->pw_name;
-        snprintf(buf, size, "%u", (unsigned)uid);
+static const char *cached_name(struct name_cache *cache, size_t size, unsigned id, bool user, char *buf,
+                               size_t bufsize) {
+        size_t slot = id % size;
+        const char *name = NULL;
+
+        if (cache[slot].name[0] && cache[slot].id == id)
+                return cache[slot].name;
+        if (user) {
+                struct passwd *pw = getpwuid(id);
+                name = pw ? pw->pw_name : NULL;
+        } else {
+                struct group *gr = getgrgid(id);
+                name = gr ? gr->gr_name : NULL;
+        }
+        if (name && strlen(name) < sizeof(cache[slot].name)) {
+                cache[slot].id = id;
+                snprintf(cache[slot].name, sizeof(cache[slot].name), "%s", name);
+                return cache[slot].name;
+        }
+        if (name)
+                return name;
+        snprintf(buf, bufsize, "%u", id);
         return buf;
 }
 
-const char *cli_group(gid_t gid, char *buf, size_t size) {
-        struct group *gr = getgrgid(gid);
+const char *cli_user(uid_t uid, char *buf, size_t size) {
+        static struct name_cache users[64];
+        return cached_name(users, 64, (unsigned)uid, true, buf, size);
+}
 
-        if (gr)
-                return gr->gr_name;
-        snprintf(buf, size, "%u", (unsigned)gid);
-        return buf;
+const char *cli_group(gid_t gid, char *buf, size_t size) {
+        static struct name_cache groups[64];
+        return cached_name(groups, 64, (unsigned)gid, false, buf, size);
 }
 
 const char *cli_type(int type) {

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ipcbroker.h"
@@ -20,6 +21,8 @@ struct ipcb_channel {
         int flags;          /* IPCB_SEND/RECV/NONBLOCK */
         int framing;        /* IPCB_FRAMING_* (FIFO) */
         long message_size;  /* largest message */
+        bool fd_nonblock;   /* FIFO: O_NONBLOCK is set on the description now */
+        bool no_rwf_nosignal; /* FIFO: the kernel lacks pwritev2(RWF_NOSIGNAL) */
         char name[IPCB_NAME_MAX + 1];
         /* batch framing: the packet being handed out, record by record */
         uint8_t *rbuf;      /* LIB_PACKET_MAX bytes, allocated on first receive */

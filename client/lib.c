@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -351,17 +352,20 @@ _public_ int ipcb_open(const char *name, int flags, ipcb_channel **out) {
                                    : 0;
         snprintf(ch->name, sizeof(ch->name), "%s", name);
 
-        /* trust, but verify: the descriptor must be what the daemon says it is */
         if (ch->type == IPCB_MQUEUE) {
-                struct mq_attr a;
-                if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
-                        lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a message queue", name);
-                        r = -EPROTO;
-                        goto out;
+                /* the reply carries the queue's kernel attributes; ask the kernel only if it did not */
+                if (ch->message_size <= 0) {
+                        struct mq_attr a;
+                        if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
+                                lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a message queue",
+                                               name);
+                                r = -EPROTO;
+                                goto out;
+                        }
+                        ch->message_size = a.mq_msgsize;
                 }
-                ch->message_size = a.mq_msgsize;
                 if (flags & IPCB_NONBLOCK) {
-                        a.mq_flags = O_NONBLOCK;
+                        struct mq_attr a = { .mq_flags = O_NONBLOCK };
                         if (mq_setattr((mqd_t)ch->fd, &a, NULL) < 0) {
                                 r = -errno;
                                 goto out;
@@ -378,10 +382,14 @@ _public_ int ipcb_open(const char *name, int flags, ipcb_channel **out) {
                         r = -EPROTO;
                         goto out;
                 }
-                fl = fcntl(ch->fd, F_GETFL);
-                if (fl < 0 || fcntl(ch->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-                        r = -errno;
-                        goto out;
+                /* blocking unless asked: an untimed receive is then one read(2) */
+                if (flags & IPCB_NONBLOCK) {
+                        fl = fcntl(ch->fd, F_GETFL);
+                        if (fl < 0 || fcntl(ch->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                                r = -errno;
+                                goto out;
+                        }
+                        ch->fd_nonblock = true;
                 }
         }
         lib_clear_detail();
@@ -428,7 +436,7 @@ _public_ int ipcb_set_nonblock(ipcb_channel *ch, int nonblock) {
                 if (mq_setattr((mqd_t)ch->fd, &a, NULL) < 0)
                         return -errno;
         }
-        /* FIFO descriptors stay non-blocking; the flag only changes how we wait */
+        /* a FIFO descriptor's O_NONBLOCK follows each call's needs (fifo_mode) */
         if (nonblock)
                 ch->flags |= IPCB_NONBLOCK;
         else
@@ -491,16 +499,28 @@ static int remaining_ms(const struct timespec *end) {
         return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100 /* Linux 6.18: EPIPE without SIGPIPE */
+#endif
+
 /* Write one packet without ever raising SIGPIPE in the caller. */
-static ssize_t write_nosignal(int fd, const void *buf, size_t len) {
+static ssize_t write_nosignal(ipcb_channel *ch, const void *buf, size_t len) {
         sigset_t pipe_set, old, pending;
         ssize_t n;
         int saved;
 
+        if (!ch->no_rwf_nosignal) {
+                /* one system call, like write(2), but EPIPE instead of a signal */
+                struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+                n = pwritev2(ch->fd, &iov, 1, -1, RWF_NOSIGNAL);
+                if (n >= 0 || errno != EOPNOTSUPP)
+                        return n;
+                ch->no_rwf_nosignal = true; /* an older kernel: block the signal around write() */
+        }
         sigemptyset(&pipe_set);
         sigaddset(&pipe_set, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-        n = write(fd, buf, len);
+        n = write(ch->fd, buf, len);
         saved = errno;
         if (n < 0 && saved == EPIPE && !sigismember(&old, SIGPIPE)) {
                 /* discard the SIGPIPE we just caused before unblocking */
@@ -513,6 +533,27 @@ static ssize_t write_nosignal(int fd, const void *buf, size_t len) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         errno = saved;
         return n;
+}
+
+/*
+ * Blocking calls without a timeout use the descriptor in blocking mode (one
+ * system call per message); timed and non-blocking ones need O_NONBLOCK so a
+ * wait in poll() never turns into a read or write that blocks past it.
+ */
+static int fifo_mode(ipcb_channel *ch, bool nonblock) {
+        int fl;
+
+        if (ch->fd_nonblock == nonblock)
+                return 0;
+        fl = fcntl(ch->fd, F_GETFL);
+        if (fl < 0 || fcntl(ch->fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0)
+                return -errno;
+        ch->fd_nonblock = nonblock;
+        return 0;
+}
+
+static bool fifo_waits_forever(const ipcb_channel *ch, bool wait, int timeout_ms) {
+        return wait && timeout_ms < 0 && !(ch->flags & IPCB_NONBLOCK);
 }
 
 /* Wait for the FIFO to become ready; 0 when it is, -EAGAIN/-ETIMEDOUT otherwise. */
@@ -540,9 +581,12 @@ static int fifo_wait(const ipcb_channel *ch, short events, int timeout_ms, const
 /* One packet onto the FIFO, waiting for room as the handle and timeout allow. */
 static int fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms,
                              const struct timespec *end) {
+        int r = fifo_mode(ch, !fifo_waits_forever(ch, true, timeout_ms));
+
+        if (r < 0)
+                return r;
         for (;;) {
-                ssize_t n = write_nosignal(ch->fd, buf, len);
-                int r;
+                ssize_t n = write_nosignal(ch, buf, len);
                 if (n == (ssize_t)len)
                         return 0;
                 if (n >= 0)
@@ -560,6 +604,10 @@ static int fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int 
 /* One packet from the FIFO; WAIT false: -EAGAIN at once when there is none. */
 static ssize_t fifo_read_packet(ipcb_channel *ch, void *buf, size_t size, bool wait, int timeout_ms,
                                 const struct timespec *end) {
+        int m = fifo_mode(ch, !fifo_waits_forever(ch, wait, timeout_ms));
+
+        if (m < 0)
+                return m;
         for (;;) {
                 /* one read returns exactly one packet; size >= the packet keeps it whole */
                 ssize_t n = read(ch->fd, buf, size);
@@ -620,6 +668,18 @@ static int batch_fill(ipcb_channel *ch, bool wait, int timeout_ms, const struct 
         return 0;
 }
 
+/* One message as a one-record batch packet (its buffer kept out of the common path's frame). */
+static __attribute__((noinline)) int batch_send_one(ipcb_channel *ch, const void *msg, size_t len, int timeout_ms,
+                                                    const struct timespec *end) {
+        uint8_t packet[LIB_PACKET_MAX];
+        uint16_t l = (uint16_t)len;
+
+        memcpy(packet, &l, sizeof(l));
+        if (len)
+                memcpy(packet + LIB_RECORD_HEADER, msg, len);
+        return fifo_write_packet(ch, packet, LIB_RECORD_HEADER + len, timeout_ms, end);
+}
+
 static int check_send(const ipcb_channel *ch, size_t len) {
         if (!(ch->flags & IPCB_SEND))
                 return -EBADF;
@@ -655,14 +715,8 @@ static int do_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio,
 
         if (timeout_ms >= 0)
                 deadline(CLOCK_MONOTONIC, timeout_ms, &end);
-        if (ch->framing == IPCB_FRAMING_BATCH) {
-                uint8_t packet[LIB_PACKET_MAX];
-                uint16_t l = (uint16_t)len;
-                memcpy(packet, &l, sizeof(l));
-                if (len)
-                        memcpy(packet + LIB_RECORD_HEADER, msg, len);
-                return fifo_write_packet(ch, packet, LIB_RECORD_HEADER + len, timeout_ms, &end);
-        }
+        if (ch->framing == IPCB_FRAMING_BATCH)
+                return batch_send_one(ch, msg, len, timeout_ms, &end);
         return fifo_write_packet(ch, msg, len, timeout_ms, &end);
 }
 
@@ -715,6 +769,16 @@ static inline long long data_error(long long r) {
 }
 
 _public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio) {
+        /* the common case, kept as short as raw mq_send */
+        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_SEND) && (long long)len <= ch->message_size &&
+            (msg || !len)) {
+                for (;;) {
+                        if (mq_send((mqd_t)ch->fd, msg, len, prio) == 0)
+                                return 0;
+                        if (errno != EINTR)
+                                return (int)data_error(-errno);
+                }
+        }
         return (int)data_error(do_send(ch, msg, len, prio, -1));
 }
 
@@ -723,6 +787,15 @@ _public_ int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsig
 }
 
 _public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio) {
+        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_RECV) && buf && (long long)size >= ch->message_size) {
+                for (;;) {
+                        ssize_t n = mq_receive((mqd_t)ch->fd, buf, size, prio);
+                        if (n >= 0)
+                                return n;
+                        if (errno != EINTR)
+                                return (ssize_t)data_error(-errno);
+                }
+        }
         return (ssize_t)data_error(do_recv(ch, buf, size, prio, -1));
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,11 +206,27 @@ static int broker_check_packet_mode(void) {
         return 0;
 }
 
+/* Every FIFO channel holds a descriptor: use all the descriptors we may. */
+static void broker_raise_nofile(const struct config *c) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning("cannot raise RLIMIT_NOFILE to %llu: %s", (unsigned long long)rl.rlim_max,
+                            strerror(errno));
+        if (rl.rlim_max != RLIM_INFINITY && c->n_channels + c->max_clients + 64 > rl.rlim_max)
+                log_warning("RLIMIT_NOFILE (%llu) is low for %zu channels and %u clients; raise LimitNOFILE=",
+                            (unsigned long long)rl.rlim_max, c->n_channels, c->max_clients);
+}
+
 int broker_start(struct broker *b) {
         struct config *c = b->config;
         size_t failed = 0;
         int r;
 
+        broker_raise_nofile(c);
         r = broker_check_packet_mode();
         if (r < 0)
                 return r;

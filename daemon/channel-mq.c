@@ -125,6 +125,8 @@ static int mq_adopt(struct channel *ch, int fd) {
         r = channel_apply_owner_mode(ch, fd);
         if (r < 0)
                 return r;
+        ch->mq_maxmsg = c->max_messages;
+        ch->mq_msgsize = c->message_size;
         ch->dev = st.st_dev;
         ch->ino = st.st_ino;
         log_info("channel '%s': adopted queue %s with %ld queued messages", c->name, c->mq_name, a.mq_curmsgs);
@@ -171,7 +173,9 @@ static int mq_setup(struct channel *ch) {
                 if (r >= 0) {
                         struct stat st;
                         r = mq_identity(fd, &st);
-                        ch->dev = st.st_dev;
+                        ch->mq_maxmsg = c->max_messages;
+        ch->mq_msgsize = c->message_size;
+        ch->dev = st.st_dev;
                         ch->ino = st.st_ino;
                 }
                 if (r < 0) {
@@ -231,6 +235,8 @@ static int mq_replace(struct channel *ch, bool unlink_old) {
         mq_move_messages(ch->config->mq_name, ch->fd, fd);
         close(ch->fd);
         ch->fd = fd;
+        ch->mq_maxmsg = ch->config->max_messages;
+        ch->mq_msgsize = ch->config->message_size;
         ch->dev = st.st_dev;
         ch->ino = st.st_ino;
         ch->created = true;

@@ -71,6 +71,9 @@ struct channel {
         int fd;        /* our descriptor on the object, -1 when none */
         dev_t dev;
         ino_t ino;
+        /* queues: the attributes of the object we hold (they lag the config while a resize waits) */
+        long mq_maxmsg;
+        long mq_msgsize;
         bool created; /* we created the object (not adopted) in this run */
         /* counters */
         uint64_t opens;

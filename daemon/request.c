@@ -143,7 +143,16 @@ static int request_open(struct request *r) {
         b->counters.opens++;
         log_debug("granted: uid %u (pid %d) opens channel '%s' to %s", c->cred.uid, c->cred.pid, name,
                   access_to_string((int)want));
-        put_channel(r->reply, ch, false);
+        /* what the library needs, from what we know: no system call on this path */
+        wire_put_u32(r->reply, WIRE_ATTR_TYPE, ch->config->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
+        if (ch->config->type == CHANNEL_MQUEUE) {
+                wire_put_i64(r->reply, WIRE_ATTR_MAX_MESSAGES, ch->mq_maxmsg);
+                wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->mq_msgsize);
+        } else {
+                wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->config->message_size);
+                wire_put_u32(r->reply, WIRE_ATTR_FRAMING,
+                             ch->config->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
+        }
         wire_put_u32(r->reply, WIRE_ATTR_ACCESS, want);
         r->pass_fd = fd;
         return 0;
