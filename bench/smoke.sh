@@ -1,0 +1,50 @@
+#!/bin/sh
+# smoke.sh — the benchmark in smoke mode, as a test (TAP): every part runs
+# tiny against the real daemon. Nothing about timings is asserted; this only
+# proves that the benchmark builds, runs and cleans up.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+
+n=0
+failed=0
+result() { # STATUS DESCRIPTION
+        n=$((n + 1))
+        if [ "$1" = 0 ]; then
+                echo "ok $n - $2"
+        else
+                echo "not ok $n - $2"
+                failed=$((failed + 1))
+        fi
+}
+
+out=$(mktemp /tmp/ipcbroker-bench-smoke.XXXXXX) || { echo "Bail out! mktemp failed"; exit 1; }
+trap 'rm -f "$out"' EXIT
+
+TMPDIR=/tmp "$top_srcdir/bench/run-bench.sh" --smoke >"$out" 2>&1
+rc=$?
+sed 's/^/# /' "$out"
+result "$rc" "ipcbroker-bench --smoke runs every part and exits 0"
+
+rows=0
+for part in 1 2 3 5 6; do
+        grep -Eq "^$part +[a-zA-Z\`]" "$out" && rows=$((rows + 1))
+done
+[ "$rows" = 5 ]
+result $? "the table has rows for parts 1, 2, 3, 5 (placeholder) and 6"
+
+# part 4 needs dbus-daemon (package dbus); without it the row says so
+grep -Eq '^4 +(round trip|D-Bus)' "$out"
+result $? "the table has the D-Bus rows (measured or skipped with a reason)"
+
+! grep -Eq '^[0-9-]+ .*skipped: (ipcbrokerd|cannot|the )' "$out"
+result $? "no part was skipped for a failure"
+
+dir=$(sed -n 's/^# temporary directory \(.*\) (removed at exit)$/\1/p' "$out" | head -n 1)
+[ -n "$dir" ] && [ ! -e "$dir" ]
+result $? "the temporary directory ${dir:-?} was removed"
+
+echo "1..$n"
+[ "$failed" = 0 ]
