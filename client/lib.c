@@ -4,9 +4,12 @@
  * Opening asks the daemon over its socket and receives the channel's kernel
  * descriptor. After that only libc and the kernel are involved: queues use
  * mq_send/mq_receive on the descriptor; FIFOs use write/read on a packet-mode
- * pipe description (one write, one message). FIFO descriptors are kept
- * non-blocking inside the library so that timeouts are exact with several
- * readers or writers; blocking calls wait in poll().
+ * pipe description (one write, one message). A FIFO descriptor is used
+ * blocking for untimed calls (one system call per message) and gets
+ * O_NONBLOCK for timed and non-blocking ones, which wait in poll() so that
+ * timeouts hold with several readers or writers. That flag belongs to the
+ * open file description: a handle must not be used by two processes (after
+ * fork) or two threads at once; open one per user instead.
  */
 #include "build-config.h"
 
@@ -59,7 +62,8 @@ void lib_clear_detail(void) {
 }
 
 _public_ const char *ipcb_socket_path(void) {
-        const char *e = getenv("IPCBROKER_SOCKET");
+        /* not from the environment of a setuid caller */
+        const char *e = secure_getenv("IPCBROKER_SOCKET");
 
         return e && *e ? e : RUNSTATEDIR "/ipcbroker/ipcbroker.sock";
 }
@@ -128,11 +132,27 @@ int lib_connect(void) {
                 return -ENAMETOOLONG;
         }
         memcpy(sa.sun_path, path, strlen(path) + 1);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                r = errno;
+        /* never wait forever for a daemon that does not accept (stopped, or its backlog full) */
+        for (int waited = 0;; waited += 10) {
+                /* a Unix socket connects at once, or says EAGAIN while the backlog is full */
+                r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+                if (r != EAGAIN && r != EINTR)
+                        break;
+                if (waited >= LIB_REPLY_TIMEOUT_MS) {
+                        r = ETIMEDOUT;
+                        break;
+                }
+                poll(NULL, 0, 10);
+        }
+        if (r == 0) {
+                int fl = fcntl(fd, F_GETFL);
+                if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+                        r = errno;
+        }
+        if (r != 0) {
                 close(fd);
                 if (r == EACCES || r == EPERM) {
                         lib_set_detail(EACCES, "permission denied on the ipcbrokerd socket %s", path);
@@ -142,9 +162,10 @@ int lib_connect(void) {
                         lib_clear_detail();
                         return -ECONNREFUSED;
                 }
-                if (r == EAGAIN) {
-                        lib_set_detail(EAGAIN, "ipcbrokerd at %s is too busy to accept a connection", path);
-                        return -EAGAIN;
+                if (r == ETIMEDOUT) {
+                        lib_set_detail(ETIMEDOUT, "ipcbrokerd at %s did not accept the connection within %d s",
+                                       path, LIB_REPLY_TIMEOUT_MS / 1000);
+                        return -ETIMEDOUT;
                 }
                 return -r;
         }
@@ -587,7 +608,7 @@ static int fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int 
                 return r;
         for (;;) {
                 ssize_t n = write_nosignal(ch, buf, len);
-                if (n == (ssize_t)len)
+                if (n >= 0 && (size_t)n == len)
                         return 0;
                 if (n >= 0)
                         return -EIO; /* cannot happen for len <= PIPE_BUF */
@@ -626,6 +647,31 @@ static ssize_t fifo_read_packet(ipcb_channel *ch, void *buf, size_t size, bool w
                 if (r < 0)
                         return r;
         }
+}
+
+/*
+ * One message of a packet-framed FIFO. A packet longer than the caller's
+ * buffer (a plain writer, or a handle opened before message_size shrank)
+ * would be cut short silently by read(2): read it whole and refuse it.
+ */
+static ssize_t fifo_read_message(ipcb_channel *ch, void *buf, size_t size, bool wait, int timeout_ms,
+                                 const struct timespec *end) {
+        ssize_t n;
+
+        if (size >= LIB_PACKET_MAX)
+                return fifo_read_packet(ch, buf, size, wait, timeout_ms, end);
+        if (!ch->rbuf) {
+                ch->rbuf = malloc(LIB_PACKET_MAX);
+                if (!ch->rbuf)
+                        return -ENOMEM;
+        }
+        n = fifo_read_packet(ch, ch->rbuf, LIB_PACKET_MAX, wait, timeout_ms, end);
+        if (n < 0)
+                return n;
+        if ((size_t)n > size)
+                return -EMSGSIZE; /* dropped: it was larger than the channel's messages */
+        memcpy(buf, ch->rbuf, (size_t)n);
+        return n;
 }
 
 /* The next record of the held batch packet, or -EAGAIN when none is left. */
@@ -683,7 +729,7 @@ static __attribute__((noinline)) int batch_send_one(ipcb_channel *ch, const void
 static int check_send(const ipcb_channel *ch, size_t len) {
         if (!(ch->flags & IPCB_SEND))
                 return -EBADF;
-        if ((long long)len > ch->message_size)
+        if (ch->message_size < 0 || len > (size_t)ch->message_size)
                 return -EMSGSIZE;
         if (len == 0 && ch->type == IPCB_FIFO && ch->framing == IPCB_FRAMING_PACKET)
                 return -EINVAL; /* a pipe cannot carry an empty packet */
@@ -727,7 +773,7 @@ static ssize_t do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio,
                 return -EINVAL;
         if (!(ch->flags & IPCB_RECV))
                 return -EBADF;
-        if ((long long)size < ch->message_size)
+        if (ch->message_size < 0 || size < (size_t)ch->message_size)
                 return -EMSGSIZE;
 
         if (ch->type == IPCB_MQUEUE) {
@@ -758,7 +804,7 @@ static ssize_t do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio,
                                 return r;
                 }
         }
-        return fifo_read_packet(ch, buf, size, true, timeout_ms, &end);
+        return fifo_read_message(ch, buf, size, true, timeout_ms, &end);
 }
 
 /* Data-path errors come from the kernel: no explanation of an earlier call may stick to them. */
@@ -770,7 +816,7 @@ static inline long long data_error(long long r) {
 
 _public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio) {
         /* the common case, kept as short as raw mq_send */
-        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_SEND) && (long long)len <= ch->message_size &&
+        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_SEND) && ch->message_size >= 0 && len <= (size_t)ch->message_size &&
             (msg || !len)) {
                 for (;;) {
                         if (mq_send((mqd_t)ch->fd, msg, len, prio) == 0)
@@ -787,7 +833,7 @@ _public_ int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsig
 }
 
 _public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio) {
-        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_RECV) && buf && (long long)size >= ch->message_size) {
+        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_RECV) && buf && ch->message_size >= 0 && size >= (size_t)ch->message_size) {
                 for (;;) {
                         ssize_t n = mq_receive((mqd_t)ch->fd, buf, size, prio);
                         if (n >= 0)
@@ -867,9 +913,12 @@ static int do_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int timeou
                 return (int)sent;
         }
 
-        /* queues and packet-framed FIFOs: one message per call */
+        /* queues and packet-framed FIFOs: one message per call, all within one deadline */
+        if (timeout_ms >= 0)
+                deadline(CLOCK_MONOTONIC, timeout_ms, &end);
         for (; sent < n; sent++) {
-                r = do_send(ch, msgs[sent].data, msgs[sent].len, msgs[sent].prio, timeout_ms);
+                r = do_send(ch, msgs[sent].data, msgs[sent].len, msgs[sent].prio,
+                            timeout_ms < 0 ? -1 : remaining_ms(&end));
                 if (r < 0)
                         return sent > 0 ? (int)sent : r;
         }
@@ -884,7 +933,7 @@ static int do_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms) 
         if (!(ch->flags & IPCB_RECV))
                 return -EBADF;
         for (size_t i = 0; i < n; i++)
-                if (!msgs[i].data || (long long)msgs[i].len < ch->message_size)
+                if (!msgs[i].data || ch->message_size < 0 || msgs[i].len < (size_t)ch->message_size)
                         return msgs[i].data ? -EMSGSIZE : -EINVAL;
         if (n == 0)
                 return 0;
@@ -917,7 +966,7 @@ static int do_recvv(ipcb_channel *ch, ipcb_msg *msgs, size_t n, int timeout_ms) 
                                 break;
                 } else {
                         msgs[got].prio = 0;
-                        m = fifo_read_packet(ch, msgs[got].data, msgs[got].len, false, 0, NULL);
+                        m = fifo_read_message(ch, msgs[got].data, msgs[got].len, false, 0, NULL);
                         if (m < 0)
                                 break;
                 }
