@@ -54,6 +54,14 @@ static void broker_on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
 
 static void broker_on_status_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
+static void broker_on_orphan_timer(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct broker *b = container_of(w, struct broker, orphan_timer);
+
+        for (size_t i = 0; i < b->n_channels; i++)
+                if (b->channels[i]->n_orphans)
+                        channel_drain_orphans(b->channels[i]);
+}
+
 static void broker_on_watchdog(struct ev_loop *loop, ev_timer *w, int revents) {
         notify_watchdog();
 }
@@ -78,6 +86,7 @@ int broker_new(const char *config_path, const struct config_defaults *defaults, 
         b->started = time(NULL);
         b->notify = getenv("NOTIFY_SOCKET") != NULL;
         ev_init(&b->status_timer, broker_on_status_timer);
+        ev_timer_init(&b->orphan_timer, broker_on_orphan_timer, 1.0, 1.0);
 
         ev_signal_init(&b->sigterm, broker_on_signal, SIGTERM);
         ev_signal_init(&b->sigint, broker_on_signal, SIGINT);
@@ -255,6 +264,7 @@ int broker_start(struct broker *b) {
         if (r < 0)
                 return r;
 
+        ev_timer_start(b->loop, &b->orphan_timer);
         uint64_t wd = notify_watchdog_usec();
         if (wd > 0) {
                 ev_timer_init(&b->watchdog, broker_on_watchdog, 0., (double)wd / 2e6);
@@ -305,6 +315,12 @@ static void broker_withdraw(struct broker *b, struct channel *ch, const struct c
                             ch->config->name);
                 remove = false;
         }
+        if (!remove && next && config_find_channel(next, ch->config->name) && !config_uses_object(next, ch->config) &&
+            !channel_is_empty(ch))
+                log_warning("channel '%s' now uses another kernel object; the old one, %s, still holds messages and "
+                            "is left in place: move them by hand or purge it",
+                            ch->config->name,
+                            ch->config->type == CHANNEL_MQUEUE ? ch->config->mq_name : ch->config->path);
         if (!remove && ch->config->type == CHANNEL_FIFO && ch->fd >= 0 && !channel_is_empty(ch)) {
                 /* a pipe's data lives only while someone holds it open: keep holding it */
                 int *n = realloc(b->retired_fds, (b->n_retired + 1) * sizeof(*n));
@@ -473,6 +489,7 @@ void broker_free(struct broker *b) {
                 ev_timer_stop(b->loop, &b->watchdog);
         }
         ev_timer_stop(b->loop, &b->status_timer);
+        ev_timer_stop(b->loop, &b->orphan_timer);
         for (size_t i = 0; i < b->n_retired; i++)
                 close(b->retired_fds[i]);
         free(b->retired_fds);

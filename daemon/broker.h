@@ -48,6 +48,7 @@ struct broker {
         int *retired_fds;
         size_t n_retired;
         ev_timer status_timer; /* coalesces STATUS= updates */
+        ev_timer orphan_timer; /* forwards from replaced objects programs still hold */
         bool verbose;          /* -v: debug logging whatever log_level says */
         bool notify;           /* a service manager listens on NOTIFY_SOCKET */
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,8 +197,10 @@ static int fifo_check(struct channel *ch) {
         r = safepath_open_parent(ch->config->path, 0, &dirfd, &base, &bad);
         if (r == -ENOENT)
                 return -ENOENT;
+        if (r == -ELOOP || r == -ENOTDIR)
+                return -EEXIST; /* the path now leads somewhere else (a symlink on the way) */
         if (r < 0)
-                return -EEXIST; /* the path now leads somewhere else (e.g. a symlink) */
+                return r;
         if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? -ENOENT : -errno;
         if (st.st_dev != ch->dev || st.st_ino != ch->ino)
@@ -205,16 +208,25 @@ static int fifo_check(struct channel *ch) {
         return 0;
 }
 
-/* Copy what is in OLD into NEW, one read (one packet) at a time. */
-static void fifo_move_data(const char *path, int old_fd, int new_fd) {
+/* Copy what is in OLD into NEW, one read (one packet) at a time, as far as NEW has room. */
+long channel_fifo_move(const char *path, int old_fd, int new_fd) {
         char buf[PIPE_BUF * 16];
         long moved = 0;
         int fl = fcntl(new_fd, F_GETFL);
+        int queued = 0;
 
+        if (ioctl(old_fd, FIONREAD, &queued) < 0 || queued == 0)
+                return 0;
         if (fl >= 0)
-                fcntl(new_fd, F_SETFL, fl | O_DIRECT);
-        for (int i = 0; i < 1 << 20; i++) {
-                ssize_t n = read(old_fd, buf, sizeof(buf));
+                fcntl(new_fd, F_SETFL, fl | O_DIRECT | O_NONBLOCK);
+        /* bounded by what OLD held when we started */
+        for (int done = 0; done < queued;) {
+                struct pollfd p = { .fd = new_fd, .events = POLLOUT };
+                ssize_t n;
+                /* room first: what we read from OLD must have a place in NEW */
+                if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLOUT))
+                        break;
+                n = read(old_fd, buf, sizeof(buf));
                 if (n <= 0)
                         break;
                 if (write(new_fd, buf, (size_t)n) != n) {
@@ -222,12 +234,16 @@ static void fifo_move_data(const char *path, int old_fd, int new_fd) {
                                   strerror(errno));
                         break;
                 }
+                done += (int)n;
                 moved++;
         }
         if (fl >= 0)
                 fcntl(new_fd, F_SETFL, fl);
         if (moved)
                 log_info("FIFO %s: moved %ld queued messages to the new FIFO", path, moved);
+        if (ioctl(old_fd, FIONREAD, &queued) < 0)
+                return 0;
+        return queued;
 }
 
 static int fifo_recreate(struct channel *ch) {
@@ -246,8 +262,9 @@ static int fifo_recreate(struct channel *ch) {
                 close(fd);
                 return r;
         }
-        fifo_move_data(ch->config->path, ch->fd, fd);
-        close(ch->fd);
+        channel_fifo_move(ch->config->path, ch->fd, fd);
+        /* programs that hold the old FIFO may still write to it: keep forwarding from it */
+        channel_keep_orphan(ch, ch->fd);
         ch->fd = fd;
         ch->created = true;
         return 0;

@@ -24,11 +24,17 @@ static int mq_identity(int fd, struct stat *st) {
 }
 
 /* Explain a failed mq_open() in the kernel's terms, not its misleading errno. */
-static void mq_explain(struct channel *ch, int err, const char *what) {
+static void mq_explain(struct channel *ch, int err, const char *what, bool existing) {
         const struct channel_config *c = ch->config;
 
         switch (err) {
         case EMFILE:
+                if (existing) {
+                        /* opening an existing queue charges nothing: this is the descriptor limit */
+                        channel_set_problem(ch, CHANNEL_FAILED, "cannot %s queue %s: %s", what, c->mq_name,
+                                            strerror(err));
+                        break;
+                }
                 channel_set_problem(ch, CHANNEL_FAILED,
                                     "cannot %s queue %s: RLIMIT_MSGQUEUE of the daemon's user is exhausted (the kernel "
                                     "reports EMFILE); this queue needs %ld x %ld bytes. Raise LimitMSGQUEUE= or give "
@@ -67,10 +73,14 @@ static int mq_create(struct channel *ch, int *ret_fd) {
         return 0;
 }
 
-/* Move every message still in OLD into NEW (both ours, non-blocking). Returns how many did not fit. */
-static long mq_move_messages(const char *name, int old_fd, int new_fd) {
-        struct mq_attr a;
-        long moved = 0, lost = 0;
+/*
+ * Move what OLD holds into NEW (both ours, non-blocking), as far as NEW has
+ * room, and no more than OLD held when we started: senders that still hold
+ * OLD must not keep the daemon busy. Returns how many messages stay in OLD.
+ */
+long channel_mq_move(const char *name, int old_fd, int new_fd) {
+        struct mq_attr a, b;
+        long moved = 0;
         char *buf;
 
         if (mq_getattr((mqd_t)old_fd, &a) < 0 || a.mq_curmsgs == 0)
@@ -78,22 +88,31 @@ static long mq_move_messages(const char *name, int old_fd, int new_fd) {
         buf = malloc((size_t)a.mq_msgsize);
         if (!buf)
                 return a.mq_curmsgs;
-        for (;;) {
+        for (long i = 0; i < a.mq_curmsgs; i++) {
                 unsigned prio;
-                ssize_t n = mq_receive((mqd_t)old_fd, buf, (size_t)a.mq_msgsize, &prio);
+                ssize_t n;
+
+                /* room first: a message taken from OLD must have a place in NEW */
+                if (mq_getattr((mqd_t)new_fd, &b) < 0 || b.mq_curmsgs >= b.mq_maxmsg)
+                        break;
+                n = mq_receive((mqd_t)old_fd, buf, (size_t)a.mq_msgsize, &prio);
                 if (n < 0)
                         break;
-                if (mq_send((mqd_t)new_fd, buf, (size_t)n, prio) < 0) {
-                        log_error("queue %s: a message of %zd bytes could not be moved to the new queue: %s", name, n,
-                                  strerror(errno));
-                        lost++;
-                } else
-                        moved++;
+                if (n > b.mq_msgsize || mq_send((mqd_t)new_fd, buf, (size_t)n, prio) < 0) {
+                        /* larger than the new queue takes, or a sender took the last slot: put it back */
+                        if (mq_send((mqd_t)old_fd, buf, (size_t)n, prio) < 0)
+                                log_error("queue %s: a message of %zd bytes fits neither queue and is lost: %s", name,
+                                          n, strerror(errno));
+                        break;
+                }
+                moved++;
         }
         free(buf);
         if (moved)
                 log_info("queue %s: moved %ld queued messages to the new queue", name, moved);
-        return lost;
+        if (mq_getattr((mqd_t)old_fd, &a) < 0)
+                return 0;
+        return a.mq_curmsgs;
 }
 
 static int mq_adopt(struct channel *ch, int fd) {
@@ -159,14 +178,15 @@ static int mq_setup(struct channel *ch) {
                         return -EEXIST;
                 }
                 if (errno != ENOENT) {
-                        mq_explain(ch, errno, "open");
-                        return -errno;
+                        int e = errno;
+                        mq_explain(ch, e, "open", true);
+                        return -e;
                 }
                 r = mq_create(ch, &fd);
                 if (r == -EEXIST)
                         continue;
                 if (r < 0) {
-                        mq_explain(ch, -r, "create");
+                        mq_explain(ch, -r, "create", false);
                         return r;
                 }
                 r = channel_apply_owner_mode(ch, fd);
@@ -221,7 +241,7 @@ static int mq_replace(struct channel *ch, bool unlink_old) {
                 return -errno;
         r = mq_create(ch, &fd);
         if (r < 0) {
-                mq_explain(ch, -r, "create");
+                mq_explain(ch, -r, "create", false);
                 return r;
         }
         r = channel_apply_owner_mode(ch, fd);
@@ -232,8 +252,10 @@ static int mq_replace(struct channel *ch, bool unlink_old) {
                 close(fd);
                 return r;
         }
-        mq_move_messages(ch->config->mq_name, ch->fd, fd);
-        close(ch->fd);
+        /* what does not fit now stays reachable: keep the old queue and move the rest later */
+        channel_mq_move(ch->config->mq_name, ch->fd, fd);
+        /* programs that hold the old queue may still send to it: keep forwarding from it */
+        channel_keep_orphan(ch, ch->fd);
         ch->fd = fd;
         ch->mq_maxmsg = ch->config->max_messages;
         ch->mq_msgsize = ch->config->message_size;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -39,16 +40,42 @@ void channel_set_problem(struct channel *ch, enum channel_state state, const cha
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
         va_end(ap);
+        /* the same problem again (a retry) is not news */
+        if (s && ch->problem && streq(s, ch->problem) && ch->state == state)
+                log_debug("channel '%s': still: %s", ch->config->name, s);
+        else
+                log_error("channel '%s': %s", ch->config->name, s ? s : "unusable");
         free(ch->problem);
         ch->problem = s;
         ch->state = state;
-        log_error("channel '%s': %s", ch->config->name, s ? s : "unusable");
 }
 
 static void channel_set_ready(struct channel *ch) {
         free(ch->problem);
         ch->problem = NULL;
         ch->state = CHANNEL_READY;
+}
+
+void channel_keep_orphan(struct channel *ch, int fd) {
+        if (ch->n_orphans == CHANNEL_ORPHANS_MAX) {
+                /* the oldest goes: drained once more, then closed */
+                channel_drain_orphans(ch);
+                close(ch->orphans[0]);
+                memmove(ch->orphans, ch->orphans + 1, (CHANNEL_ORPHANS_MAX - 1) * sizeof(int));
+                ch->n_orphans--;
+        }
+        ch->orphans[ch->n_orphans++] = fd;
+}
+
+void channel_drain_orphans(struct channel *ch) {
+        if (ch->fd < 0)
+                return;
+        for (size_t i = 0; i < ch->n_orphans; i++) {
+                if (ch->config->type == CHANNEL_MQUEUE)
+                        channel_mq_move(ch->config->mq_name, ch->orphans[i], ch->fd);
+                else
+                        channel_fifo_move(ch->config->path, ch->orphans[i], ch->fd);
+        }
 }
 
 int channel_access_flags(int access) {
@@ -102,10 +129,17 @@ int channel_setup(struct channel *ch) {
 }
 
 int channel_ensure(struct channel *ch) {
+        struct timespec now;
         int r;
 
-        if (ch->fd < 0)
+        if (ch->fd < 0) {
+                /* an unavailable channel is retried when used, but not more than every 2 s */
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (ch->problem && now.tv_sec - ch->last_attempt < 2)
+                        return ch->state == CHANNEL_REFUSED ? -EEXIST : -ENODEV;
+                ch->last_attempt = now.tv_sec;
                 return channel_setup(ch);
+        }
 
         r = ch->ops->check(ch);
         if (r == 0) {
@@ -161,6 +195,8 @@ int channel_open(struct channel *ch, int access, int *ret_fd) {
                 if (r < 0)
                         return r;
         }
+        if (ch->n_orphans)
+                channel_drain_orphans(ch);
         /* The fresh open verifies identity itself; only a miss needs the full check. */
         r = ch->ops->open(ch, access, ret_fd);
         if (r == -ENOENT || r == -ESTALE) {
@@ -212,6 +248,8 @@ void channel_stop(struct channel *ch, bool remove) {
 void channel_free(struct channel *ch) {
         if (!ch)
                 return;
+        for (size_t i = 0; i < ch->n_orphans; i++)
+                close(ch->orphans[i]);
         if (ch->fd >= 0)
                 close(ch->fd);
         free(ch->problem);

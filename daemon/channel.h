@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -38,6 +39,8 @@ struct channel_info {
         long flags;          /* mqueue: mq_flags of the daemon's descriptor */
         long capacity;       /* fifo: pipe buffer size in effect */
 };
+
+#define CHANNEL_ORPHANS_MAX 4
 
 struct channel;
 
@@ -75,6 +78,10 @@ struct channel {
         long mq_maxmsg;
         long mq_msgsize;
         bool created; /* we created the object (not adopted) in this run */
+        time_t last_attempt; /* CLOCK_MONOTONIC seconds of the last setup attempt on use */
+        /* earlier objects of this channel (deleted or resized) that programs may still hold */
+        int orphans[CHANNEL_ORPHANS_MAX];
+        size_t n_orphans;
         /* counters */
         uint64_t opens;
         uint64_t denials;
@@ -101,6 +108,17 @@ int channel_reconfigure(struct channel *ch, const struct channel_config *config)
 int channel_open(struct channel *ch, int access, int *ret_fd);
 int channel_info(struct channel *ch, struct channel_info *info);
 int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes);
+
+/*
+ * Keep an earlier object open after it was replaced: its messages (and what
+ * programs holding it still send) are moved into the current object by
+ * channel_drain_orphans(). At most CHANNEL_ORPHANS_MAX are kept per channel.
+ */
+void channel_keep_orphan(struct channel *ch, int fd);
+void channel_drain_orphans(struct channel *ch);
+/* Move what an old object holds into the new one; returns what stays in the old. */
+long channel_mq_move(const char *name, int old_fd, int new_fd);
+long channel_fifo_move(const char *path, int old_fd, int new_fd);
 
 /* open(2) flags for CHANNEL_ACCESS_* bits: only the access granted. */
 int channel_access_flags(int access);

@@ -30,7 +30,7 @@
 static int client_read_cred(struct client *c) {
         struct ucred uc;
         socklen_t len = sizeof(uc);
-        gid_t groups[POLICY_GROUPS_MAX];
+        gid_t *groups;
 
         if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
                 return -errno;
@@ -38,23 +38,35 @@ static int client_read_cred(struct client *c) {
         c->cred.uid = uc.uid;
         c->cred.gid = uc.gid;
         c->cred.n_groups = 0;
-
         if (uc.uid == 0)
                 return 0; /* root may do anything: its groups never matter */
-        len = sizeof(groups);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
-                if (errno == ERANGE) {
-                        /* more groups than we keep: deny group-based access rather than guess */
-                        log_warning("client pid %d uid %u has more than %d supplementary groups; ignoring them",
-                                    uc.pid, uc.uid, POLICY_GROUPS_MAX);
-                        return 0;
-                }
-                if (errno == ENOPROTOOPT)
-                        return 0; /* kernel before 4.13: primary group only */
-                return -errno;
+
+        len = sizeof(c->cred.groups);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->cred.groups, &len) == 0) {
+                c->cred.n_groups = len / sizeof(gid_t);
+                return 0;
         }
-        c->cred.n_groups = len / sizeof(gid_t);
-        memcpy(c->cred.groups, groups, c->cred.n_groups * sizeof(gid_t));
+        if (errno == ENOPROTOOPT)
+                return 0; /* kernel before 4.13: primary group only */
+        if (errno != ERANGE)
+                return -errno;
+        /*
+         * More groups than we keep inline. Dropping them would move a group
+         * member into the "other" class, which may grant what the group
+         * class denies: read them all, or refuse the client.
+         */
+        groups = malloc(len);
+        if (!groups)
+                return -ENOMEM;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+                int r = -errno;
+                free(groups);
+                log_warning("client pid %d uid %u: cannot read its groups: %s; refusing it", uc.pid, uc.uid,
+                            strerror(-r));
+                return r;
+        }
+        c->cred.extra_groups = groups;
+        c->cred.n_extra_groups = len / sizeof(gid_t);
         return 0;
 }
 
@@ -238,6 +250,7 @@ void client_free(struct client *c) {
         ev_timer_stop(c->broker->loop, &c->idle);
         if (c->listener)
                 listener_client_gone(c->listener, c);
+        free(c->cred.extra_groups);
         close(c->fd);
         free(c);
 }

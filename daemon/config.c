@@ -910,7 +910,8 @@ static int parser_read_file(struct parser *p, const char *path, bool dropin) {
         struct stat st;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO named *.conf must not hang the daemon; regular files ignore it */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = -errno;
                 config_errors_add(p->errors, path, 0, "cannot open: %s", strerror(-r));
@@ -1014,6 +1015,8 @@ static void parser_finish_channel(struct parser *p, struct channel_draft *d) {
         struct channel_config *c = &d->c;
         const char *file = c->file;
 
+        c->send_text = principal_list_format(&c->send);
+        c->recv_text = principal_list_format(&c->recv);
         if (!d->has_type) {
                 if (!d->bad)
                         config_errors_add(p->errors, file, c->line, "channel '%s': missing 'type' (mqueue or fifo)",
@@ -1088,6 +1091,8 @@ static void channel_config_free(struct channel_config *c) {
         free(c->file);
         free(c->mq_name);
         free(c->path);
+        free(c->send_text);
+        free(c->recv_text);
         principal_list_free(&c->send);
         principal_list_free(&c->recv);
 }

@@ -75,6 +75,8 @@ struct channel_config {
         mode_t mode;
         struct principal_list send;
         struct principal_list recv;
+        char *send_text; /* the lists for humans, formatted once at load (no lookups at request time) */
+        char *recv_text;
         long max_messages; /* mqueue: mq_maxmsg */
         long message_size; /* largest message in bytes */
         long capacity;     /* fifo: pipe buffer bytes */

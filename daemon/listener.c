@@ -147,11 +147,23 @@ void listener_channel_gone(struct listener *l, struct channel *ch) {
 
 void listener_config_changed(struct listener *l) {
         const struct config *c = l->broker->config;
+        _cleanup_close_ int dirfd = -1;
+        const char *base;
+        struct stat st;
 
-        if (!l->activated && !streq(c->socket, l->path))
+        if (l->activated)
+                return;
+        if (!streq(c->socket, l->path))
                 log_notice("the socket path changed to %s; it takes effect when the daemon restarts (still %s)",
                            c->socket, l->path);
-        if (!l->activated && chmod(l->path, c->socket_mode) < 0)
+        /* only our own socket, reached without following links, and only when the mode changed */
+        if (safepath_open_parent(l->path, 0, &dirfd, &base, NULL) < 0 ||
+            fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode) || st.st_dev != l->dev ||
+            st.st_ino != l->ino) {
+                log_warning("control socket %s is no longer the daemon's; not changing its mode", l->path);
+                return;
+        }
+        if ((st.st_mode & 07777) != c->socket_mode && fchmodat(dirfd, base, c->socket_mode, 0) < 0)
                 log_warning("cannot set mode %04o on %s: %s", c->socket_mode, l->path, strerror(errno));
 }
 

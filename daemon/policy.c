@@ -18,6 +18,9 @@ bool policy_in_group(const struct peer_cred *cred, gid_t gid) {
         for (size_t i = 0; i < cred->n_groups; i++)
                 if (cred->groups[i] == gid)
                         return true;
+        for (size_t i = 0; i < cred->n_extra_groups; i++)
+                if (cred->extra_groups[i] == gid)
+                        return true;
         return false;
 }
 

@@ -17,6 +17,8 @@ struct peer_cred {
         gid_t gid;
         gid_t groups[POLICY_GROUPS_MAX]; /* supplementary groups (SO_PEERGROUPS) */
         size_t n_groups;
+        gid_t *extra_groups; /* all of them, when there are more than fit above */
+        size_t n_extra_groups;
 };
 
 bool policy_in_group(const struct peer_cred *cred, gid_t gid);

@@ -85,12 +85,10 @@ static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
                 return;
         wire_put_string(w, WIRE_ATTR_KERNEL_NAME, c->type == CHANNEL_MQUEUE ? c->mq_name : c->path);
         wire_put_string(w, WIRE_ATTR_ON_STOP, on_stop_to_string(c->on_stop));
-        _cleanup_free_ char *send = principal_list_format(&c->send);
-        _cleanup_free_ char *recv = principal_list_format(&c->recv);
-        if (send)
-                wire_put_string(w, WIRE_ATTR_SEND_LIST, send);
-        if (recv)
-                wire_put_string(w, WIRE_ATTR_RECV_LIST, recv);
+        if (c->send_text)
+                wire_put_string(w, WIRE_ATTR_SEND_LIST, c->send_text);
+        if (c->recv_text)
+                wire_put_string(w, WIRE_ATTR_RECV_LIST, c->recv_text);
         wire_put_u64(w, WIRE_ATTR_OPENS, ch->opens);
         wire_put_u64(w, WIRE_ATTR_DENIALS, ch->denials);
 }
@@ -259,8 +257,11 @@ static int request_purge(struct request *r) {
         unsigned n = 0;
         /* count first: a request is carried out whole or not at all */
         wire_iter_init(&it, r->packet, r->size);
-        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v))
+        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v)) {
+                if (strlen(v.s) > WIRE_NAME_MAX)
+                        return fail(r, EINVAL, "a channel name is longer than %d characters", WIRE_NAME_MAX);
                 n++;
+        }
         if (n > WIRE_PURGE_NAMES_MAX)
                 return fail(r, E2BIG, "too many names in one purge request (at most %d)", WIRE_PURGE_NAMES_MAX);
         wire_iter_init(&it, r->packet, r->size);
