@@ -996,7 +996,8 @@ static void parser_read_dropins(struct parser *p, char ***owned, size_t *n_owned
                 n++;
         }
         closedir(d);
-        qsort(names, n, sizeof(*names), cmp_str);
+        if (n > 0) /* qsort wants a valid array even for none */
+                qsort(names, n, sizeof(*names), cmp_str);
         for (size_t i = 0; i < n; i++) {
                 char **no = realloc(*owned, (*n_owned + 1) * sizeof(*no));
                 if (!no) {
