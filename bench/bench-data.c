@@ -36,21 +36,6 @@
 
 enum variant { V_RAW, V_LIB };
 
-/*
- * BENCH_PIN=split puts the two sides of a data-path measurement on CPUs 0
- * and 1, BENCH_PIN=same both on CPU 0; by default the scheduler decides.
- */
-static void pin(int side) {
-        const char *e = getenv("BENCH_PIN");
-        cpu_set_t set;
-
-        if (!e || !*e || strcmp(e, "none") == 0)
-                return;
-        CPU_ZERO(&set);
-        CPU_SET(strcmp(e, "same") == 0 ? 0 : side, &set);
-        if (sched_setaffinity(0, sizeof(set), &set) < 0)
-                warn("sched_setaffinity: %s", strerror(errno));
-}
 enum kind { K_MQ, K_FIFO };
 
 struct ep {
@@ -246,7 +231,7 @@ static double tput_round(enum variant v, const char *name) {
 
                 close(ready[0]);
                 close(done[0]);
-                pin(1);
+                bench_pin(1);
                 memset(&res, 0, sizeof(res));
                 if (ep_open(&rx, v, name, false) < 0)
                         _exit(1);
@@ -332,7 +317,7 @@ static int pingpong_round(enum variant v, const char *a, const char *b, struct s
                 char c = 1;
 
                 close(ready[0]);
-                pin(1);
+                bench_pin(1);
                 if (ep_open(&ein, v, a, false) < 0 || ep_open(&eout, v, b, true) < 0)
                         _exit(1);
                 write_full(ready[1], &c, 1);
@@ -439,6 +424,8 @@ static void measure(enum kind k, long size) {
                         median_of(tput_all[V_LIB], (size_t)nt[V_LIB]), U_RATE);
         row_target(row, T_RATIO_MIN, k == K_MQ ? 0.97 : 0.90);
         row_paired(row, tput[V_LIB], tput[V_RAW], rounds);
+        if (k == K_MQ && size == 64)
+                shared.mq64_tput_raw = row->base;
 
         double raw50 = pp[V_RAW].n ? samples_quantile(&pp[V_RAW], 0.50) : -1;
         double lib50 = pp[V_LIB].n ? samples_quantile(&pp[V_LIB], 0.50) : -1;
@@ -465,7 +452,7 @@ int bench_data(struct daemon *d) {
 
         (void)d;
         sched_getaffinity(0, sizeof(all), &all);
-        pin(0);
+        bench_pin(0);
         signal(SIGPIPE, SIG_IGN); /* the raw baseline must not die of a pipe without readers */
         if (raw_create() < 0) {
                 if (opts.parts & PART(1))

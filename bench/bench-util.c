@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,7 +24,7 @@
 #include "bench.h"
 
 struct bench_opts opts;
-struct shared_results shared = { -1, -1, -1, -1 };
+struct shared_results shared = { -1, -1, -1, -1, -1 };
 char bench_dir[256];
 char bench_mq_prefix[64];
 
@@ -42,13 +43,22 @@ void info(const char *fmt, ...) {
 }
 
 void warn(const char *fmt, ...) {
+        char buf[1024];
         va_list ap;
+        int n;
 
+        /* one write, so that lines of concurrent child processes do not interleave */
         va_start(ap, fmt);
-        fputs("ipcbroker-bench: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        n = snprintf(buf, sizeof(buf), "ipcbroker-bench: ");
+        n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
         va_end(ap);
+        if (n > (int)sizeof(buf) - 2)
+                n = (int)sizeof(buf) - 2;
+        buf[n++] = '\n';
+        fflush(stderr);
+        if (write(STDERR_FILENO, buf, (size_t)n) < 0) {
+                /* nowhere to report it */
+        }
 }
 
 void die(const char *fmt, ...) {
@@ -115,6 +125,22 @@ uint64_t round_budget_ns(void) {
         if (opts.smoke)
                 return 15 * 1000000ull; /* 15 ms */
         return (uint64_t)(opts.seconds / opts.rounds * 1e9);
+}
+
+/*
+ * BENCH_PIN=split puts the two sides of a data-path measurement on CPUs 0
+ * and 1, BENCH_PIN=same both on CPU 0; by default the scheduler decides.
+ */
+void bench_pin(int side) {
+        const char *e = getenv("BENCH_PIN");
+        cpu_set_t set;
+
+        if (!e || !*e || strcmp(e, "none") == 0)
+                return;
+        CPU_ZERO(&set);
+        CPU_SET(strcmp(e, "same") == 0 ? 0 : side, &set);
+        if (sched_setaffinity(0, sizeof(set), &set) < 0)
+                warn("sched_setaffinity: %s", strerror(errno));
 }
 
 /* ---- the table ------------------------------------------------------------------------ */

@@ -168,6 +168,8 @@ int read_full(int fd, void *buf, size_t len);
 int wait_child(pid_t pid);
 /* The time budget of one round, in ns. */
 uint64_t round_budget_ns(void);
+/* Pin the calling process to the CPU of data-path side 0 or 1 as BENCH_PIN asks (same|split|none). */
+void bench_pin(int side);
 
 /* ---- the parts ---------------------------------------------------------------------------- */
 
@@ -177,19 +179,23 @@ struct shared_results {
         double mq64_pingpong_raw_p50;
         double open_lib_p50;            /* ns */
         double open_bare_p50;
+        double mq64_tput_raw;           /* messages/s, median of part 1's raw rounds */
 };
 extern struct shared_results shared;
 
 int bench_data(struct daemon *d);   /* parts 1 and 2 */
 int bench_open(struct daemon *d);   /* part 3 */
 int bench_dbus(struct daemon *d);   /* part 4 */
+int bench_batch(struct daemon *d);  /* part 5 */
 int bench_scale(void);              /* part 6 */
 
 /* The channels the data and open parts need, declared in the shared daemon's config. */
 void bench_data_declare(struct daemon *d);
 void bench_open_declare(struct daemon *d);
+void bench_batch_declare(struct daemon *d);
 void bench_data_cleanup(void);
 /* Unlink the channels' queues by name (the daemon removes them itself unless it had to be killed). */
 void bench_data_unlink_channels(const struct daemon *d);
 void bench_open_unlink_channels(const struct daemon *d);
 void bench_open_cleanup(void);
+void bench_batch_unlink_channels(const struct daemon *d);

@@ -1,13 +1,14 @@
 /*
  * ipcbroker-bench — the performance benchmark of ipcbroker (issue 5).
  *
- *   ipcbroker-bench [--smoke] [--parts 1,2,3,4,6] [--seconds S] [--rounds N]
+ *   ipcbroker-bench [--smoke] [--parts 1,2,3,4,5,6] [--seconds S] [--rounds N]
  *                   [--clients N] [--channels N] [-v]
  *                   [--daemon PATH] [--cli PATH] [--cli-libdir DIR] [--dbus-daemon PATH]
  *
- * Starts the real ipcbrokerd on a temporary configuration (temporary socket,
- * runtime directory and a unique mq_prefix), waits for READY=1 on its own
- * NOTIFY_SOCKET, measures, stops it with SIGTERM and removes every queue and
+ * Measures the broker against raw kernel IPC, a bare SCM_RIGHTS server,
+ * D-Bus and ZeroMQ. Starts the real ipcbrokerd on a temporary configuration
+ * (temporary socket, runtime directory and a unique mq_prefix), waits for
+ * READY=1 on its own NOTIFY_SOCKET, measures, stops it with SIGTERM and removes every queue and
  * file it made. Prints one table: each row a baseline B and a measurement X
  * from the same run, their ratio, and the issue's target with PASS/MISS
  * (informational: the exit status never depends on timings).
@@ -16,7 +17,8 @@
  * benchmark still works; its figures mean nothing.
  *
  * Exit status: 0 when every selected part ran (a part skipped for a missing
- * optional tool, such as dbus-daemon, counts as run), 1 otherwise, 2 usage.
+ * optional tool, such as dbus-daemon or libzmq, counts as run; a batch round
+ * that loses, duplicates or reorders a message does not), 1 otherwise, 2 usage.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,12 +36,16 @@
 
 static struct daemon main_daemon = { .pid = -1, .notify_fd = -1 };
 
-static void cleanup(void) {
-        static pid_t owner;
+/*
+ * The process that may clean up: the benchmark itself. Its children inherit
+ * the atexit handler and the SIGINT/SIGTERM handlers (the bare server of
+ * part 3 is stopped with SIGTERM); in them cleanup() must do nothing, or a
+ * child would stop the daemon under test and unlink its queues.
+ */
+static pid_t cleanup_owner;
 
-        if (!owner)
-                owner = getpid();
-        if (getpid() != owner)
+static void cleanup(void) {
+        if (getpid() != cleanup_owner)
                 return;
         if (main_daemon.pid > 0)
                 daemon_stop(&main_daemon);
@@ -47,6 +53,7 @@ static void cleanup(void) {
         if (main_daemon.mq_prefix[0]) {
                 bench_data_unlink_channels(&main_daemon);
                 bench_open_unlink_channels(&main_daemon);
+                bench_batch_unlink_channels(&main_daemon);
         }
         bench_open_cleanup();
         bench_data_cleanup();
@@ -62,10 +69,10 @@ static void on_signal(int sig) {
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: ipcbroker-bench [OPTIONS]\n"
-                "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server and D-Bus.\n"
+                "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server, D-Bus and ZeroMQ.\n"
                 "\n"
                 "  --smoke            run everything tiny (a second or two), no timing claims\n"
-                "  --parts LIST       parts to run, e.g. 1,2,3 (default 1,2,3,4,6; 5 is the batch API)\n"
+                "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-6)\n"
                 "  --seconds S        time per measurement and variant (default 1.5)\n"
                 "  --rounds N         interleaved rounds per measurement (default 20)\n"
                 "  --clients N        concurrent clients for the open rate (default 16)\n"
@@ -133,7 +140,7 @@ int main(int argc, char **argv) {
         opts.rounds = 20;
         opts.clients = 16;
         opts.scale_channels = -1;
-        opts.parts = PART(1) | PART(2) | PART(3) | PART(4) | PART(6);
+        opts.parts = PART(1) | PART(2) | PART(3) | PART(4) | PART(5) | PART(6);
         opts.daemon = getenv("IPCBROKERD");
         opts.cli = getenv("IPCBROKER_CLI");
         opts.cli_libdir = getenv("IPCBROKER_CLI_LIBDIR");
@@ -216,6 +223,7 @@ int main(int argc, char **argv) {
                 die("cannot run the daemon %s (use --daemon or IPCBROKERD)", opts.daemon);
 
         bench_dir_create();
+        cleanup_owner = getpid();
         atexit(cleanup);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
@@ -232,14 +240,15 @@ int main(int argc, char **argv) {
                        opts.seconds, opts.rounds, opts.clients, opts.scale_channels);
         fflush(stdout);
 
-        if (opts.parts & (PART(1) | PART(2) | PART(3) | PART(4))) {
+        if (opts.parts & (PART(1) | PART(2) | PART(3) | PART(4) | PART(5))) {
                 if (daemon_prepare(&main_daemon, "main", "info") < 0)
                         die("cannot prepare the daemon's directory under %s", bench_dir);
                 bench_data_declare(&main_daemon);
                 bench_open_declare(&main_daemon);
+                bench_batch_declare(&main_daemon);
                 if (daemon_start(&main_daemon, 30) < 0) {
                         failures++;
-                        table_skip("1-4", "all", "skipped: ipcbrokerd did not start");
+                        table_skip("1-5", "all", "skipped: ipcbrokerd did not start");
                 } else {
                         info("ipcbrokerd pid %d ready in %.1f ms", (int)main_daemon.pid,
                              (double)(main_daemon.ready_ns - main_daemon.start_ns) / 1e6);
@@ -249,6 +258,8 @@ int main(int argc, char **argv) {
                                 failures++;
                         if ((opts.parts & PART(4)) && bench_dbus(&main_daemon) < 0)
                                 failures++;
+                        if ((opts.parts & PART(5)) && bench_batch(&main_daemon) < 0)
+                                failures++;
                         if (daemon_stop(&main_daemon) != 0) {
                                 warn("ipcbrokerd did not exit cleanly; its log:");
                                 daemon_show_log(&main_daemon, 20);
@@ -256,14 +267,6 @@ int main(int argc, char **argv) {
                         }
                 }
                 daemon_release(&main_daemon);
-        }
-
-        /* Part 5 belongs to the batch API (ipcb_sendv/ipcb_recvv), added separately. */
-        {
-                struct row *r = table_add("5", "batch FIFO 64 B throughput", "ZeroMQ ipc:// PUSH/PULL", -1,
-                                          "batched FIFO channel", -1, U_RATE);
-                row_target(r, T_RATIO_MIN, 1.0);
-                row_note(r, "TODO(part 5): not measured yet, the batch API is pending");
         }
 
         if ((opts.parts & PART(6)) && bench_scale() < 0)
