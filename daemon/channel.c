@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -129,17 +128,16 @@ int channel_setup(struct channel *ch) {
 }
 
 int channel_ensure(struct channel *ch) {
-        struct timespec now;
         int r;
 
-        if (ch->fd < 0) {
-                /* an unavailable channel is retried when used, but not more than every 2 s */
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                if (ch->problem && now.tv_sec - ch->last_attempt < 2)
-                        return ch->state == CHANNEL_REFUSED ? -EEXIST : -ENODEV;
-                ch->last_attempt = now.tv_sec;
+        /*
+         * An unavailable channel is set up again on every use: an attempt is a
+         * handful of system calls, a repeated failure is logged once (see
+         * channel_set_problem), and the admin who cleared the obstacle away
+         * sees the channel work at once.
+         */
+        if (ch->fd < 0)
                 return channel_setup(ch);
-        }
 
         r = ch->ops->check(ch);
         if (r == 0) {

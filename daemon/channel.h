@@ -78,7 +78,6 @@ struct channel {
         long mq_maxmsg;
         long mq_msgsize;
         bool created; /* we created the object (not adopted) in this run */
-        time_t last_attempt; /* CLOCK_MONOTONIC seconds of the last setup attempt on use */
         /* earlier objects of this channel (deleted or resized) that programs may still hold */
         int orphans[CHANNEL_ORPHANS_MAX];
         size_t n_orphans;
