@@ -66,7 +66,8 @@ static struct config_defaults defaults;
 /*
  * Drop-ins the fuzzer can reach with "include = /tmp/ipcbroker-fuzz.d" (valid
  * ones, which may still clash with the main file) or "include =
- * /tmp/ipcbroker-fuzz-bad.d" (one error of each kind a drop-in can have), or
+ * /tmp/ipcbroker-fuzz-bad.d" (one error of each kind a drop-in can have,
+ * including a directory, a dangling symlink and a FIFO named *.conf), or
  * "include = /tmp/ipcbroker-fuzz-empty.d" (a directory without any).
  */
 #define FUZZ_BAD_DROPIN_DIR "/tmp/ipcbroker-fuzz-bad.d"
@@ -118,6 +119,20 @@ static void write_file(const char *dir, const char *name, const char *text) {
                 unlink(tmp); /* best effort: the drop-ins only widen coverage */
 }
 
+/*
+ * Entries of the bad drop-in directory that are not regular files: the loader
+ * must report each, and never block on the FIFO.
+ */
+static void make_special_dropins(void) {
+        struct stat st;
+
+        if (lstat(FUZZ_BAD_DROPIN_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+                return;
+        (void)mkdir(FUZZ_BAD_DROPIN_DIR "/40-directory.conf", 0755);
+        (void)symlink(FUZZ_BAD_DROPIN_DIR "/no-such-file", FUZZ_BAD_DROPIN_DIR "/50-dangling.conf");
+        (void)mkfifo(FUZZ_BAD_DROPIN_DIR "/60-fifo.conf", 0644);
+}
+
 static void fuzz_init(void) {
         char dir[64];
         struct stat st;
@@ -140,6 +155,8 @@ static void fuzz_init(void) {
                         continue; /* not ours: leave it alone */
                 write_file(dropins[i].dir, dropins[i].name, dropins[i].text);
         }
+
+        make_special_dropins();
 
         input_fd = memfd_create("ipcbroker-fuzz.conf", MFD_CLOEXEC);
         if (input_fd >= 0)
@@ -213,6 +230,8 @@ static void check_config(const struct config *c) {
         check(c->mq_prefix && c->mq_prefix[0] == '/' && !strchr(c->mq_prefix + 1, '/'));
         check(strlen(c->mq_prefix) + CHANNEL_NAME_MAX <= CONFIG_MQ_NAME_MAX + 1);
         check(c->max_clients >= 1 && c->max_clients <= 1000000);
+        check(c->max_clients_per_user >= 1 && c->max_clients_per_user <= 1000000);
+        check(c->idle_timeout >= 1 && c->idle_timeout <= 86400);
         check(c->include == NULL || is_abs_path(c->include));
         check(streq(log_level_to_string(c->log_level), "unknown") == false);
         check_principals(&c->admins);
