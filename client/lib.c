@@ -147,11 +147,7 @@ int lib_connect(void) {
                 }
                 poll(NULL, 0, 10);
         }
-        if (r == 0) {
-                int fl = fcntl(fd, F_GETFL);
-                if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-                        r = errno;
-        }
+        /* the socket stays non-blocking: lib_transact waits in poll(), never longer than its timeout */
         if (r != 0) {
                 close(fd);
                 if (r == EACCES || r == EPERM) {
@@ -192,9 +188,23 @@ int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
                 return -EMSGSIZE;
         }
         memcpy(&serial, w->buf + offsetof(struct wire_header, serial), sizeof(serial));
-        do
+        for (;;) {
                 n = send(fd, w->buf, (size_t)len, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
+                if (n >= 0 || (errno != EINTR && errno != EAGAIN))
+                        break;
+                if (errno == EAGAIN) {
+                        /* the daemon has not read what we sent before: wait, but not forever */
+                        struct pollfd out = { .fd = fd, .events = POLLOUT };
+                        r = poll(&out, 1, LIB_REPLY_TIMEOUT_MS);
+                        if (r < 0 && errno != EINTR)
+                                return -errno;
+                        if (r == 0) {
+                                lib_set_detail(ETIMEDOUT, "ipcbrokerd at %s did not read a request within %d s",
+                                               ipcb_socket_path(), LIB_REPLY_TIMEOUT_MS / 1000);
+                                return -ETIMEDOUT;
+                        }
+                }
+        }
         /*
          * A daemon that refuses the connection (too many clients) answers
          * and hangs up before reading the request: the send then fails,
@@ -230,7 +240,7 @@ int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
                 mh.msg_control = control.buf;
                 mh.msg_controllen = sizeof(control.buf);
                 n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (refused ? MSG_DONTWAIT : 0));
-                if (n < 0 && errno == EINTR)
+                if (n < 0 && (errno == EINTR || (errno == EAGAIN && !refused)))
                         continue;
                 /* the reset is reported before the packets queued ahead of it: read on once */
                 if (n < 0 && errno == ECONNRESET && resets++ == 0) {
@@ -306,6 +316,7 @@ int lib_call(struct wire_writer *w, struct lib_reply *reply) {
 
         if (fd < 0)
                 return fd;
+        wire_put_flag(w, WIRE_ATTR_LAST); /* the daemon hangs up after the reply */
         r = lib_transact(fd, w, reply);
         close(fd);
         return r;

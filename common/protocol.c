@@ -16,26 +16,35 @@
 
 /* ---- policies ------------------------------------------------------------------- */
 
+/* What every request may carry. */
+#define REQUEST_ATTRS [WIRE_ATTR_LAST] = { WIRE_KIND_FLAG, false, false }
+
 static const struct wire_policy_entry policy_open[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
         [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, false },
         [WIRE_ATTR_ACCESS] = { WIRE_KIND_U32, true, false },
 };
 
 static const struct wire_policy_entry policy_info[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
         [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, false },
 };
 
 static const struct wire_policy_entry policy_list[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
         [WIRE_ATTR_CURSOR] = { WIRE_KIND_STRING, false, false },
 };
 
 static const struct wire_policy_entry policy_purge[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
         [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, false, true },
         [WIRE_ATTR_ALL] = { WIRE_KIND_FLAG, false, false },
         [WIRE_ATTR_CURSOR] = { WIRE_KIND_STRING, false, false },
 };
 
-static const struct wire_policy_entry policy_empty[_WIRE_ATTR_MAX] = {};
+static const struct wire_policy_entry policy_plain_request[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
+};
 
 /* What describes a channel: in a CHANNEL entry and at the top of open and stat replies. */
 #define CHANNEL_ATTRS                                                      \
@@ -103,7 +112,7 @@ const struct wire_policy_entry *wire_policy_for(uint16_t type) {
                 return policy_purge;
         case WIRE_REQ_RELOAD:
         case WIRE_REQ_STATUS:
-                return policy_empty;
+                return policy_plain_request;
         case WIRE_REPLY:
                 return policy_reply;
         default:

@@ -7,6 +7,11 @@
  * with the same serial; a reply to OPEN carries the channel's descriptor as
  * SCM_RIGHTS ancillary data.
  *
+ * A connection may carry any number of requests, one at a time. A request
+ * with the LAST flag is the connection's final one: the daemon hangs up right
+ * after the reply, which spares both sides a round of end-of-file handling
+ * for one-shot calls such as an open.
+ *
  * Packet = header + attributes. The header carries WIRE_MAGIC and
  * WIRE_VERSION on every message: that is the version handshake. A daemon
  * that does not speak the client's version answers with -EPROTONOSUPPORT and
@@ -107,6 +112,8 @@ enum wire_attr {
         WIRE_ATTR_RELOADS,      /* u64 */
         WIRE_ATTR_SOCKET,       /* string */
         WIRE_ATTR_FRAMING,      /* u32: WIRE_FRAMING_* (FIFO channels) */
+        WIRE_ATTR_LAST,         /* flag, any request: the client sends nothing after it; the
+                                   daemon closes the connection once it has replied */
         _WIRE_ATTR_MAX,
 };
 

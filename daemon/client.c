@@ -27,6 +27,8 @@
  * served again on the next iteration, after the others */
 #define CLIENT_REQUESTS_PER_WAKEUP 1
 
+#define CLIENT_DONE 1
+
 static int client_read_cred(struct client *c) {
         struct ucred uc;
         socklen_t len = sizeof(uc);
@@ -107,7 +109,11 @@ void client_send_error(int fd, uint32_t serial, int err, const char *message) {
                 (void)client_send(fd, w.buf, (size_t)n, -1);
 }
 
-/* Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left, other negative to hang up. */
+/*
+ * Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left,
+ * CLIENT_DONE after the reply to the client's last request, other negative
+ * to hang up.
+ */
 static int client_handle_one(struct client *c) {
         static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
         uint8_t buf[WIRE_PACKET_MAX];
@@ -194,22 +200,24 @@ static int client_handle_one(struct client *c) {
                 /* -EAGAIN here means a full socket buffer, not "nothing to read": hang up */
                 return r == -EAGAIN ? -ENOBUFS : r;
         }
-        return 0;
+        return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
 }
 
-static void client_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
-        struct client *c = container_of(w, struct client, io);
-
+void client_serve(struct client *c) {
         /* a few requests per wakeup, so one busy client cannot starve the others */
         for (int i = 0; i < CLIENT_REQUESTS_PER_WAKEUP; i++) {
                 int r = client_handle_one(c);
                 if (r == -EAGAIN)
                         return;
-                if (r < 0) {
+                if (r < 0 || r == CLIENT_DONE) {
                         client_free(c);
                         return;
                 }
         }
+}
+
+static void client_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
+        client_serve(container_of(w, struct client, io));
 }
 
 static void client_on_idle(struct ev_loop *loop, ev_timer *w, int revents) {

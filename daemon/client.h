@@ -27,5 +27,11 @@ struct client {
 /* Take over an accepted connection. */
 int client_new(struct broker *b, struct listener *l, int fd, struct client **ret);
 void client_free(struct client *c);
+/*
+ * Serve what the client has sent: at most one request, then back to the
+ * loop. Frees the client when it hangs up, misbehaves or has sent its last
+ * request; C must not be used afterwards.
+ */
+void client_serve(struct client *c);
 /* Send a bare error reply on a connection (also before a client exists). */
 void client_send_error(int fd, uint32_t serial, int err, const char *message);

@@ -118,6 +118,12 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
                 l->n_clients++;
                 b->counters.connections++;
                 broker_status_changed(b);
+                /*
+                 * A one-shot client has usually sent its request by now:
+                 * serving it at once spares a trip through the loop, and when
+                 * that was its last request, the watcher never reaches epoll.
+                 */
+                client_serve(c);
         }
 }
 

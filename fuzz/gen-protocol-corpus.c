@@ -169,6 +169,7 @@ static void gen_requests(void) {
         wire_writer_init(&w, WIRE_REQ_OPEN, 1);
         wire_put_string(&w, WIRE_ATTR_NAME, "jobs");
         wire_put_u32(&w, WIRE_ATTR_ACCESS, WIRE_ACCESS_SEND);
+        wire_put_flag(&w, WIRE_ATTR_LAST);
         save("req-open-send", false);
 
         wire_writer_init(&w, WIRE_REQ_OPEN, 2);
@@ -178,7 +179,12 @@ static void gen_requests(void) {
 
         wire_writer_init(&w, WIRE_REQ_INFO, 1);
         wire_put_string(&w, WIRE_ATTR_NAME, "sensors.temp");
+        wire_put_flag(&w, WIRE_ATTR_LAST);
         save("req-info", false);
+
+        wire_writer_init(&w, WIRE_REQ_STATUS, 1);
+        wire_put_flag(&w, WIRE_ATTR_LAST);
+        save("req-status-last", false);
 
         wire_writer_init(&w, WIRE_REQ_LIST, 1);
         save("req-list", false);

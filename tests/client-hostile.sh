@@ -24,7 +24,7 @@ import array, errno, os, select, socket, struct, subprocess, sys, time
 
 MAGIC, VERSION, REPLY = 0x42435049, 1, 100
 STATUS, OPEN, LIST = 6, 1, 3
-A_ERROR, A_MESSAGE, A_NAME, A_ACCESS, A_CLIENTS = 1, 2, 3, 4, 34
+A_ERROR, A_MESSAGE, A_NAME, A_ACCESS, A_CLIENTS, A_LAST = 1, 2, 3, 4, 34, 42
 
 mode, path = sys.argv[1], sys.argv[2]
 cli = sys.argv[3] if len(sys.argv) > 3 else None
@@ -178,6 +178,26 @@ elif mode == "flood":
         except (ConnectionResetError, BrokenPipeError):
             closed = True
     out.append("flood-conn %s (sent %d)" % ("closed" if closed else "open", sent))
+elif mode == "last":
+    # without LAST the connection serves request after request; with it, the
+    # daemon hangs up right after the reply (also after an open's reply)
+    s = connect()
+    out.append("plain " + status(s))
+    out.append("plain-then " + then(s))
+    s.send(packet(STATUS, attr(A_LAST, b""), serial=78))
+    out.append("last " + answer(s))
+    out.append("last-then " + answer(s))
+    s = connect()
+    s.send(packet(OPEN, attr(A_NAME, b"hq\0") + attr(A_ACCESS, struct.pack("=I", 1)) + attr(A_LAST, b""), serial=79))
+    msg, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(4))
+    out.append("open-last " + parse(msg) + (" fd" if anc else " no-fd"))
+    for level, typ, data in anc:
+        for fd in array.array("i", data[:len(data) - len(data) % 4]):
+            os.close(fd)
+    out.append("open-last-then " + answer(s))
+    s = connect()
+    s.send(packet(STATUS, attr(A_LAST, struct.pack("=I", 1))))  # a flag carries no data
+    out.append("badlast " + answer(s))
 elif mode == "maxclients":
     held = []
     for i in range(4):
@@ -278,6 +298,16 @@ is "$(line 1)" "sent>0" "flood: requests were sent"
 like "$(line 2)" "^list rc=0 " "flood: a client that never reads its replies does not block others ($(line 2))"
 like "$(line 3)" "^flood-conn closed" "flood: the daemon hangs up on a client that does not read its replies ($(line 3))"
 ok "flood: the daemon is alive and serves list" alive_and_serving
+
+hostile last
+like "$(line 1)" "^plain reply 0 serial=77 " "a request without LAST is answered"
+is "$(line 2)" "plain-then served" "without LAST the connection serves another request"
+like "$(line 3)" "^last reply 0 serial=78 " "a request with LAST is answered"
+is "$(line 4)" "last-then closed" "after the reply to a LAST request the daemon hangs up"
+like "$(line 5)" "^open-last reply 0 serial=79 .* fd$" "an open with LAST gets its reply and descriptor"
+is "$(line 6)" "open-last-then closed" "and then the daemon hangs up"
+like "$(line 7)" "^badlast reply $EINVAL " "a LAST flag carrying data is rejected with EINVAL"
+ok "LAST: the daemon is alive and serves list" alive_and_serving
 
 # ---- max_clients = 4 -------------------------------------------------------------------
 clients_is() { # N: status --json (itself one client) reports N clients

@@ -243,6 +243,46 @@ static void test_roundtrip_empty_types(void) {
         is_str(wire_type_to_string(77), "unknown", "unknown type name");
 }
 
+/* LAST (the connection's final request) is a flag every request may carry, and no reply. */
+static void test_last_flag(void) {
+        static const uint16_t types[] = { WIRE_REQ_OPEN,   WIRE_REQ_INFO,   WIRE_REQ_LIST,
+                                          WIRE_REQ_PURGE,  WIRE_REQ_RELOAD, WIRE_REQ_STATUS };
+        struct wire_header h;
+        const char *why;
+        int n, r;
+
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+                wire_writer_init(&W, types[i], 200 + (uint32_t)i);
+                if (types[i] == WIRE_REQ_OPEN || types[i] == WIRE_REQ_INFO || types[i] == WIRE_REQ_PURGE)
+                        wire_put_string(&W, WIRE_ATTR_NAME, "q");
+                if (types[i] == WIRE_REQ_OPEN)
+                        wire_put_u32(&W, WIRE_ATTR_ACCESS, WIRE_ACCESS_SEND);
+                wire_put_flag(&W, WIRE_ATTR_LAST);
+                n = wire_writer_finish(&W);
+                r = decode_copy(W.buf, (size_t)n, &h, &A, &why);
+                is_int(r, 0, "%s with LAST decodes", wire_type_to_string(types[i]));
+                ok(A.v[WIRE_ATTR_LAST].present && A.v[WIRE_ATTR_LAST].len == 0, "%s: LAST is present, no data",
+                   wire_type_to_string(types[i]));
+        }
+        wire_writer_init(&W, WIRE_REQ_STATUS, 210);
+        n = wire_writer_finish(&W);
+        r = decode_copy(W.buf, (size_t)n, &h, &A, &why);
+        ok(r == 0 && !A.v[WIRE_ATTR_LAST].present, "a request without LAST decodes without it");
+
+        wire_writer_init(&W, WIRE_REPLY, 211);
+        wire_put_u32(&W, WIRE_ATTR_ERROR, 0);
+        wire_put_flag(&W, WIRE_ATTR_LAST);
+        n = wire_writer_finish(&W);
+        r = decode_copy(W.buf, (size_t)n, &h, &A, &why);
+        is_int(r, -EINVAL, "a reply may not carry LAST");
+
+        wire_writer_init(&W, WIRE_REQ_STATUS, 212);
+        wire_put_u32(&W, WIRE_ATTR_LAST, 1);
+        n = wire_writer_finish(&W);
+        r = decode_copy(W.buf, (size_t)n, &h, &A, &why);
+        is_int(r, -EINVAL, "a LAST carrying data is refused");
+}
+
 static void put_channel(struct wire_writer *w, const char *name, uint32_t type, int64_t messages) {
         wire_nest_begin(w, WIRE_ATTR_CHANNEL);
         wire_put_string(w, WIRE_ATTR_NAME, name);
@@ -987,6 +1027,7 @@ int main(void) {
         test_roundtrip_list();
         test_roundtrip_purge();
         test_roundtrip_empty_types();
+        test_last_flag();
         test_roundtrip_reply();
         test_roundtrip_limits();
         test_header_errors();
