@@ -326,6 +326,24 @@ static void test_basic_fifo(void) {
         memset(buf, 0, sizeof(buf));
         n = ipcb_timedrecv(rch, buf, sizeof(buf), NULL, 2000);
         ok(n == 100 && buf[0] == 'F' && buf[99] == 'F', "fifo: a message of exactly message_size arrives whole");
+
+        /* a plain writer's packet longer than message_size, read by a blocking receive: refused, not cut */
+        {
+                char path[64], big[200];
+                int raw;
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", ipcb_fd(s));
+                raw = open(path, O_WRONLY | O_CLOEXEC);
+                ok(raw >= 0 && fcntl(raw, F_SETFL, O_DIRECT) == 0, "fifo: a second, raw writer in packet mode");
+                memset(big, 'B', sizeof(big));
+                ok(raw >= 0 && write(raw, big, sizeof(big)) == (ssize_t)sizeof(big), "fifo: it writes a 200-byte packet");
+                if (raw >= 0)
+                        close(raw);
+                is_int(ipcb_recv(rch, buf, sizeof(buf), NULL), -EMSGSIZE,
+                       "fifo: a blocking receive refuses the 200-byte packet with -EMSGSIZE");
+                is_int(ipcb_send(s, "after", 5, 0), 0, "fifo: a blocking send after it");
+                n = ipcb_recv(rch, buf, sizeof(buf), NULL);
+                ok(n == 5 && memcmp(buf, "after", 5) == 0, "fifo: the next message is whole");
+        }
         ipcb_close(s);
         ipcb_close(rch);
 }
