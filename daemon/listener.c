@@ -69,12 +69,19 @@ static unsigned listener_count_uid(const struct listener *l, uid_t uid) {
         return n;
 }
 
+#define LISTENER_ACCEPTS_PER_WAKEUP 1
+
 static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
         struct listener *l = container_of(w, struct listener, io);
         struct broker *b = l->broker;
 
-        /* bounded: let other watchers run between batches */
-        for (int i = 0; i < 64; i++) {
+        /*
+         * One connection per wakeup: the loop is level-triggered, so the next
+         * one is accepted on the next iteration, after the requests of the
+         * clients already connected. That is fair to them, and spares the
+         * accept that would only say EAGAIN after each connection.
+         */
+        for (int i = 0; i < LISTENER_ACCEPTS_PER_WAKEUP; i++) {
                 struct client *c;
                 int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
