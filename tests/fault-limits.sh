@@ -10,11 +10,14 @@ sed -i 's/^admins = root$/admins = root\nmax_clients_per_user = 3\nidle_timeout 
 add_channel q type=mqueue max_messages=4 message_size=64 mode=0666 on_stop=remove
 ok "daemon starts" daemon_start
 
-# hold N raw connections as the calling user until the file $2 is removed
-hold() { # N FLAGFILE
-        python3 - "$SOCK" "$1" "$2" <<'EOF'
-import os, socket, sys, time
-path, n, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# hold N raw connections as the calling user until the file $2 is removed;
+# with "keepalive", each sends a status request every 0.5 s so that
+# idle_timeout never closes it, however slow the machine
+hold() { # N FLAGFILE [keepalive]
+        python3 - "$SOCK" "$1" "$2" "${3:-}" <<'EOF'
+import os, socket, struct, sys, time
+path, n, flag, keepalive = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "keepalive"
+STATUS_REQUEST = struct.pack("=IHHII", 0x42435049, 1, 6, 1, 0)
 conns = []
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -22,7 +25,17 @@ for _ in range(n):
     conns.append(s)
 open(flag + ".ready", "w").close()
 deadline = time.time() + 60
+next_ping = 0
 while os.path.exists(flag) and time.time() < deadline:
+    if keepalive and time.time() >= next_ping:
+        for s in conns:
+            try:
+                s.send(STATUS_REQUEST, socket.MSG_DONTWAIT)
+                while s.recv(65536, socket.MSG_DONTWAIT):
+                    pass
+            except OSError:
+                pass
+        next_ping = time.time() + 0.5
     time.sleep(0.05)
 EOF
 }
@@ -30,10 +43,9 @@ EOF
 # ---- per-user quota -------------------------------------------------------------
 mkdir -m 1777 "$T/flags" # nobody writes its ready flag here
 touch "$T/flags/hold1"
-$AS_NOBODY bash -c "$(declare -f hold); SOCK='$SOCK' hold 3 '$T/flags/hold1'" &
+$AS_NOBODY bash -c "$(declare -f hold); SOCK='$SOCK' hold 3 '$T/flags/hold1' keepalive" &
 holder=$!
 ok "nobody holds 3 connections" wait_until 10 test -e "$T/flags/hold1.ready"
-# keep them from idling out while we test: idle_timeout is 2 s, so test quickly
 out=$($AS_NOBODY "$IPCBROKER" list 2>&1)
 is "$?" 1 "a 4th connection from nobody is refused"
 like "$out" "too many connections from this user" "with the reason"
