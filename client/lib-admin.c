@@ -82,6 +82,16 @@ static int append(ipcb_info **infos, size_t *n, size_t *cap, const struct wire_v
         return 0;
 }
 
+/* Take the cursor of a paged reply: 1 when another page follows, 0 after the last, -ENOMEM. */
+static int next_page(const struct lib_reply *reply, char **cursor) {
+        free(*cursor);
+        *cursor = NULL;
+        if (!reply->attrs.v[WIRE_ATTR_CURSOR].present)
+                return 0;
+        *cursor = strdup(reply->attrs.v[WIRE_ATTR_CURSOR].s);
+        return *cursor ? 1 : -ENOMEM;
+}
+
 _public_ int ipcb_list(ipcb_info **infos, size_t *n) {
         _cleanup_free_ struct call *c = NULL;
         _cleanup_free_ char *cursor = NULL;
@@ -113,15 +123,11 @@ _public_ int ipcb_list(ipcb_info **infos, size_t *n) {
                         if (r < 0)
                                 goto fail;
                 }
-                free(cursor);
-                cursor = NULL;
-                if (!c->reply.attrs.v[WIRE_ATTR_CURSOR].present)
-                        break;
-                cursor = strdup(c->reply.attrs.v[WIRE_ATTR_CURSOR].s);
-                if (!cursor) {
-                        r = -ENOMEM;
+                r = next_page(&c->reply, &cursor);
+                if (r < 0)
                         goto fail;
-                }
+                if (r == 0)
+                        break;
         }
         close(fd);
         *infos = out;
@@ -207,15 +213,11 @@ _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **
                                 break;
                         continue;
                 }
-                free(cursor);
-                cursor = NULL;
-                if (!c->reply.attrs.v[WIRE_ATTR_CURSOR].present)
-                        break;
-                cursor = strdup(c->reply.attrs.v[WIRE_ATTR_CURSOR].s);
-                if (!cursor) {
-                        r = -ENOMEM;
+                r = next_page(&c->reply, &cursor);
+                if (r < 0)
                         goto fail;
-                }
+                if (r == 0)
+                        break;
         }
         close(fd);
         *results = out;
