@@ -99,7 +99,7 @@ int cli_list(int argc, char **argv) {
                 return cli_usage("list", "unexpected argument '%s'", argv[optind]);
         r = ipcb_list(&infos, &n);
         if (r < 0)
-                return cli_error(NULL, r);
+                return cli_call_error(NULL, r);
         if (json)
                 print_json(infos, n);
         else

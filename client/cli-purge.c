@@ -38,8 +38,16 @@ int cli_purge(int argc, char **argv) {
                 return cli_usage("purge", "missing channel name (or --all)");
 
         r = ipcb_purge(all ? NULL : (const char *const *)argv + optind, all ? 0 : (size_t)(argc - optind), &res, &n);
-        if (r < 0)
-                return cli_error(NULL, r);
+        if (r < 0) {
+                /* the whole request failed: say which channels it was for */
+                if (!all && argc - optind == 1)
+                        return cli_call_error(argv[optind], r);
+                fprintf(stderr, "ipcbroker: %s", all ? "all channels" : "channels");
+                for (int i = optind; !all && i < argc; i++)
+                        fprintf(stderr, "%s '%s'", i > optind ? "," : "", argv[i]);
+                fprintf(stderr, ": %s\n", ipcb_strerror(r));
+                return cli_exit_code(r, true);
+        }
         for (size_t i = 0; i < n; i++) {
                 if (res[i].error < 0) {
                         fprintf(stderr, "ipcbroker: channel '%s': %s\n", res[i].name,

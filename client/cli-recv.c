@@ -62,7 +62,7 @@ int cli_recv(int argc, char **argv) {
 
         r = ipcb_open(name, flags, &ch);
         if (r < 0)
-                return cli_error(name, r);
+                return cli_call_error(name, r);
         r = ipcb_getattr(ch, &attr);
         if (r < 0) {
                 ipcb_close(ch);

@@ -28,7 +28,7 @@ int cli_reload(int argc, char **argv) {
                 return cli_usage("reload", "unexpected argument '%s'", argv[optind]);
         r = ipcb_reload(&message);
         if (r < 0)
-                return cli_error(NULL, r);
+                return cli_call_error(NULL, r);
         printf("%s\n", message ? message : "reloaded");
         free(message);
         return CLI_OK;

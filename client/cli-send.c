@@ -59,7 +59,7 @@ int cli_send(int argc, char **argv) {
 
         r = ipcb_open(name, flags, &ch);
         if (r < 0)
-                return cli_error(name, r);
+                return cli_call_error(name, r);
 
         if (argc - optind == 2) {
                 const char *msg = argv[optind + 1];

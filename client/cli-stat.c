@@ -110,7 +110,7 @@ int cli_stat(int argc, char **argv) {
                 return cli_usage("stat", argc - optind ? "exactly one channel name expected" : "missing channel name");
         r = ipcb_stat(argv[optind], &info);
         if (r < 0)
-                return cli_error(argv[optind], r);
+                return cli_call_error(argv[optind], r);
         if (json)
                 print_json(&info);
         else

@@ -34,7 +34,7 @@ int cli_status(int argc, char **argv) {
                 return cli_usage("status", "unexpected argument '%s'", argv[optind]);
         r = ipcb_status_get(&st);
         if (r < 0)
-                return cli_error(NULL, r);
+                return cli_call_error(NULL, r);
         if (json) {
                 printf("{\"version\": ");
                 json_string(stdout, st.version);

@@ -55,12 +55,28 @@ int cli_usage(const char *verb, const char *fmt, ...) {
         return CLI_USAGE;
 }
 
+int cli_exit_code(int err, bool from_call) {
+        /*
+         * From a call to the daemon, a timeout or a reset also means it could
+         * not be reached: not accepting or not answering in time, or gone
+         * before it answered. From the data path, -ETIMEDOUT is a timeout.
+         */
+        if (err == -ECONNREFUSED || (from_call && (err == -ETIMEDOUT || err == -ECONNRESET)))
+                return CLI_UNREACHABLE;
+        return CLI_FAILURE;
+}
+
 int cli_error(const char *channel, int err) {
         if (channel)
                 fprintf(stderr, "ipcbroker: channel '%s': %s\n", channel, ipcb_strerror(err));
         else
                 fprintf(stderr, "ipcbroker: %s\n", ipcb_strerror(err));
-        return err == -ECONNREFUSED ? CLI_UNREACHABLE : CLI_FAILURE;
+        return cli_exit_code(err, false);
+}
+
+int cli_call_error(const char *channel, int err) {
+        cli_error(channel, err);
+        return cli_exit_code(err, true);
 }
 
 int main(int argc, char **argv) {

@@ -34,6 +34,10 @@ int cli_status(int argc, char **argv);
 
 /* Print "ipcbroker: channel 'NAME': reason" (or without the channel) and return the exit code for ERR. */
 int cli_error(const char *channel, int err);
+/* The same for the failure of a call to the daemon: exit 69 also when it did not accept or answer. */
+int cli_call_error(const char *channel, int err);
+/* The exit code for ERR, from a call to the daemon (FROM_CALL) or not. */
+int cli_exit_code(int err, bool from_call);
 /* Print a usage error for VERB and return CLI_USAGE. */
 int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The verb's synopsis line, for --help. */

@@ -334,7 +334,7 @@ static int fifo_info(struct channel *ch, struct channel_info *info) {
         info->capacity = cap;
         info->message_size = ch->config->message_size;
         /* each packet takes a page of the pipe; a batch packet holds a varying number of messages */
-        info->max_messages = ch->config->framing == FRAMING_BATCH ? -1 : cap / (page > 0 ? page : 4096);
+        info->max_messages = ch->framing == FRAMING_BATCH ? -1 : cap / (page > 0 ? page : 4096);
         info->messages = -1; /* the kernel does not count packets */
         info->bytes = queued;
         info->flags = 0;

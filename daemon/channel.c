@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ int channel_new(const struct channel_config *config, struct channel **ret) {
         if (!ch)
                 return -ENOMEM;
         ch->config = config;
+        ch->framing = config->framing;
         ch->ops = config->type == CHANNEL_FIFO ? &channel_fifo_ops : &channel_mq_ops;
         ch->fd = -1;
         ch->state = CHANNEL_FAILED;
@@ -173,15 +175,31 @@ int channel_ensure(struct channel *ch) {
 }
 
 int channel_reconfigure(struct channel *ch, const struct channel_config *config) {
-        const struct channel_config *old = ch->config;
-
         ch->config = config;
-        if (ch->fd < 0)
+        if (ch->fd < 0) {
+                ch->framing = config->framing;
                 return channel_setup(ch);
-        if (old->type == CHANNEL_FIFO && old->framing != config->framing)
-                log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload keep "
-                            "the old framing and messages already queued are read with the new one",
-                            config->name, framing_to_string(old->framing), framing_to_string(config->framing));
+        }
+        if (config->type == CHANNEL_FIFO && ch->framing != config->framing) {
+                int queued = 0;
+
+                /*
+                 * Queued packets carry no mark of their framing: read with the
+                 * other one they would be lost. Switch only while the FIFO is
+                 * empty, as a queue is resized only while empty.
+                 */
+                if (ioctl(ch->fd, FIONREAD, &queued) < 0 || queued > 0)
+                        log_warning("channel '%s': FIFO holds %d bytes; keeping %s framing instead of %s until it "
+                                    "is empty at a later reload",
+                                    config->name, queued, framing_to_string(ch->framing),
+                                    framing_to_string(config->framing));
+                else {
+                        log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload "
+                                    "keep the old framing until they are opened again",
+                                    config->name, framing_to_string(ch->framing), framing_to_string(config->framing));
+                        ch->framing = config->framing;
+                }
+        }
         return ch->ops->apply(ch);
 }
 

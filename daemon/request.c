@@ -64,7 +64,7 @@ static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
         wire_put_u32(w, WIRE_ATTR_STATE, state_to_wire(ch->state));
         if (c->type == CHANNEL_FIFO)
                 wire_put_u32(w, WIRE_ATTR_FRAMING,
-                             c->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
+                             ch->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
         if (have) {
                 wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
                 wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, info.message_size);
@@ -149,7 +149,7 @@ static int request_open(struct request *r) {
         } else {
                 wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->config->message_size);
                 wire_put_u32(r->reply, WIRE_ATTR_FRAMING,
-                             ch->config->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
+                             ch->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
         }
         wire_put_u32(r->reply, WIRE_ATTR_ACCESS, want);
         r->pass_fd = fd;

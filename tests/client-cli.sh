@@ -285,6 +285,32 @@ is "$(json 'j["pid"]')" "$DAEMON_PID" "-s: the right daemon answered"
 run env -u IPCBROKER_SOCKET $B -s "$SOCK" list
 is "$RC" 0 "-s SOCKET works without IPCBROKER_SOCKET"
 
+# something that accepts connections and hangs up without answering
+HANGUP="$T/hangup.sock"
+python3 - "$HANGUP" <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1] + ".tmp")
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.listen(8)
+s.settimeout(30)
+try:
+    for _ in range(6):
+        c, _ = s.accept()
+        c.close()
+except socket.timeout:
+    pass
+EOF
+hangup_pid=$!
+wait_until 10 test -S "$HANGUP" || diag "the hang-up server did not start"
+for cmd in "status" "send cq x" "stat cq" "purge cq" "purge cq cf" "purge --all"; do
+        run $B -s "$HANGUP" $cmd
+        is "$RC" 69 "a daemon that hangs up without answering: '$cmd' exits 69"
+        like "$ERR" "without answering" "'$cmd': the message says the daemon hung up without answering"
+done
+kill "$hangup_pid" 2>/dev/null
+wait "$hangup_pid" 2>/dev/null
+
 # ---- an unprivileged caller ---------------------------------------------------------
 
 run $B status --json
@@ -342,14 +368,19 @@ is "$RC" 0 "nobody may ask for the status"
 run $AS_NOBODY $B purge cq
 is "$RC" 1 "nobody: purge refused (exit 1)"
 like "$ERR" "not an administrator" "nobody: purge says 'not an administrator'"
+like "$ERR" "channel 'cq'" "nobody: the refusal names the channel"
+run $AS_NOBODY $B purge cq cf
+is "$RC" 1 "nobody: purge of two channels refused (exit 1)"
+like "$ERR" "^ipcbroker: channels 'cq', 'cf': .*not an administrator" "nobody: the refusal names both channels"
 run $AS_NOBODY $B purge --all
 is "$RC" 1 "nobody: purge --all refused"
+like "$ERR" "^ipcbroker: all channels: .*not an administrator" "nobody: purge --all refusal says it was for all channels"
 run $AS_NOBODY $B reload
 is "$RC" 1 "nobody: reload refused (exit 1)"
 like "$ERR" "not an administrator" "nobody: reload says 'not an administrator'"
 
 run $B status --json
-is "$(( $(json 'j["denied"]') - denied0 ))" 7 "status --json: the daemon counted the 7 denials"
+is "$(( $(json 'j["denied"]') - denied0 ))" 8 "status --json: the daemon counted the 8 denials"
 run $B stat priv --json
 is "$(json 'j["denials"]')" 2 "stat --json: per-channel denials (priv: 2)"
 

@@ -311,6 +311,20 @@ rc=$?
 is "$rc" 1 "ipcbroker reload by a non-admin fails with exit 1"
 like "$out" "[Pp]ermission|denied|admin" "and says it is not allowed"
 
+# ---- a FIFO's framing changes only while it is empty ----------------------------------
+add_channel fr type=fifo message_size=64 framing=packet on_stop=remove
+ok "reload with a new FIFO channel" daemon_reload
+ok "a message waits in it" "$IPCBROKER" send fr keep-me
+sed -i 's/^framing=packet$/framing=batch/' "$CONF"
+ok "reload with framing = batch while the FIFO holds a message" daemon_reload
+ok "the log says the framing stays until the FIFO is empty" log_has "channel 'fr': FIFO holds [0-9]+ bytes; keeping packet framing"
+is "$(stat_json fr framing)" packet "stat: the framing handed out is still packet"
+is "$("$IPCBROKER" recv fr --nonblock 2>&1)" keep-me "the queued message is read whole with the framing it was sent in"
+ok "reload again, now that it is empty" daemon_reload
+is "$(stat_json fr framing)" batch "stat: the framing is batch now"
+ok "send with batch framing" "$IPCBROKER" send fr after-switch
+is "$("$IPCBROKER" recv fr --nonblock 2>&1)" after-switch "and receive"
+
 ok "clean stop" daemon_stop
 
 done_testing
