@@ -332,7 +332,7 @@ static int fifo_info(struct channel *ch, struct channel_info *info) {
         if (ioctl(ch->fd, FIONREAD, &queued) < 0)
                 queued = -1;
         info->capacity = cap;
-        info->message_size = ch->config->message_size;
+        info->message_size = ch->fifo_msgsize;
         /* each packet takes a page of the pipe; a batch packet holds a varying number of messages */
         info->max_messages = ch->framing == FRAMING_BATCH ? -1 : cap / (page > 0 ? page : 4096);
         info->messages = -1; /* the kernel does not count packets */

@@ -26,6 +26,7 @@ int channel_new(const struct channel_config *config, struct channel **ret) {
                 return -ENOMEM;
         ch->config = config;
         ch->framing = config->framing;
+        ch->fifo_msgsize = config->message_size;
         ch->ops = config->type == CHANNEL_FIFO ? &channel_fifo_ops : &channel_mq_ops;
         ch->fd = -1;
         ch->state = CHANNEL_FAILED;
@@ -174,32 +175,53 @@ int channel_ensure(struct channel *ch) {
         return r;
 }
 
-int channel_reconfigure(struct channel *ch, const struct channel_config *config) {
-        ch->config = config;
-        if (ch->fd < 0) {
-                ch->framing = config->framing;
-                return channel_setup(ch);
-        }
-        if (config->type == CHANNEL_FIFO && ch->framing != config->framing) {
-                int queued = 0;
+/*
+ * Queued FIFO packets carry no mark of their framing, and a receiver refuses
+ * one longer than the channel's message size: a framing change or a smaller
+ * message size, read by handles opened after it, would lose what is queued.
+ * Apply those only while the FIFO is empty, as a queue is resized only while
+ * empty; until then keep handing out the old ones.
+ */
+static void fifo_reconfigure(struct channel *ch, const struct channel_config *config) {
+        bool framing = ch->framing != config->framing;
+        bool shrink = config->message_size < ch->fifo_msgsize;
+        int queued = 0;
 
-                /*
-                 * Queued packets carry no mark of their framing: read with the
-                 * other one they would be lost. Switch only while the FIFO is
-                 * empty, as a queue is resized only while empty.
-                 */
-                if (ioctl(ch->fd, FIONREAD, &queued) < 0 || queued > 0)
+        if (!framing && !shrink) {
+                ch->fifo_msgsize = config->message_size; /* growing is always safe */
+                return;
+        }
+        if (ioctl(ch->fd, FIONREAD, &queued) < 0 || queued > 0) {
+                if (framing)
                         log_warning("channel '%s': FIFO holds %d bytes; keeping %s framing instead of %s until it "
                                     "is empty at a later reload",
                                     config->name, queued, framing_to_string(ch->framing),
                                     framing_to_string(config->framing));
-                else {
-                        log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload "
-                                    "keep the old framing until they are opened again",
-                                    config->name, framing_to_string(ch->framing), framing_to_string(config->framing));
-                        ch->framing = config->framing;
-                }
+                if (shrink)
+                        log_warning("channel '%s': FIFO holds %d bytes; keeping messages of up to %ld bytes instead "
+                                    "of %ld until it is empty at a later reload",
+                                    config->name, queued, ch->fifo_msgsize, config->message_size);
+                if (!shrink)
+                        ch->fifo_msgsize = config->message_size;
+                return;
         }
+        if (framing)
+                log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload keep the "
+                            "old framing until they are opened again",
+                            config->name, framing_to_string(ch->framing), framing_to_string(config->framing));
+        ch->framing = config->framing;
+        ch->fifo_msgsize = config->message_size;
+}
+
+int channel_reconfigure(struct channel *ch, const struct channel_config *config) {
+        ch->config = config;
+        if (ch->fd < 0) {
+                ch->framing = config->framing;
+                ch->fifo_msgsize = config->message_size;
+                return channel_setup(ch);
+        }
+        if (config->type == CHANNEL_FIFO)
+                fifo_reconfigure(ch, config);
         return ch->ops->apply(ch);
 }
 

@@ -77,8 +77,10 @@ struct channel {
         /* queues: the attributes of the object we hold (they lag the config while a resize waits) */
         long mq_maxmsg;
         long mq_msgsize;
-        /* FIFOs: the framing handed out (it lags the config while queued data waits) */
+        /* FIFOs: the framing and message size handed out (a change that could make queued
+         * packets unreadable waits until the FIFO is empty) */
         enum fifo_framing framing;
+        long fifo_msgsize;
         bool created; /* we created the object (not adopted) in this run */
         /* earlier objects of this channel (deleted or resized) that programs may still hold */
         int orphans[CHANNEL_ORPHANS_MAX];

@@ -147,7 +147,7 @@ static int request_open(struct request *r) {
                 wire_put_i64(r->reply, WIRE_ATTR_MAX_MESSAGES, ch->mq_maxmsg);
                 wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->mq_msgsize);
         } else {
-                wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->config->message_size);
+                wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->fifo_msgsize);
                 wire_put_u32(r->reply, WIRE_ATTR_FRAMING,
                              ch->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
         }

@@ -325,6 +325,20 @@ is "$(stat_json fr framing)" batch "stat: the framing is batch now"
 ok "send with batch framing" "$IPCBROKER" send fr after-switch
 is "$("$IPCBROKER" recv fr --nonblock 2>&1)" after-switch "and receive"
 
+# ---- and its message size shrinks only while it is empty ------------------------------
+add_channel fs type=fifo message_size=64 on_stop=remove
+ok "reload with another FIFO channel" daemon_reload
+long_msg=$(printf 'L%.0s' $(seq 40))
+ok "a 40-byte message waits in it" "$IPCBROKER" send fs "$long_msg"
+sed -i '/^\[channel fs\]$/,$ s/^message_size=64$/message_size=16/' "$CONF"
+ok "reload with message_size = 16 while the FIFO holds it" daemon_reload
+ok "the log says the size stays until the FIFO is empty" log_has "channel 'fs': FIFO holds [0-9]+ bytes; keeping messages of up to 64 bytes instead of 16"
+is "$(stat_json fs message_size)" 64 "stat: the message size handed out is still 64"
+is "$("$IPCBROKER" recv fs --nonblock 2>&1)" "$long_msg" "the queued 40-byte message is received whole"
+ok "reload again, now that it is empty" daemon_reload
+is "$(stat_json fs message_size)" 16 "stat: the message size is 16 now"
+not_ok "a 40-byte message is refused now" quiet "$IPCBROKER" send fs "$long_msg"
+
 ok "clean stop" daemon_stop
 
 done_testing
