@@ -836,17 +836,16 @@ _public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned p
                                 return (int)data_error(-errno);
                 }
         }
-        /* a blocking packet-mode FIFO: one pwritev2, as short as a raw write(2) */
+        /* a blocking packet-mode FIFO: one write, without the general path's set-up */
         if (ch && ch->type == IPCB_FIFO && ch->framing == IPCB_FRAMING_PACKET && !ch->fd_nonblock &&
-            !ch->no_rwf_nosignal && (ch->flags & (IPCB_SEND | IPCB_NONBLOCK)) == IPCB_SEND && msg && len > 0 &&
-            ch->message_size >= 0 && len <= (size_t)ch->message_size) {
-                struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-                ssize_t n = pwritev2(ch->fd, &iov, 1, -1, RWF_NOSIGNAL);
+            (ch->flags & (IPCB_SEND | IPCB_NONBLOCK)) == IPCB_SEND && msg && len > 0 && ch->message_size >= 0 &&
+            len <= (size_t)ch->message_size) {
+                ssize_t n = write_nosignal(ch, msg, len);
                 if (n == (ssize_t)len)
                         return 0;
-                if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EOPNOTSUPP)
+                if (n < 0 && errno != EINTR && errno != EAGAIN)
                         return (int)data_error(-errno);
-                /* interrupted, O_NONBLOCK set behind our back, or a kernel without RWF_NOSIGNAL: the general path */
+                /* interrupted, or O_NONBLOCK set behind our back: the general path */
         }
         return (int)data_error(do_send(ch, msg, len, prio, -1));
 }
@@ -865,23 +864,13 @@ _public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *p
                                 return (ssize_t)data_error(-errno);
                 }
         }
-        /* a blocking packet-mode FIFO: one read into the handle's packet buffer */
-        if (ch && ch->type == IPCB_FIFO && ch->framing == IPCB_FRAMING_PACKET && !ch->fd_nonblock && ch->rbuf &&
+        /* a blocking packet-mode FIFO: one read, without the general path's set-up */
+        if (ch && ch->type == IPCB_FIFO && ch->framing == IPCB_FRAMING_PACKET && !ch->fd_nonblock &&
             (ch->flags & (IPCB_RECV | IPCB_NONBLOCK)) == IPCB_RECV && buf && ch->message_size >= 0 &&
-            size >= (size_t)ch->message_size && size < LIB_PACKET_MAX) {
-                ssize_t n = read(ch->fd, ch->rbuf, LIB_PACKET_MAX);
-                if (n > 0 && (size_t)n <= size) {
-                        memcpy(buf, ch->rbuf, (size_t)n);
-                        if (prio)
-                                *prio = 0;
-                        return n;
-                }
-                if (n > 0)
-                        return (ssize_t)data_error(-EMSGSIZE); /* dropped: larger than the channel's messages */
-                if (n == 0)
-                        return (ssize_t)data_error(-EPIPE); /* no writer at all: the daemon is gone */
-                if (errno != EINTR && errno != EAGAIN)
-                        return (ssize_t)data_error(-errno);
+            size >= (size_t)ch->message_size) {
+                if (prio)
+                        *prio = 0;
+                return (ssize_t)data_error(fifo_read_message(ch, buf, size, true, -1, NULL));
         }
         return (ssize_t)data_error(do_recv(ch, buf, size, prio, -1));
 }
