@@ -19,14 +19,19 @@
 #include "channel.h"
 #include "log.h"
 
+/* Hand out the FIFO framing and message size the configuration says. */
+static void fifo_take_config(struct channel *ch, const struct channel_config *config) {
+        ch->framing = config->framing;
+        ch->fifo_msgsize = config->message_size;
+}
+
 int channel_new(const struct channel_config *config, struct channel **ret) {
         struct channel *ch = calloc(1, sizeof(*ch));
 
         if (!ch)
                 return -ENOMEM;
         ch->config = config;
-        ch->framing = config->framing;
-        ch->fifo_msgsize = config->message_size;
+        fifo_take_config(ch, config);
         ch->ops = config->type == CHANNEL_FIFO ? &channel_fifo_ops : &channel_mq_ops;
         ch->fd = -1;
         ch->state = CHANNEL_FAILED;
@@ -209,15 +214,13 @@ static void fifo_reconfigure(struct channel *ch, const struct channel_config *co
                 log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload keep the "
                             "old framing until they are opened again",
                             config->name, framing_to_string(ch->framing), framing_to_string(config->framing));
-        ch->framing = config->framing;
-        ch->fifo_msgsize = config->message_size;
+        fifo_take_config(ch, config);
 }
 
 int channel_reconfigure(struct channel *ch, const struct channel_config *config) {
         ch->config = config;
         if (ch->fd < 0) {
-                ch->framing = config->framing;
-                ch->fifo_msgsize = config->message_size;
+                fifo_take_config(ch, config);
                 return channel_setup(ch);
         }
         if (config->type == CHANNEL_FIFO)
