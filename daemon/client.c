@@ -2,18 +2,23 @@
  * client.c — one connection on the control socket.
  *
  * The caller's identity comes from the kernel (SO_PEERCRED, SO_PEERGROUPS)
- * at connect time, never from the request. Each readable event takes one
- * packet, validates it with the shared decoder, dispatches it and sends one
- * reply without blocking; a client that does not read its replies, sends
- * malformed framing or stays idle is disconnected. Descriptors a client tries
- * to pass to us are closed unread.
+ * at connect time, never from the request. Each turn takes one packet,
+ * validates it with the shared decoder, dispatches it and sends one reply
+ * without blocking. Before the next packet is read, the previous reply must
+ * have been read (SIOCOUTQ is 0): a client that pipelines requests without
+ * reading is paused, not served faster. A client that sends malformed
+ * framing, passes descriptors or stays idle is disconnected, and its lines
+ * in the log count against its user's budget.
  */
 #include "build-config.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,55 +26,24 @@
 #include "client.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "request.h"
-
-/* one request per wakeup: the loop is level-triggered, so a busy client is
- * served again on the next iteration, after the others */
-#define CLIENT_REQUESTS_PER_WAKEUP 1
+#include "users.h"
 
 #define CLIENT_DONE 1
+#define CLIENT_WAIT 2 /* the previous reply is unread */
 
-static int client_read_cred(struct client *c) {
-        struct ucred uc;
-        socklen_t len = sizeof(uc);
-        gid_t *groups;
+void client_log(const struct client *c, int level, const char *fmt, ...) {
+        char buf[768];
+        va_list ap;
 
-        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
-                return -errno;
-        c->cred.pid = uc.pid;
-        c->cred.uid = uc.uid;
-        c->cred.gid = uc.gid;
-        c->cred.n_groups = 0;
-        if (uc.uid == 0)
-                return 0; /* root may do anything: its groups never matter */
-
-        len = sizeof(c->cred.groups);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->cred.groups, &len) == 0) {
-                c->cred.n_groups = len / sizeof(gid_t);
-                return 0;
-        }
-        if (errno == ENOPROTOOPT)
-                return 0; /* kernel before 4.13: primary group only */
-        if (errno != ERANGE)
-                return -errno;
-        /*
-         * More groups than we keep inline. Dropping them would move a group
-         * member into the "other" class, which may grant what the group
-         * class denies: read them all, or refuse the client.
-         */
-        groups = malloc(len);
-        if (!groups)
-                return -ENOMEM;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
-                int r = -errno;
-                free(groups);
-                log_warning("client pid %d uid %u: cannot read its groups: %s; refusing it", uc.pid, uc.uid,
-                            strerror(-r));
-                return r;
-        }
-        c->cred.extra_groups = groups;
-        c->cred.n_extra_groups = len / sizeof(gid_t);
-        return 0;
+        if (level > log_get_level())
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        log_client(c->user ? c->user->uid : c->cred.uid, level, "client pid %d uid %u: %s", c->cred.pid, c->cred.uid,
+                   buf);
 }
 
 /* Send one reply packet, with an optional descriptor; never blocks. */
@@ -109,17 +83,24 @@ void client_send_error(int fd, uint32_t serial, int err, const char *message) {
                 (void)client_send(fd, w.buf, (size_t)n, -1);
 }
 
+bool client_reply_unread(const struct client *c) {
+        int queued = 0;
+
+        /* bytes we sent that the peer has not read; 0 too once the peer's socket is gone */
+        return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > 0;
+}
+
 /*
  * Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left,
- * CLIENT_DONE after the reply to the client's last request, other negative
- * to hang up.
+ * CLIENT_WAIT when the previous reply is unread, CLIENT_DONE after the reply
+ * to the client's last request, other negative to hang up.
  */
 static int client_handle_one(struct client *c) {
         static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
-        uint8_t buf[WIRE_PACKET_MAX];
+        static uint8_t buf[WIRE_PACKET_MAX];
         union {
                 struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int) * 8)];
+                char buf[LISTENER_CMSG_SPACE];
         } control;
         struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
@@ -131,13 +112,21 @@ static int client_handle_one(struct client *c) {
         ssize_t n;
         int r;
 
+        if (c->replied && client_reply_unread(c))
+                return CLIENT_WAIT;
         n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                         return -EAGAIN;
                 return -errno;
         }
-        cmsg_close_fds(&mh, -1); /* a client has no business passing us descriptors */
+        if (listener_take_fds(c->listener, &mh, c->user) > 0) {
+                /* only where the kernel cannot refuse them at the socket (before Linux 6.16) */
+                client_log(c, LOG_WARNING, "passed descriptors to the daemon; disconnecting");
+                client_send_error(c->fd, 0, EPERM, "descriptors may not be passed to ipcbrokerd");
+                c->replied = true;
+                return -EPERM;
+        }
         if (n == 0)
                 return -ECONNRESET; /* the client hung up */
 
@@ -146,18 +135,19 @@ static int client_handle_one(struct client *c) {
         ev_timer_again(c->broker->loop, &c->idle);
 
         if (mh.msg_flags & MSG_TRUNC) {
-                log_warning("client pid %d uid %u: request larger than %d bytes; disconnecting", c->cred.pid,
-                            c->cred.uid, WIRE_PACKET_MAX);
+                client_log(c, LOG_WARNING, "request larger than %d bytes; disconnecting", WIRE_PACKET_MAX);
                 client_send_error(c->fd, 0, EMSGSIZE, "request larger than the protocol allows");
+                c->replied = true;
                 return -EMSGSIZE;
         }
         r = wire_decode(buf, (size_t)n, &hdr, &attrs, &why);
         if (r == -EBADMSG) {
-                log_warning("client pid %d uid %u: malformed request (%s); disconnecting", c->cred.pid, c->cred.uid,
-                            why);
+                client_log(c, LOG_WARNING, "malformed request (%s); disconnecting", why);
                 client_send_error(c->fd, (size_t)n >= sizeof(hdr) ? hdr.serial : 0, EBADMSG, why);
+                c->replied = true;
                 return -EBADMSG;
         }
+        c->replied = true;
         if (r < 0) {
                 char msg[160];
                 if (r == -EPROTONOSUPPORT)
@@ -165,7 +155,7 @@ static int client_handle_one(struct client *c) {
                                  hdr.version, WIRE_VERSION);
                 else
                         snprintf(msg, sizeof(msg), "%s", why);
-                log_debug("client pid %d uid %u: rejected request: %s", c->cred.pid, c->cred.uid, msg);
+                client_log(c, LOG_DEBUG, "rejected request: %s", msg);
                 client_send_error(c->fd, hdr.serial, -r, msg);
                 return 0;
         }
@@ -194,59 +184,87 @@ static int client_handle_one(struct client *c) {
         if (req.pass_fd >= 0)
                 close(req.pass_fd);
         if (r < 0) {
-                /* the socket buffer is full (the client does not read) or the client left */
-                log_debug("client pid %d uid %u: cannot send reply: %s; disconnecting", c->cred.pid, c->cred.uid,
-                          strerror(-r));
-                /* -EAGAIN here means a full socket buffer, not "nothing to read": hang up */
+                /* the client left, or its socket buffer is full although it read its last reply */
+                client_log(c, LOG_DEBUG, "cannot send reply: %s; disconnecting", strerror(-r));
                 return r == -EAGAIN ? -ENOBUFS : r;
         }
         return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
 }
 
-void client_serve(struct client *c) {
-        /* a few requests per wakeup, so one busy client cannot starve the others */
-        for (int i = 0; i < CLIENT_REQUESTS_PER_WAKEUP; i++) {
-                int r = client_handle_one(c);
-                if (r == -EAGAIN)
-                        return;
-                if (r < 0 || r == CLIENT_DONE) {
-                        client_free(c);
-                        return;
-                }
+/* The daemon is done with the client: let go, or keep it while its reply is unread. */
+static void client_finish(struct client *c) {
+        if (c->replied && client_reply_unread(c)) {
+                listener_keep(c->listener, c, CLIENT_KEPT);
+                return;
         }
+        client_free(c);
+}
+
+void client_serve(struct client *c) {
+        int r = client_handle_one(c);
+
+        if (r == -EAGAIN || r == 0) {
+                if (c->state == CLIENT_ACTIVE)
+                        ev_io_start(c->broker->loop, &c->io);
+                return;
+        }
+        if (r == CLIENT_WAIT) {
+                client_log(c, LOG_DEBUG, "sent a request before reading the last reply; paused until it does");
+                listener_keep(c->listener, c, CLIENT_PAUSED);
+                return;
+        }
+        client_finish(c);
+}
+
+void client_reply_read(struct client *c) {
+        if (c->state == CLIENT_KEPT) {
+                client_free(c);
+                return;
+        }
+        listener_resume(c->listener, c);
+        ev_io_start(c->broker->loop, &c->io);
 }
 
 static void client_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
-        client_serve(container_of(w, struct client, io));
+        struct client *c = container_of(w, struct client, io);
+
+        /* wait for the user's turn; the watcher stays off until then */
+        ev_io_stop(loop, &c->io);
+        listener_wait_turn(c->listener, c);
 }
 
 static void client_on_idle(struct ev_loop *loop, ev_timer *w, int revents) {
         struct client *c = container_of(w, struct client, idle);
 
-        log_debug("client pid %d uid %u: idle for %.0f s; disconnecting", c->cred.pid, c->cred.uid, w->repeat);
-        client_free(c);
+        client_log(c, LOG_DEBUG, "idle for %.0f s; disconnecting", w->repeat);
+        client_finish(c);
 }
 
-int client_new(struct broker *b, struct listener *l, int fd, struct client **ret) {
+static void client_on_age(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct client *c = container_of(w, struct client, age);
+
+        client_log(c, LOG_DEBUG, "connected for %u s (max_connection_age); disconnecting",
+                   c->broker->config->max_connection_age);
+        client_finish(c);
+}
+
+int client_new(struct broker *b, struct listener *l, int fd, const struct peer_cred *cred, struct user *user,
+               struct client **ret) {
         struct client *c = calloc(1, sizeof(*c));
-        int r;
 
         if (!c)
                 return -ENOMEM;
         c->broker = b;
         c->listener = l;
         c->fd = fd;
-        r = client_read_cred(c);
-        if (r < 0) {
-                log_warning("cannot read the credentials of a new client: %s", strerror(-r));
-                free(c);
-                return r;
-        }
+        c->cred = *cred;
+        c->user = user;
         ev_io_init(&c->io, client_on_readable, fd, EV_READ);
         ev_init(&c->idle, client_on_idle);
         c->idle.repeat = b->config->idle_timeout;
-        ev_io_start(b->loop, &c->io);
         ev_timer_again(b->loop, &c->idle);
+        ev_timer_init(&c->age, client_on_age, b->config->max_connection_age, 0.);
+        ev_timer_start(b->loop, &c->age);
         *ret = c;
         return 0;
 }
@@ -256,9 +274,8 @@ void client_free(struct client *c) {
                 return;
         ev_io_stop(c->broker->loop, &c->io);
         ev_timer_stop(c->broker->loop, &c->idle);
-        if (c->listener)
-                listener_client_gone(c->listener, c);
+        ev_timer_stop(c->broker->loop, &c->age);
+        listener_client_gone(c->listener, c); /* closes the socket */
         free(c->cred.extra_groups);
-        close(c->fd);
         free(c);
 }

@@ -249,6 +249,7 @@ enum key_id {
         KEY_MAX_CLIENTS,
         KEY_MAX_CLIENTS_PER_USER,
         KEY_IDLE_TIMEOUT,
+        KEY_MAX_CONNECTION_AGE,
         KEY_INCLUDE,
         KEY_LOG_LEVEL,
         /* [channel NAME] */
@@ -287,6 +288,7 @@ static const struct key_info {
         [KEY_MAX_CLIENTS] = { "max_clients", SCOPE_BROKER, 0, false },
         [KEY_MAX_CLIENTS_PER_USER] = { "max_clients_per_user", SCOPE_BROKER, 0, false },
         [KEY_IDLE_TIMEOUT] = { "idle_timeout", SCOPE_BROKER, 0, false },
+        [KEY_MAX_CONNECTION_AGE] = { "max_connection_age", SCOPE_BROKER, 0, false },
         [KEY_INCLUDE] = { "include", SCOPE_BROKER, 0, false },
         [KEY_LOG_LEVEL] = { "log_level", SCOPE_BROKER, 0, false },
         [KEY_TYPE] = { "type", SCOPE_CHANNEL, FOR_ALL, false },
@@ -730,6 +732,12 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                         c->idle_timeout = (unsigned)n;
                 break;
         }
+        case KEY_MAX_CONNECTION_AGE: {
+                long n;
+                if (number_value(p, "max_connection_age", v, 1, 86400, &n))
+                        c->max_connection_age = (unsigned)n;
+                break;
+        }
         case KEY_INCLUDE:
                 if (p->is_dropin) {
                         perr(p, "include is only allowed in the main configuration file");
@@ -1147,6 +1155,7 @@ int config_load(const char *path, const struct config_defaults *defaults, struct
         c->max_clients = DEFAULT_MAX_CLIENTS;
         c->max_clients_per_user = DEFAULT_MAX_CLIENTS_PER_USER;
         c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+        c->max_connection_age = DEFAULT_MAX_CONNECTION_AGE;
         c->log_level = LOG_INFO;
         if (!c->file || !c->socket || !c->runtime_dir || !c->mq_prefix)
                 return -ENOMEM;

@@ -31,6 +31,7 @@
 #define DEFAULT_MAX_CLIENTS 1024
 #define DEFAULT_MAX_CLIENTS_PER_USER 128
 #define DEFAULT_IDLE_TIMEOUT 60
+#define DEFAULT_MAX_CONNECTION_AGE 300
 #define DEFAULT_MQ_PREFIX "/ipcbroker."
 
 enum channel_type {
@@ -100,6 +101,7 @@ struct config {
         unsigned max_clients;
         unsigned max_clients_per_user; /* connections one uid may hold (root exempt) */
         unsigned idle_timeout;         /* seconds a connection may stay silent */
+        unsigned max_connection_age;   /* seconds a connection may last at all */
         char *include;
         int log_level; /* syslog priority */
 

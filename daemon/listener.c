@@ -26,11 +26,22 @@
 
 #include "broker.h"
 #include "client.h"
+#include "closer.h"
 #include "listener.h"
 #include "log.h"
+#include "peer.h"
+#include "ratelimit.h"
 #include "safepath.h"
+#include "users.h"
 
 #define LISTENER_BACKOFF 0.1 /* seconds to pause accepting after EMFILE/ENFILE */
+#define LISTENER_SWEEP 0.1   /* seconds between checks of connections with an unread reply */
+#define LISTENER_SWEEP_STEP 4 /* kept connections checked each time another is kept */
+#define LISTENER_DRAIN_MAX 64 /* packets read out of a socket before it is closed */
+
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
 
 struct listener {
         struct broker *broker;
@@ -41,8 +52,20 @@ struct listener {
         ino_t ino;
         ev_io io;
         ev_timer backoff;
-        struct client *clients;
+        /* the kernel refuses descriptors sent to our connections (SO_PASSRIGHTS = 0) */
+        bool refuses_fds;
+        /* connections queued before SO_PASSRIGHTS was set on an inherited socket */
+        bool old_backlog;
+        struct client *clients; /* live connections */
         size_t n_clients;
+        struct client *wait_first, *wait_last; /* paused and kept connections, oldest first */
+        size_t n_kept;
+        ev_timer sweep;
+        struct users users;
+        struct sched sched;
+        ev_prepare turns; /* serves one request of each waiting user per loop iteration */
+        ev_idle busy;     /* keeps the loop from sleeping while users wait */
+        struct closer *closer; /* closes what clients passed, off the loop */
 };
 
 const char *listener_path(const struct listener *l) {
@@ -53,27 +76,171 @@ size_t listener_n_clients(const struct listener *l) {
         return l->n_clients;
 }
 
-static void listener_reject(int fd, const char *why) {
-        /* one short error packet, then hang up: the client sees why */
-        client_send_error(fd, 0, EUSERS, why);
-        close(fd);
+static void listener_on_closed(void *owner, void *userdata) {
+        struct listener *l = userdata;
+        struct user *user = owner;
+
+        if (!user)
+                return;
+        user->pinned--;
+        users_put(&l->users, user);
 }
 
-/* Connections the uid holds now; the list is bounded by max_clients. */
-static unsigned listener_count_uid(const struct listener *l, uid_t uid) {
-        unsigned n = 0;
+/* Close FD on the helper thread, charged to USER until it is closed. */
+static void listener_close_later(struct listener *l, int fd, struct user *user) {
+        if (!l->closer && closer_new(l->broker->loop, listener_on_closed, l, &l->closer) < 0) {
+                log_error("cannot set up the closing thread: out of memory; keeping a descriptor open");
+                return;
+        }
+        if (user)
+                user->pinned++;
+        closer_close(l->closer, fd, user);
+}
 
-        for (const struct client *c = l->clients; c; c = c->next)
-                if (c->cred.uid == uid)
+int listener_take_fds(struct listener *l, struct msghdr *mh, struct user *user) {
+        int n = 0;
+
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t k;
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        /* its final close may block for as long as its owner likes */
+                        listener_close_later(l, fd, user);
                         n++;
+                }
+        }
         return n;
 }
 
-#define LISTENER_ACCEPTS_PER_WAKEUP 1
+/*
+ * Close a connection's socket. Where descriptors may sit unread in it, they
+ * are read out first (no one can add more after the shutdown) and closed off
+ * the loop; a socket that does not empty goes to the helper whole.
+ */
+static void listener_close_socket(struct listener *l, int fd, bool may_hold_fds, struct user *user) {
+        union {
+                struct cmsghdr align;
+                char buf[LISTENER_CMSG_SPACE];
+        } control;
+        char byte;
+
+        if (!may_hold_fds) {
+                close(fd);
+                return;
+        }
+        (void)shutdown(fd, SHUT_RDWR);
+        for (int i = 0; i < LISTENER_DRAIN_MAX; i++) {
+                struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                                     .msg_controllen = sizeof(control.buf) };
+                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                int k;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        close(fd); /* EAGAIN: empty */
+                        return;
+                }
+                k = listener_take_fds(l, &mh, user);
+                if (n == 0 && k == 0) {
+                        close(fd); /* empty, and shut down */
+                        return;
+                }
+        }
+        listener_close_later(l, fd, user);
+}
+
+static void listener_reject(struct listener *l, int fd, const char *why, struct user *user) {
+        /* one short error packet, then hang up: the client sees why */
+        client_send_error(fd, 0, EUSERS, why);
+        listener_close_socket(l, fd, !l->refuses_fds || l->old_backlog, user);
+}
+
+static bool listener_privileged(const struct listener *l, const struct peer_cred *cred) {
+        return cred->uid == 0 || policy_is_admin(l->broker->config, cred);
+}
+
+/* Admit a new connection, or say why not. */
+static void listener_admit(struct listener *l, int fd) {
+        const struct config *cfg = l->broker->config;
+        struct peer_cred cred = {};
+        struct client *c;
+        struct user *user;
+        uid_t charged;
+        int r;
+
+        r = peer_read_cred(fd, &cred);
+        if (r < 0) {
+                log_warning("cannot read the credentials of a new client: %s", strerror(-r));
+                listener_reject(l, fd, "cannot read your credentials", NULL);
+                return;
+        }
+        (void)peer_charge_uid(fd, &cred, &charged);
+        /* root and admins get in beyond max_clients, so no user can lock them out */
+        if (l->n_clients >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
+                log_client(charged, LOG_WARNING,
+                           "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)",
+                           cred.uid, cred.pid, l->n_clients);
+                listener_reject(l, fd, "too many clients connected to ipcbrokerd (max_clients)", NULL);
+                free(cred.extra_groups);
+                return;
+        }
+        user = users_get(&l->users, charged);
+        if (!user) {
+                log_error("cannot accept a connection: out of memory");
+                listener_reject(l, fd, "out of memory", NULL);
+                free(cred.extra_groups);
+                return;
+        }
+        /* one user must not starve the others (root is exempt) */
+        if (cred.uid != 0 && user_charge(user) >= cfg->max_clients_per_user) {
+                if (charged != cred.uid)
+                        log_client(charged, LOG_WARNING,
+                                   "refusing a connection from uid %u (pid %d), charged to uid %u (the owner of its "
+                                   "user namespace or subordinate uids): it holds %u connections and descriptors "
+                                   "(max_clients_per_user)",
+                                   cred.uid, cred.pid, charged, user_charge(user));
+                else
+                        log_client(charged, LOG_WARNING,
+                                   "refusing a connection from uid %u (pid %d): it holds %u connections and "
+                                   "descriptors (max_clients_per_user)",
+                                   cred.uid, cred.pid, user_charge(user));
+                listener_reject(l, fd, "too many connections from this user (max_clients_per_user)", user);
+                users_put(&l->users, user);
+                free(cred.extra_groups);
+                return;
+        }
+        if (client_new(l->broker, l, fd, &cred, user, &c) < 0) {
+                listener_reject(l, fd, "out of memory", user);
+                users_put(&l->users, user);
+                free(cred.extra_groups);
+                return;
+        }
+        c->may_hold_fds = !l->refuses_fds || l->old_backlog;
+        user->connections++;
+        c->next = l->clients;
+        if (l->clients)
+                l->clients->prev = c;
+        l->clients = c;
+        l->n_clients++;
+        l->broker->counters.connections++;
+        broker_status_changed(l->broker);
+        /*
+         * A one-shot client has usually sent its request by now: serving it
+         * at once spares a trip through the loop, and when that was its last
+         * request, the watcher never reaches epoll.
+         */
+        client_serve(c);
+}
 
 static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
         struct listener *l = container_of(w, struct listener, io);
-        struct broker *b = l->broker;
+        int fd;
 
         /*
          * One connection per wakeup: the loop is level-triggered, so the next
@@ -81,57 +248,26 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
          * clients already connected. That is fair to them, and spares the
          * accept that would only say EAGAIN after each connection.
          */
-        for (int i = 0; i < LISTENER_ACCEPTS_PER_WAKEUP; i++) {
-                struct client *c;
-                int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-                if (fd < 0) {
-                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-                                return;
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                                log_warning("cannot accept connections: %s; pausing for %.0f ms", strerror(errno),
-                                            LISTENER_BACKOFF * 1000);
-                                ev_io_stop(loop, &l->io);
-                                ev_timer_set(&l->backoff, LISTENER_BACKOFF, 0.);
-                                ev_timer_start(loop, &l->backoff);
-                                return;
-                        }
-                        log_error("accept on the control socket failed: %s", strerror(errno));
+        fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+                if (errno == EAGAIN) {
+                        l->old_backlog = false;
                         return;
                 }
-                if (l->n_clients >= b->config->max_clients) {
-                        log_warning("refusing a connection: %zu clients connected (max_clients)", l->n_clients);
-                        listener_reject(fd, "too many clients connected to ipcbrokerd (max_clients)");
-                        continue;
+                if (errno == EINTR || errno == ECONNABORTED)
+                        return;
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        log_warning("cannot accept connections: %s; pausing for %.0f ms", strerror(errno),
+                                    LISTENER_BACKOFF * 1000);
+                        ev_io_stop(loop, &l->io);
+                        ev_timer_set(&l->backoff, LISTENER_BACKOFF, 0.);
+                        ev_timer_start(loop, &l->backoff);
+                        return;
                 }
-                if (client_new(b, l, fd, &c) < 0) {
-                        close(fd);
-                        continue;
-                }
-                /* one user must not starve the others (root is exempt) */
-                if (c->cred.uid != 0 && listener_count_uid(l, c->cred.uid) >= b->config->max_clients_per_user) {
-                        log_warning("refusing a connection from uid %u (pid %d): it holds %u connections "
-                                    "(max_clients_per_user)",
-                                    c->cred.uid, c->cred.pid, b->config->max_clients_per_user);
-                        client_send_error(fd, 0, EUSERS, "too many connections from this user (max_clients_per_user)");
-                        c->listener = NULL; /* not in the list yet */
-                        client_free(c);
-                        continue;
-                }
-                c->next = l->clients;
-                if (l->clients)
-                        l->clients->prev = c;
-                l->clients = c;
-                l->n_clients++;
-                b->counters.connections++;
-                broker_status_changed(b);
-                /*
-                 * A one-shot client has usually sent its request by now:
-                 * serving it at once spares a trip through the loop, and when
-                 * that was its last request, the watcher never reaches epoll.
-                 */
-                client_serve(c);
+                log_error("accept on the control socket failed: %s", strerror(errno));
+                return;
         }
+        listener_admit(l, fd);
 }
 
 static void listener_on_backoff(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -140,7 +276,58 @@ static void listener_on_backoff(struct ev_loop *loop, ev_timer *w, int revents) 
         ev_io_start(loop, &l->io);
 }
 
-void listener_client_gone(struct listener *l, struct client *c) {
+/* ---- turns ---- */
+
+void listener_wait_turn(struct listener *l, struct client *c) {
+        sched_push(&l->sched, &c->user->turn, &c->turn);
+}
+
+static void listener_on_turns(struct ev_loop *loop, ev_prepare *w, int revents) {
+        struct listener *l = container_of(w, struct listener, turns);
+        size_t n = sched_waiting_users(&l->sched);
+
+        /* one round: one request of each user that waits */
+        for (size_t i = 0; i < n; i++) {
+                struct sched_node *node = sched_pop(&l->sched);
+                if (!node)
+                        break;
+                client_serve(container_of(node, struct client, turn));
+        }
+        if (sched_waiting_users(&l->sched))
+                ev_idle_start(loop, &l->busy);
+        else
+                ev_idle_stop(loop, &l->busy);
+}
+
+static void listener_on_busy(struct ev_loop *loop, ev_idle *w, int revents) {
+        /* nothing: being active keeps the next poll from sleeping */
+}
+
+/* ---- connections with an unread reply ---- */
+
+static void wait_unlink(struct listener *l, struct client *c) {
+        if (c->wait_prev)
+                c->wait_prev->wait_next = c->wait_next;
+        else
+                l->wait_first = c->wait_next;
+        if (c->wait_next)
+                c->wait_next->wait_prev = c->wait_prev;
+        else
+                l->wait_last = c->wait_prev;
+        c->wait_next = c->wait_prev = NULL;
+}
+
+static void wait_append(struct listener *l, struct client *c) {
+        c->wait_next = NULL;
+        c->wait_prev = l->wait_last;
+        if (l->wait_last)
+                l->wait_last->wait_next = c;
+        else
+                l->wait_first = c;
+        l->wait_last = c;
+}
+
+static void live_unlink(struct listener *l, struct client *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -149,7 +336,84 @@ void listener_client_gone(struct listener *l, struct client *c) {
                 c->next->prev = c->prev;
         c->next = c->prev = NULL;
         l->n_clients--;
-        broker_status_changed(l->broker);
+}
+
+/* Check the oldest waiting connections: go on with those whose reply was read. */
+static void listener_sweep_some(struct listener *l, size_t max, const struct client *stop) {
+        for (size_t i = 0; i < max && l->wait_first && l->wait_first != stop; i++) {
+                struct client *c = l->wait_first;
+                if (!client_reply_unread(c)) {
+                        client_reply_read(c); /* leaves the list */
+                        continue;
+                }
+                /* still unread: to the back */
+                wait_unlink(l, c);
+                wait_append(l, c);
+        }
+}
+
+static void listener_on_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct listener *l = container_of(w, struct listener, sweep);
+        struct client *c = l->wait_first;
+
+        while (c) {
+                struct client *next = c->wait_next;
+                if (!client_reply_unread(c))
+                        client_reply_read(c);
+                c = next;
+        }
+        if (!l->wait_first)
+                ev_timer_stop(loop, &l->sweep);
+}
+
+void listener_keep(struct listener *l, struct client *c, enum client_state state) {
+        struct ev_loop *loop = l->broker->loop;
+        bool listed = c->state != CLIENT_ACTIVE;
+
+        ev_io_stop(loop, &c->io);
+        sched_remove(&l->sched, &c->user->turn, &c->turn);
+        if (state == CLIENT_KEPT && c->state != CLIENT_KEPT) {
+                /* no longer a connection we serve, but what it pins stays charged */
+                ev_timer_stop(loop, &c->idle);
+                ev_timer_stop(loop, &c->age);
+                live_unlink(l, c);
+                l->n_kept++;
+                c->user->connections--;
+                c->user->pinned++;
+                broker_status_changed(l->broker);
+        }
+        c->state = state;
+        if (!listed)
+                wait_append(l, c);
+        listener_sweep_some(l, LISTENER_SWEEP_STEP, c);
+        if (l->wait_first && !ev_is_active(&l->sweep)) {
+                ev_timer_set(&l->sweep, LISTENER_SWEEP, LISTENER_SWEEP);
+                ev_timer_start(loop, &l->sweep);
+        }
+}
+
+void listener_resume(struct listener *l, struct client *c) {
+        wait_unlink(l, c);
+        c->state = CLIENT_ACTIVE;
+}
+
+void listener_client_gone(struct listener *l, struct client *c) {
+        struct user *user = c->user;
+
+        sched_remove(&l->sched, &user->turn, &c->turn);
+        if (c->state != CLIENT_ACTIVE)
+                wait_unlink(l, c);
+        if (c->state == CLIENT_KEPT) {
+                l->n_kept--;
+                user->pinned--;
+        } else {
+                live_unlink(l, c);
+                user->connections--;
+                broker_status_changed(l->broker);
+        }
+        listener_close_socket(l, c->fd, c->may_hold_fds, user);
+        c->fd = -1;
+        users_put(&l->users, user);
 }
 
 void listener_channel_gone(struct listener *l, struct channel *ch) {
@@ -180,6 +444,27 @@ void listener_config_changed(struct listener *l) {
                 log_warning("cannot set mode %04o on %s: %s", c->socket_mode, l->path, strerror(errno));
 }
 
+/*
+ * Ask the kernel to refuse descriptors sent to our connections (Linux 6.16).
+ * IPCBROKERD_NO_PASSRIGHTS=1 takes the older kernels' path, for tests.
+ */
+static bool listener_refuse_fds(int fd) {
+        const char *e = getenv("IPCBROKERD_NO_PASSRIGHTS");
+        int zero = 0;
+
+        if (e && streq(e, "1")) {
+                log_notice("IPCBROKERD_NO_PASSRIGHTS=1: descriptors clients pass are accepted and closed on a "
+                           "helper thread, as on kernels before 6.16");
+                return false;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) == 0)
+                return true;
+        log_info("this kernel cannot refuse descriptors at the socket (SO_PASSRIGHTS, Linux 6.16: %s); descriptors "
+                 "clients pass are closed on a helper thread",
+                 strerror(errno));
+        return false;
+}
+
 /* An inherited socket: exactly one, a listening SOCK_SEQPACKET Unix socket. */
 static int listener_inherit(struct listener *l) {
         int n = sd_listen_fds(1);
@@ -205,6 +490,9 @@ static int listener_inherit(struct listener *l) {
         l->activated = true;
         if (fcntl(l->fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(l->fd, F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
+        l->refuses_fds = listener_refuse_fds(l->fd);
+        /* connections that waited for us were made before: they may carry descriptors */
+        l->old_backlog = true;
         if (getsockname(l->fd, (struct sockaddr *)&sa, &len) == 0 && len > offsetof(struct sockaddr_un, sun_path) &&
             sa.sun_path[0])
                 l->path = strndup(sa.sun_path, sizeof(sa.sun_path));
@@ -241,6 +529,8 @@ static int listener_create(struct listener *l) {
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
+        /* before anyone can connect: every connection inherits it */
+        l->refuses_fds = listener_refuse_fds(fd);
         memcpy(sa.sun_path, c->socket, strlen(c->socket) + 1);
 
         if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -303,9 +593,15 @@ int listener_new(struct broker *b, struct listener **ret) {
                 free(l);
                 return r;
         }
+        users_init(&l->users);
         ev_io_init(&l->io, listener_on_readable, l->fd, EV_READ);
         ev_timer_init(&l->backoff, listener_on_backoff, LISTENER_BACKOFF, 0.);
+        ev_init(&l->sweep, listener_on_sweep);
+        ev_prepare_init(&l->turns, listener_on_turns);
+        ev_idle_init(&l->busy, listener_on_busy);
         ev_io_start(b->loop, &l->io);
+        ev_prepare_start(b->loop, &l->turns);
+        ratelimit_setup(b->loop);
         *ret = l;
         return 0;
 }
@@ -315,8 +611,17 @@ void listener_free(struct listener *l) {
                 return;
         while (l->clients)
                 client_free(l->clients); /* unlinks itself */
+        while (l->wait_first)
+                client_free(l->wait_first); /* kept ones */
         ev_io_stop(l->broker->loop, &l->io);
         ev_timer_stop(l->broker->loop, &l->backoff);
+        ev_timer_stop(l->broker->loop, &l->sweep);
+        ev_prepare_stop(l->broker->loop, &l->turns);
+        ev_idle_stop(l->broker->loop, &l->busy);
+        closer_free(l->closer);
+        users_done(&l->users);
+        ratelimit_done();
+        peer_done();
         if (l->fd >= 0) {
                 if (!l->activated && l->path) {
                         struct stat st;

@@ -17,7 +17,9 @@
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "request.h"
+#include "users.h"
 
 /* Room to keep free before adding an entry to a LIST or PURGE reply. */
 #define LIST_ENTRY_ROOM 1024  /* a list entry: ~300 bytes, plus a problem text */
@@ -125,7 +127,8 @@ static int request_open(struct request *r) {
         if ((allowed & (int)want) != (int)want) {
                 ch->denials++;
                 b->counters.denials++;
-                log_notice("denied: uid %u (pid %d) may not %s on channel '%s'", c->cred.uid, c->cred.pid,
+                log_client(c->user->uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s on channel '%s'", c->cred.uid,
+                           c->cred.pid,
                            access_to_string((int)want & ~allowed), name);
                 return fail(r, EACCES, "permission denied: uid %u may not %s on channel '%s'", c->cred.uid,
                             access_to_string((int)want & ~allowed), name);
@@ -139,8 +142,8 @@ static int request_open(struct request *r) {
         }
         ch->opens++;
         b->counters.opens++;
-        log_debug("granted: uid %u (pid %d) opens channel '%s' to %s", c->cred.uid, c->cred.pid, name,
-                  access_to_string((int)want));
+        log_client(c->user->uid, LOG_DEBUG, "granted: uid %u (pid %d) opens channel '%s' to %s", c->cred.uid,
+                   c->cred.pid, name, access_to_string((int)want));
         /* what the library needs, from what we know: no system call on this path */
         wire_put_u32(r->reply, WIRE_ATTR_TYPE, ch->config->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
         if (ch->config->type == CHANNEL_MQUEUE) {
@@ -207,7 +210,8 @@ static int require_admin(struct request *r, const char *what) {
         if (policy_is_admin(b->config, &c->cred))
                 return 0;
         b->counters.denials++;
-        log_notice("denied: uid %u (pid %d) may not %s (not in admins)", c->cred.uid, c->cred.pid, what);
+        log_client(c->user->uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s (not in admins)", c->cred.uid,
+                   c->cred.pid, what);
         return fail(r, EPERM, "permission denied: uid %u is not an administrator of ipcbrokerd (see admins=)",
                     c->cred.uid);
 }

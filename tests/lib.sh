@@ -28,6 +28,8 @@ IPCBROKERD_WRAPPER=${IPCBROKERD_WRAPPER:-}
 DAEMON_WAIT=${DAEMON_WAIT:-10}
 # an unprivileged caller, as in the spec
 AS_NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+# a python3 that other users may run too (not one under root's home)
+if [ -x /usr/bin/python3 ]; then PYTHON3=/usr/bin/python3; else PYTHON3=python3; fi
 
 TAP_N=0
 TAP_FAILED=0

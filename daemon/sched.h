@@ -1,0 +1,43 @@
+/*
+ * sched.h — taking turns: users are served round-robin, one request per
+ * user per round, and the connections of one user share that user's turn
+ * (first come, first served among them). So a user with a hundred busy
+ * connections gets no more of the daemon than a user with one.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One connection waiting for its turn (embedded in the connection). */
+struct sched_node {
+        struct sched_node *prev, *next;
+        bool queued;
+};
+
+/* One user's waiting connections (embedded in the user). */
+struct sched_queue {
+        struct sched_node *first, *last;
+        struct sched_queue *ring_prev, *ring_next; /* in the ring of users that wait */
+        bool in_ring;
+};
+
+/* The ring of users with waiting connections. */
+struct sched {
+        struct sched_queue *first, *last;
+        size_t n_queues;
+};
+
+/* Append N to Q, and Q to the ring if it was not waiting. N must not be queued. */
+void sched_push(struct sched *s, struct sched_queue *q, struct sched_node *n);
+/* Take N out of Q (a connection that goes away while it waits). */
+void sched_remove(struct sched *s, struct sched_queue *q, struct sched_node *n);
+/*
+ * The next connection to serve: the first of the first user in the ring; the
+ * user goes to the back of the ring if it has more. NULL when nobody waits.
+ * A round is sched_waiting_users() calls.
+ */
+struct sched_node *sched_pop(struct sched *s);
+static inline size_t sched_waiting_users(const struct sched *s) {
+        return s->n_queues;
+}
