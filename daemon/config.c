@@ -627,7 +627,31 @@ reject:
         return str;
 }
 
-static char *path_value(struct parser *p, const char *key, const char *v) {
+/*
+ * Why V is not the one canonical spelling of its path (NULL when it is): the
+ * daemon compares paths as strings to keep two channels from sharing a kernel
+ * object, so "/run/x//f", "/run/x/./f" and "/run/x/f" must not all be accepted.
+ */
+static const char *path_noncanonical(const char *v) {
+        for (const char *s = v; *s; s++) {
+                if (*s != '/')
+                        continue;
+                if (s[1] == '/')
+                        return "it contains '//'";
+                if (s[1] == '.' && (s[2] == '/' || !s[2]))
+                        return "it contains a '.' component";
+                if (s[1] == '.' && s[2] == '.' && (s[3] == '/' || !s[3]))
+                        return "it contains a '..' component";
+                if (!s[1] && s != v)
+                        return "it ends in '/' (name the file or directory without it)";
+        }
+        return NULL;
+}
+
+/* An absolute, canonical path; "/" itself only where ALLOW_ROOT. */
+static char *path_value(struct parser *p, const char *key, const char *v, bool allow_root) {
+        const char *why;
+
         if (v[0] != '/') {
                 perr(p, "%s must be an absolute path, not '%s'", key, v);
                 return NULL;
@@ -636,11 +660,14 @@ static char *path_value(struct parser *p, const char *key, const char *v) {
                 perr(p, "%s is too long", key);
                 return NULL;
         }
-        for (const char *s = v; *s; s++)
-                if (s[0] == '/' && s[1] == '.' && (s[2] == '/' || !s[2] || (s[2] == '.' && (s[3] == '/' || !s[3])))) {
-                        perr(p, "%s must not contain '.' or '..' components: '%s'", key, v);
-                        return NULL;
-                }
+        if ((why = path_noncanonical(v))) {
+                perr(p, "%s: '%s' is not a canonical path: %s", key, v, why);
+                return NULL;
+        }
+        if (!v[1] && !allow_root) {
+                perr(p, "%s must not be the root directory '/'", key);
+                return NULL;
+        }
         return strdup(v);
 }
 
@@ -671,7 +698,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
 
         switch (k) {
         case KEY_SOCKET:
-                if ((s = path_value(p, "socket", v))) {
+                if ((s = path_value(p, "socket", v, false))) {
                         if (strlen(s) >= 108) {
                                 perr(p, "socket path is too long for a Unix socket (at most 107 bytes)");
                                 free(s);
@@ -686,7 +713,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                         perr(p, "socket_mode: '%s' is not an octal mode between 0000 and 0777", v);
                 break;
         case KEY_RUNTIME_DIR:
-                if ((s = path_value(p, "runtime_dir", v))) {
+                if ((s = path_value(p, "runtime_dir", v, false))) {
                         free(c->runtime_dir);
                         c->runtime_dir = s;
                 }
@@ -735,7 +762,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                         perr(p, "include is only allowed in the main configuration file");
                         break;
                 }
-                if ((s = path_value(p, "include", v))) {
+                if ((s = path_value(p, "include", v, true))) {
                         free(c->include);
                         c->include = s;
                 }
@@ -811,13 +838,8 @@ static void handle_channel_key(struct parser *p, struct channel_draft *d, enum k
                 d->explicit_mq_name = strdup(v);
                 break;
         case KEY_PATH: {
-                char *s = path_value(p, "path", v);
+                char *s = path_value(p, "path", v, false);
                 if (s) {
-                        if (s[strlen(s) - 1] == '/') {
-                                perr(p, "path must name a file, not a directory: '%s'", v);
-                                free(s);
-                                break;
-                        }
                         free(d->explicit_path);
                         d->explicit_path = s;
                 }

@@ -917,6 +917,12 @@ static void test_value_errors(void) {
                 { "relative path", "path = fifo/x", "fifo", { "path", "absolute", "'fifo/x'" } },
                 { "path with ..", "path = /run/../etc/x", "fifo", { "path", "'..'" } },
                 { "path naming a directory", "path = /run/x/", "fifo", { "path", "directory" } },
+                { "path with //", "path = /run/x//f", "fifo", { "'/run/x//f'", "canonical", "'//'" } },
+                { "path starting with //", "path = //run/x/f", "fifo", { "path", "canonical", "'//'" } },
+                { "path with .", "path = /run/x/./f", "fifo", { "path", "canonical", "'.'" } },
+                { "path ending in /.", "path = /run/x/.", "fifo", { "path", "canonical", "'.'" } },
+                { "path ending in /..", "path = /run/x/..", "fifo", { "path", "canonical", "'..'" } },
+                { "path '/'", "path = /", "fifo", { "path", "root directory" } },
                 { "mq_name without '/'", "mq_name = test_queue", "mqueue", { "mq_name", "'test_queue'" } },
                 { "mq_name with a second '/'", "mq_name = /a/b", "mqueue", { "mq_name", "'/a/b'" } },
                 { "mq_name '/'", "mq_name = /", "mqueue", { "mq_name", "'/'" } },
@@ -935,6 +941,16 @@ static void test_value_errors(void) {
                 { "relative runtime_dir", "runtime_dir = run/ipcbroker", { "runtime_dir", "absolute", "'run/ipcbroker'" } },
                 { "runtime_dir with .", "runtime_dir = /run/./x", { "runtime_dir", "'.'" } },
                 { "relative include", "include = ipcbroker.d", { "include", "absolute", "'ipcbroker.d'" } },
+                { "runtime_dir with //", "runtime_dir = /run//x", { "runtime_dir", "canonical", "'//'" } },
+                { "runtime_dir ending in /", "runtime_dir = /run/x/", { "runtime_dir", "canonical", "ends in '/'" } },
+                { "runtime_dir '/'", "runtime_dir = /", { "runtime_dir", "root directory" } },
+                { "runtime_dir with ..", "runtime_dir = /run/x/../y", { "runtime_dir", "canonical", "'..'" } },
+                { "socket with //", "socket = /run//s.sock", { "socket", "canonical", "'//'" } },
+                { "socket with .", "socket = /run/./s.sock", { "socket", "canonical", "'.'" } },
+                { "socket ending in /", "socket = /run/s/", { "socket", "canonical", "ends in '/'" } },
+                { "include with //", "include = /etc//ipcbroker.d", { "include", "canonical", "'//'" } },
+                { "include ending in /", "include = /etc/ipcbroker.d/", { "include", "canonical", "ends in '/'" } },
+                { "include with ..", "include = /etc/ipcbroker.d/..", { "include", "canonical", "'..'" } },
                 { "socket_mode 0999", "socket_mode = 0999", { "socket_mode", "'0999'" } },
                 { "socket_mode 01777", "socket_mode = 01777", { "socket_mode", "'01777'" } },
                 { "max_clients 0", "max_clients = 0", { "max_clients", "out of range" } },
@@ -980,6 +996,58 @@ static void test_shared_kernel_objects(void) {
                         "[channel a]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n"   /* 1 */
                         "[channel b]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n",  /* 4 */
                         4, "channel 'b'", "'/tmp/ipcbroker-test-x'", "channel 'a'");
+
+        check_one_error("explicit mq_name equal to a derived one, explicit first",
+                        "[channel a]\ntype = mqueue\nmq_name = /ipcbroker.b\n" /* 1 */
+                        "[channel b]\ntype = mqueue\n",                        /* 4 */
+                        4, "channel 'b'", "'/ipcbroker.b'", "channel 'a'");
+        check_one_error("explicit mq_name equal to one derived from a later mq_prefix",
+                        "[channel b]\ntype = mqueue\n"                  /* 1 */
+                        "[channel a]\ntype = mqueue\nmq_name = /q.b\n" /* 3 */
+                        "[broker]\nmq_prefix = /q.\n",                  /* 6 */
+                        3, "channel 'a'", "'/q.b'", "channel 'b'");
+        check_one_error("explicit path equal to a derived one",
+                        "[broker]\nruntime_dir = /run/rt\n"                  /* 1 */
+                        "[channel a]\ntype = fifo\npath = /run/rt/fifo/b\n" /* 3 */
+                        "[channel b]\ntype = fifo\n",                        /* 6 */
+                        6, "channel 'b'", "same path '/run/rt/fifo/b'", "channel 'a'");
+        check_one_error("explicit path equal to one derived from a later runtime_dir",
+                        "[channel b]\ntype = fifo\n"                                /* 1 */
+                        "[channel a]\ntype = fifo\npath = /run/elsewhere/fifo/b\n" /* 3 */
+                        "[broker]\nruntime_dir = /run/elsewhere\n",                 /* 6 */
+                        3, "channel 'a'", "'/run/elsewhere/fifo/b'", "channel 'b'");
+        /* across files: a drop-in's explicit names against the main file's derived ones */
+        {
+                struct tmp t;
+                struct config *c = NULL;
+                struct config_errors e = {};
+                const char *dir, *path, *drop;
+                int r;
+
+                tmp_new(&t);
+                dir = tmp_mkdir(&t, "conf.d");
+                drop = tmp_write(&t, "conf.d/a.conf",
+                                 tmp_fmt(&t,
+                                         "[channel dq]\ntype = mqueue\nmq_name = /ipcbroker.mq\n" /* 1 */
+                                         "[channel df]\ntype = fifo\npath = %s/fifo/zf\n",         /* 4 */
+                                         t.runtime));
+                path = tmp_write(&t, "ipcbroker.conf",
+                                 tmp_fmt(&t, "[broker]\ninclude = %s\n[channel mq]\ntype = mqueue\n" /* 3 */
+                                             "[channel zf]\ntype = fifo\n",                            /* 5 */
+                                         dir));
+                r = config_load(path, &t.defaults, &c, &e);
+                is_int(r, -EINVAL, "shared objects across a drop-in: rejected");
+                if (!is_int(e.n, 2, "shared objects across a drop-in: two errors"))
+                        dump_errors(&e);
+                /* channels are compared in declaration order: main file first */
+                has_error(&e, drop, 1, "a drop-in's mq_name equal to a derived name in the main file", "channel 'dq'",
+                          "'/ipcbroker.mq'", "channel 'mq'");
+                has_error(&e, drop, 4, "a drop-in's path equal to a derived path in the main file", "channel 'df'",
+                          "channel 'zf'");
+                config_free(c);
+                config_errors_clear(&e);
+                tmp_done(&t);
+        }
 
         /* an mqueue and a fifo may share a name: different namespaces */
         {
