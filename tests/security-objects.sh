@@ -41,6 +41,20 @@ fi
 mkfifo -m 0600 "$T/victim"
 ln "$T/victim" "$T/hardlinked"
 add_channel hlink type=fifo "path = $T/hardlinked" mode=0666 on_stop=remove
+# the same planted by nobody in a sticky directory, with fs.protected_hardlinks=0
+# (set only for the ln, and restored)
+mkdir -m 1777 "$T/pub"
+mkfifo -m 0600 "$T/victim2"
+PH=$(sysctl -n fs.protected_hardlinks 2>/dev/null)
+if [ -n "$PH" ] && sysctl -qw fs.protected_hardlinks=0 2>/dev/null; then
+        $AS_NOBODY ln "$T/victim2" "$T/pub/planted" 2>/dev/null
+        sysctl -qw fs.protected_hardlinks="$PH"
+        is "$(sysctl -n fs.protected_hardlinks)" "$PH" "fs.protected_hardlinks is restored"
+        ok "nobody hard-linked root's FIFO into a sticky directory" test "$(stat -c %h "$T/victim2")" = 2
+        add_channel planted type=fifo "path = $T/pub/planted" mode=0666 on_stop=remove
+else
+        diag "cannot set fs.protected_hardlinks: nobody's hard link case is skipped"
+fi
 # a reader blocked in open(2) on the victim wakes up if anyone opens it for writing
 ( exec 3<"$T/victim"; echo opened >"$T/reader.out" ) &
 READER_PID=$!
@@ -87,6 +101,11 @@ like "$(stat_json hlink state)" '^refused$' "a FIFO with two hard links is refus
 like "$(stat_json hlink problem)" "2 hard links" "the problem says why"
 is "$(stat -c '%a %U' "$T/victim")" "600 root" "the victim FIFO keeps its mode (not chmod'ed to 0666)"
 not_ok "the refused FIFO is not handed out" quiet "$IPCBROKER" send hlink x
+if grep -q '^\[channel planted\]' "$CONF"; then
+        like "$(stat_json planted state)" '^refused$' "nobody's hard link to a root FIFO is refused"
+        like "$(stat_json planted problem)" "hard links" "the problem says why"
+        is "$(stat -c '%a %U' "$T/victim2")" "600 root" "root's FIFO keeps its mode and owner"
+fi
 # the daemon checked it through an O_PATH descriptor and never opened it
 not_ok "the blocked reader never saw a writer: the daemon did not open the FIFO" \
         wait_until 1 test -e "$T/reader.out"
