@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +31,31 @@
 
 static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base) {
         const struct channel_config *c = ch->config;
+        /* the FIFO's own directory may be the channel owner's, and sticky (/tmp) for an explicit path */
+        const struct safepath_rules rules = { .last_allow_sticky = c->explicit_name, .last_trusted_uid = c->owner };
         _cleanup_free_ char *bad = NULL;
         const char *reason = NULL;
         int r;
 
         /* Derived paths live in runtime_dir/fifo, which the daemon creates; explicit ones must exist. */
-        r = safepath_open_parent(c->path, c->explicit_name ? 0 : 0755, ret_dirfd, ret_base, &bad);
+        r = safepath_open_parent_checked(c->path, c->explicit_name ? 0 : 0755, &rules, ret_dirfd, ret_base, &bad,
+                                         &reason);
         if (r == -ELOOP) {
                 channel_set_problem(ch, CHANNEL_REFUSED, "%s in the path of FIFO %s is a symlink; refusing to follow it",
                                     bad ? bad : "a component", c->path);
+                return r;
+        }
+        if (r == -EPERM && reason) {
+                size_t dlen = (size_t)(*ret_base - 1 - c->path);
+                if (bad && strlen(bad) == (dlen ? dlen : 1))
+                        channel_set_problem(ch, CHANNEL_REFUSED, "the directory of FIFO %s %s; refusing to use it",
+                                            c->path, reason);
+                else
+                        channel_set_problem(ch, CHANNEL_REFUSED,
+                                            "the directory %s on the path of FIFO %s %s (every directory on the way "
+                                            "must be root's or the daemon's, and not writable by others unless "
+                                            "sticky); refusing to use it",
+                                            bad ? bad : "?", c->path, reason);
                 return r;
         }
         if (r < 0) {
@@ -46,44 +63,66 @@ static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base
                                     bad ? bad : "?", strerror(-r));
                 return r;
         }
-        r = safepath_check_dir(*ret_dirfd, c->explicit_name, c->owner, &reason);
-        if (r < 0) {
-                channel_set_problem(ch, CHANNEL_REFUSED, "the directory of FIFO %s %s; refusing to use it", c->path,
-                                    reason);
-                close(*ret_dirfd);
-                return r;
-        }
         return 0;
 }
 
-static int fifo_set_capacity(struct channel *ch, int fd) {
+/*
+ * Make the pipe buffer the declared capacity. Anyone holding a descriptor,
+ * even a send-only one, may F_SETPIPE_SZ it (shrink it to one message for
+ * everyone, or grow it at the daemon's expense), so this runs at setup, at
+ * every open and at every check: F_GETPIPE_SZ, and a set only on a difference.
+ * A failure is logged once until the capacity is right again; RESTORE says
+ * the capacity was right before, so a difference is someone else's doing.
+ */
+static int fifo_set_capacity(struct channel *ch, int fd, bool restore) {
         const struct channel_config *c = ch->config;
         int cur = fcntl(fd, F_GETPIPE_SZ);
 
-        if (cur >= c->capacity)
-                /* the kernel rounds up to a power of two pages; never shrink below what was asked */
-                if (cur < c->capacity * 2)
-                        return 0;
+        /* the kernel rounds up to a power of two pages: what it gives for the capacity is right */
+        if (cur >= c->capacity && cur < c->capacity * 2) {
+                ch->capacity_warned = false;
+                return 0;
+        }
         if (fcntl(fd, F_SETPIPE_SZ, (int)c->capacity) < 0) {
                 int r = -errno;
-                if (r == -EBUSY)
+                if (ch->capacity_warned)
+                        log_debug("channel '%s': FIFO capacity is still %d, not %ld: %s", c->name, cur, c->capacity,
+                                  strerror(-r));
+                else if (r == -EBUSY)
                         log_warning("channel '%s': FIFO holds more than %ld bytes; capacity stays at %d for now",
                                     c->name, c->capacity, cur);
                 else
                         log_error("channel '%s': cannot set FIFO capacity to %ld bytes: %s", c->name, c->capacity,
                                   r == -EPERM ? "above fs.pipe-max-size or the per-user pipe limit" : strerror(-r));
+                ch->capacity_warned = true;
                 return r;
         }
+        if (restore)
+                log_notice("channel '%s': FIFO capacity was %d bytes, not the declared %ld; set it back", c->name, cur,
+                           c->capacity);
+        ch->capacity_warned = false;
         return 0;
 }
 
-/* Open and verify what is at the path. Returns the descriptor, or -ENOENT when nothing is there. */
+/*
+ * Open and verify what is at the path. Returns the descriptor, or -ENOENT when nothing is there.
+ *
+ * Nothing is opened for real before it is checked: an O_PATH|O_NOFOLLOW
+ * descriptor pins the object (opening it has no effect on a FIFO or a
+ * device), fstat() says what it is, and only then is it reopened through
+ * /proc/self/fd with the access we need, which reaches the very same inode.
+ */
 static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, int *ret_fd) {
         const struct channel_config *c = ch->config;
+        _cleanup_close_ int pfd = -1;
+        char proc[sizeof("/proc/self/fd/") + 3 * sizeof(int)];
         struct stat st, st2;
         int fd;
 
-        if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        pfd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (pfd < 0)
+                return -errno;
+        if (fstat(pfd, &st) < 0)
                 return -errno;
         if (!S_ISFIFO(st.st_mode)) {
                 channel_set_problem(ch, CHANNEL_REFUSED, "%s exists and is %s, not a FIFO; refusing it", c->path,
@@ -100,10 +139,27 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
                                     c->path, st.st_uid, c->owner);
                 return -EEXIST;
         }
-        fd = openat(dirfd, base, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        /* it may have been swapped between the stat and the open */
+        if (st.st_nlink != 1) {
+                /* another name for the same FIFO may be another file's (a hard link to a root FIFO) */
+                channel_set_problem(ch, CHANNEL_REFUSED,
+                                    "FIFO %s has %ju hard links; it may be another file's alias: refusing to adopt it",
+                                    c->path, (uintmax_t)st.st_nlink);
+                return -EEXIST;
+        }
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+        fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                int r = -errno;
+                if (r == -ENOENT) {
+                        channel_set_problem(ch, CHANNEL_FAILED,
+                                            "cannot reopen FIFO %s through %s: is /proc mounted? The daemon opens an "
+                                            "existing FIFO only after checking it, which needs /proc",
+                                            c->path, proc);
+                        return -ENODEV; /* not -ENOENT: the FIFO is there */
+                }
+                return r;
+        }
+        /* /proc/self/fd/N is the pinned inode; make sure of it all the same */
         if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISFIFO(st2.st_mode)) {
                 close(fd);
                 return -EAGAIN;
@@ -131,12 +187,16 @@ static int fifo_take(struct channel *ch, int fd) {
         struct stat st;
         int r;
 
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        /* a FIFO reached through a second path (a bind mount) may be another channel's */
+        r = channel_claim_object(ch, st.st_dev, st.st_ino);
+        if (r < 0)
+                return r;
         r = channel_apply_owner_mode(ch, fd);
         if (r < 0)
                 return r;
-        fifo_set_capacity(ch, fd);
-        if (fstat(fd, &st) < 0)
-                return -errno;
+        fifo_set_capacity(ch, fd, false);
         ch->dev = st.st_dev;
         ch->ino = st.st_ino;
         return 0;
@@ -205,6 +265,8 @@ static int fifo_check(struct channel *ch) {
                 return errno == ENOENT ? -ENOENT : -errno;
         if (st.st_dev != ch->dev || st.st_ino != ch->ino)
                 return -EEXIST;
+        /* a holder of the FIFO may have resized its buffer */
+        fifo_set_capacity(ch, ch->fd, true);
         return 0;
 }
 
@@ -278,7 +340,7 @@ static int fifo_apply(struct channel *ch) {
         r = channel_apply_owner_mode(ch, ch->fd);
         if (r < 0)
                 return r;
-        fifo_set_capacity(ch, ch->fd);
+        fifo_set_capacity(ch, ch->fd, false);
         return 0;
 }
 
@@ -310,6 +372,8 @@ static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
                 return -errno;
         if (fstat(fd, &st) < 0 || st.st_dev != ch->dev || st.st_ino != ch->ino || !S_ISFIFO(st.st_mode))
                 return -ESTALE;
+        /* a holder (even send-only) may have resized the pipe: every open restores the declared capacity */
+        fifo_set_capacity(ch, fd, true);
         flags = fcntl(fd, F_GETFL);
         if (flags < 0)
                 return -errno;

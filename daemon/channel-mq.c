@@ -131,6 +131,9 @@ static int mq_adopt(struct channel *ch, int fd) {
                                     c->mq_name, st.st_uid, c->owner);
                 return -EEXIST;
         }
+        r = channel_claim_object(ch, st.st_dev, st.st_ino);
+        if (r < 0)
+                return r;
         if (mq_getattr((mqd_t)fd, &a) < 0)
                 return -errno;
         if (a.mq_maxmsg != c->max_messages || a.mq_msgsize != c->message_size) {

@@ -25,11 +25,74 @@ static void fifo_take_config(struct channel *ch, const struct channel_config *co
         ch->fifo_msgsize = config->message_size;
 }
 
+/*
+ * Every live channel, so that setup can make sure no two of them hold one
+ * kernel object: the configuration compares names, but a FIFO can be reached
+ * through a second path (a bind mount, a hard link) and two declared names
+ * must not be two doors to one object with different owners and modes.
+ */
+static struct channel **all_channels;
+static size_t n_all_channels;
+
+static int registry_add(struct channel *ch) {
+        struct channel **n = realloc(all_channels, (n_all_channels + 1) * sizeof(*n));
+
+        if (!n)
+                return -ENOMEM;
+        all_channels = n;
+        all_channels[n_all_channels++] = ch;
+        return 0;
+}
+
+static void registry_remove(struct channel *ch) {
+        for (size_t i = 0; i < n_all_channels; i++)
+                if (all_channels[i] == ch) {
+                        all_channels[i] = all_channels[--n_all_channels];
+                        break;
+                }
+        if (n_all_channels == 0) {
+                free(all_channels);
+                all_channels = NULL;
+        }
+}
+
+static const char *object_kind(const struct channel *ch) {
+        return ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO";
+}
+
+static const char *object_name(const struct channel_config *c) {
+        return c->type == CHANNEL_MQUEUE ? c->mq_name : c->path;
+}
+
+/*
+ * The object CH is about to take (DEV, INO): is it one another channel holds?
+ * Then CH is refused, before it changes the object's owner or mode; the other
+ * channel keeps it. Called by the channel types before they apply anything.
+ */
+int channel_claim_object(struct channel *ch, dev_t dev, ino_t ino) {
+        for (size_t i = 0; i < n_all_channels; i++) {
+                struct channel *o = all_channels[i];
+                if (o == ch || o->fd < 0 || o->config->type != ch->config->type || o->dev != dev || o->ino != ino)
+                        continue;
+                channel_set_problem(ch, CHANNEL_REFUSED,
+                                    "%s %s is the same kernel object (device %llu, inode %llu) as channel '%s''s %s; "
+                                    "two channels must not share one: refusing to hand it out",
+                                    object_kind(ch), object_name(ch->config), (unsigned long long)dev,
+                                    (unsigned long long)ino, o->config->name, object_name(o->config));
+                return -EEXIST;
+        }
+        return 0;
+}
+
 int channel_new(const struct channel_config *config, struct channel **ret) {
         struct channel *ch = calloc(1, sizeof(*ch));
 
         if (!ch)
                 return -ENOMEM;
+        if (registry_add(ch) < 0) {
+                free(ch);
+                return -ENOMEM;
+        }
         ch->config = config;
         fifo_take_config(ch, config);
         ch->ops = config->type == CHANNEL_FIFO ? &channel_fifo_ops : &channel_mq_ops;
@@ -289,6 +352,7 @@ void channel_stop(struct channel *ch, bool remove) {
 void channel_free(struct channel *ch) {
         if (!ch)
                 return;
+        registry_remove(ch);
         for (size_t i = 0; i < ch->n_orphans; i++)
                 close(ch->orphans[i]);
         if (ch->fd >= 0)

@@ -82,6 +82,7 @@ struct channel {
         enum fifo_framing framing;
         long fifo_msgsize;
         bool created; /* we created the object (not adopted) in this run */
+        bool capacity_warned; /* FIFOs: setting the capacity failed, and that was logged */
         /* earlier objects of this channel (deleted or resized) that programs may still hold */
         int orphans[CHANNEL_ORPHANS_MAX];
         size_t n_orphans;
@@ -131,5 +132,10 @@ void channel_set_problem(struct channel *ch, enum channel_state state, const cha
 
 /* Do the descriptor's owner and mode already match the configuration? Fixes drift. */
 int channel_apply_owner_mode(struct channel *ch, int fd);
+/*
+ * Before a channel takes the object DEV/INO (adopts or recreates it): no other
+ * channel may hold that object. Returns 0, or -EEXIST with the channel refused.
+ */
+int channel_claim_object(struct channel *ch, dev_t dev, ino_t ino);
 /* Is an existing object with this owner one we may adopt? */
 bool channel_owner_trusted(const struct channel *ch, uid_t uid);

@@ -629,7 +629,31 @@ reject:
         return str;
 }
 
-static char *path_value(struct parser *p, const char *key, const char *v) {
+/*
+ * Why V is not the one canonical spelling of its path (NULL when it is): the
+ * daemon compares paths as strings to keep two channels from sharing a kernel
+ * object, so "/run/x//f", "/run/x/./f" and "/run/x/f" must not all be accepted.
+ */
+static const char *path_noncanonical(const char *v) {
+        for (const char *s = v; *s; s++) {
+                if (*s != '/')
+                        continue;
+                if (s[1] == '/')
+                        return "it contains '//'";
+                if (s[1] == '.' && (s[2] == '/' || !s[2]))
+                        return "it contains a '.' component";
+                if (s[1] == '.' && s[2] == '.' && (s[3] == '/' || !s[3]))
+                        return "it contains a '..' component";
+                if (!s[1] && s != v)
+                        return "it ends in '/' (name the file or directory without it)";
+        }
+        return NULL;
+}
+
+/* An absolute, canonical path; "/" itself only where ALLOW_ROOT. */
+static char *path_value(struct parser *p, const char *key, const char *v, bool allow_root) {
+        const char *why;
+
         if (v[0] != '/') {
                 perr(p, "%s must be an absolute path, not '%s'", key, v);
                 return NULL;
@@ -638,11 +662,14 @@ static char *path_value(struct parser *p, const char *key, const char *v) {
                 perr(p, "%s is too long", key);
                 return NULL;
         }
-        for (const char *s = v; *s; s++)
-                if (s[0] == '/' && s[1] == '.' && (s[2] == '/' || !s[2] || (s[2] == '.' && (s[3] == '/' || !s[3])))) {
-                        perr(p, "%s must not contain '.' or '..' components: '%s'", key, v);
-                        return NULL;
-                }
+        if ((why = path_noncanonical(v))) {
+                perr(p, "%s: '%s' is not a canonical path: %s", key, v, why);
+                return NULL;
+        }
+        if (!v[1] && !allow_root) {
+                perr(p, "%s must not be the root directory '/'", key);
+                return NULL;
+        }
         return strdup(v);
 }
 
@@ -673,7 +700,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
 
         switch (k) {
         case KEY_SOCKET:
-                if ((s = path_value(p, "socket", v))) {
+                if ((s = path_value(p, "socket", v, false))) {
                         if (strlen(s) >= 108) {
                                 perr(p, "socket path is too long for a Unix socket (at most 107 bytes)");
                                 free(s);
@@ -688,7 +715,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                         perr(p, "socket_mode: '%s' is not an octal mode between 0000 and 0777", v);
                 break;
         case KEY_RUNTIME_DIR:
-                if ((s = path_value(p, "runtime_dir", v))) {
+                if ((s = path_value(p, "runtime_dir", v, false))) {
                         free(c->runtime_dir);
                         c->runtime_dir = s;
                 }
@@ -743,7 +770,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                         perr(p, "include is only allowed in the main configuration file");
                         break;
                 }
-                if ((s = path_value(p, "include", v))) {
+                if ((s = path_value(p, "include", v, true))) {
                         free(c->include);
                         c->include = s;
                 }
@@ -819,13 +846,8 @@ static void handle_channel_key(struct parser *p, struct channel_draft *d, enum k
                 d->explicit_mq_name = strdup(v);
                 break;
         case KEY_PATH: {
-                char *s = path_value(p, "path", v);
+                char *s = path_value(p, "path", v, false);
                 if (s) {
-                        if (s[strlen(s) - 1] == '/') {
-                                perr(p, "path must name a file, not a directory: '%s'", v);
-                                free(s);
-                                break;
-                        }
                         free(d->explicit_path);
                         d->explicit_path = s;
                 }
@@ -913,13 +935,41 @@ static int parser_handler(void *user, const char *section_trunc, const char *nam
         return 1;
 }
 
-static int parser_read_file(struct parser *p, const char *path, bool dropin) {
+/*
+ * Like sshd's StrictModes and sudo: a configuration file or include directory
+ * that someone other than root or the daemon's user could change would let
+ * them make themselves an admin, or have the daemon chown objects to them.
+ * Checked on the open descriptor: what is checked is what is read.
+ */
+static bool config_file_trusted(struct parser *p, const char *path, const struct stat *st) {
+        bool trusted = true;
+
+        if (st->st_uid != 0 && st->st_uid != geteuid()) {
+                config_errors_add(p->errors, path, 0,
+                                  "is owned by uid %u, not root or the daemon's user (uid %u); refusing to read it",
+                                  (unsigned)st->st_uid, (unsigned)geteuid());
+                trusted = false;
+        }
+        if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+                config_errors_add(p->errors, path, 0,
+                                  "is writable by group or others (mode %04o); refusing to read it (chmod go-w)",
+                                  (unsigned)(st->st_mode & 07777));
+                trusted = false;
+        }
+        return trusted;
+}
+
+/* Read PATH (opened relative to DIRFD as NAME, when DIRFD >= 0). */
+static int parser_read_file(struct parser *p, int dirfd, const char *name, const char *path, bool dropin) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
 
         /* O_NONBLOCK: a FIFO named *.conf must not hang the daemon; regular files ignore it */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (dirfd >= 0)
+                fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        else
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = -errno;
                 config_errors_add(p->errors, path, 0, "cannot open: %s", strerror(-r));
@@ -929,6 +979,8 @@ static int parser_read_file(struct parser *p, const char *path, bool dropin) {
                 config_errors_add(p->errors, path, 0, "not a regular file");
                 return -EINVAL;
         }
+        if (!config_file_trusted(p, path, &st))
+                return -EPERM;
         p->f = fdopen(fd, "r");
         if (!p->f) {
                 r = -errno;
@@ -976,6 +1028,8 @@ static int cmp_str(const void *a, const void *b) {
 
 static void parser_read_dropins(struct parser *p, char ***owned, size_t *n_owned) {
         const char *dir = p->config->include;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
         DIR *d;
         struct dirent *de;
         char **names = NULL;
@@ -983,14 +1037,28 @@ static void parser_read_dropins(struct parser *p, char ***owned, size_t *n_owned
 
         if (!dir)
                 return;
-        d = opendir(dir);
-        if (!d) {
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
                 if (errno == ENOENT)
                         return; /* like systemd's .d directories: none is fine */
                 config_errors_add(p->errors, p->config->file, p->broker_key_line[KEY_INCLUDE],
                                   "include: cannot read directory %s: %s", dir, strerror(errno));
                 return;
         }
+        /* whoever may add a drop-in configures the daemon */
+        if (fstat(fd, &st) < 0) {
+                config_errors_add(p->errors, dir, 0, "cannot stat: %s", strerror(errno));
+                return;
+        }
+        if (!config_file_trusted(p, dir, &st))
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                config_errors_add(p->errors, p->config->file, p->broker_key_line[KEY_INCLUDE],
+                                  "include: cannot read directory %s: %s", dir, strerror(errno));
+                return;
+        }
+        fd = -1; /* the DIR owns it now */
         while ((de = readdir(d))) {
                 size_t l = strlen(de->d_name);
                 if (de->d_name[0] == '.' || l < 6 || !streq(de->d_name + l - 5, ".conf"))
@@ -1003,7 +1071,6 @@ static void parser_read_dropins(struct parser *p, char ***owned, size_t *n_owned
                         break;
                 n++;
         }
-        closedir(d);
         if (n > 0) /* qsort wants a valid array even for none */
                 qsort(names, n, sizeof(*names), cmp_str);
         for (size_t i = 0; i < n; i++) {
@@ -1014,8 +1081,10 @@ static void parser_read_dropins(struct parser *p, char ***owned, size_t *n_owned
                 }
                 *owned = no;
                 (*owned)[(*n_owned)++] = names[i];
-                parser_read_file(p, names[i], true);
+                /* opened in the directory checked above, not by its name again */
+                parser_read_file(p, dirfd(d), names[i] + strlen(dir) + 1, names[i], true);
         }
+        closedir(d);
         free(names);
 }
 
@@ -1164,7 +1233,7 @@ int config_load(const char *path, const struct config_defaults *defaults, struct
         p.errors = errors;
         p.defaults = defaults;
 
-        r = parser_read_file(&p, c->file, false);
+        r = parser_read_file(&p, -1, NULL, c->file, false);
         if (r >= 0)
                 parser_read_dropins(&p, &dropin_names, &n_dropins);
 

@@ -15,10 +15,28 @@
 #include "safepath.h"
 #include "util.h"
 
-static int walk(const char *path, size_t len, mode_t create_mode, int *ret_dirfd, char **ret_bad) {
+/* Record the directory PATH[0..LEN) (the root when LEN is 0) as the offending one. */
+static void set_bad(char **ret_bad, const char *path, size_t len) {
+        if (!ret_bad)
+                return;
+        if (len == 0 && asprintf(ret_bad, "/") < 0)
+                *ret_bad = NULL;
+        else if (len > 0 && asprintf(ret_bad, "%.*s", (int)len, path) < 0)
+                *ret_bad = NULL;
+}
+
+/*
+ * Walk PATH[0..LEN) from the root, one O_PATH|O_NOFOLLOW step at a time. With
+ * RULES, every directory on the way (the root included) is checked before we
+ * step into it, and the last one by the rules for it.
+ */
+static int walk(const char *path, size_t len, mode_t create_mode, const struct safepath_rules *rules, int *ret_dirfd,
+                char **ret_bad, const char **ret_reason) {
         _cleanup_close_ int fd = -1;
         char comp[NAME_MAX + 1];
-        size_t i = 0;
+        size_t i = 0, dir_len = 0; /* fd is PATH[0..dir_len) */
+        const char *reason = NULL;
+        int r;
 
         if (len == 0 || path[0] != '/')
                 return -EINVAL;
@@ -43,6 +61,13 @@ static int walk(const char *path, size_t len, mode_t create_mode, int *ret_dirfd
                 comp[n] = '\0';
                 if (streq(comp, ".") || streq(comp, ".."))
                         return -EINVAL;
+                /* a directory others may write to could swap what is below it */
+                if (rules && (r = safepath_check_dir(fd, true, geteuid(), &reason)) < 0) {
+                        set_bad(ret_bad, path, dir_len);
+                        if (ret_reason)
+                                *ret_reason = reason;
+                        return r;
+                }
 
                 next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0 && errno == ENOENT && create_mode) {
@@ -54,36 +79,52 @@ static int walk(const char *path, size_t len, mode_t create_mode, int *ret_dirfd
                         goto fail;
                 close(fd);
                 fd = next;
+                dir_len = i;
                 continue;
         fail: {
-                int r = -errno;
                 struct stat st;
+                r = -errno;
                 /* O_PATH|O_NOFOLLOW on a symlink with O_DIRECTORY gives ENOTDIR: say what it is */
                 if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
                         r = -ELOOP;
-                if (ret_bad && asprintf(ret_bad, "%.*s", (int)i, path) < 0)
-                        *ret_bad = NULL;
+                set_bad(ret_bad, path, i);
                 return r;
         }
+        }
+        if (rules && (r = safepath_check_dir(fd, rules->last_allow_sticky, rules->last_trusted_uid, &reason)) < 0) {
+                set_bad(ret_bad, path, dir_len);
+                if (ret_reason)
+                        *ret_reason = reason;
+                return r;
         }
         *ret_dirfd = TAKE_FD(fd);
         return 0;
 }
 
 int safepath_open_dir(const char *path, mode_t create_mode, int *ret_dirfd, char **ret_bad) {
-        return walk(path, strlen(path), create_mode, ret_dirfd, ret_bad);
+        return walk(path, strlen(path), create_mode, NULL, ret_dirfd, ret_bad, NULL);
 }
 
-int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
-                         char **ret_bad) {
+static int open_parent(const char *path, mode_t create_mode, const struct safepath_rules *rules, int *ret_dirfd,
+                       const char **ret_base, char **ret_bad, const char **ret_reason) {
         const char *slash = strrchr(path, '/');
 
         if (!slash || !slash[1])
                 return -EINVAL;
         *ret_base = slash + 1;
         if (slash == path)
-                return walk("/", 1, 0, ret_dirfd, ret_bad);
-        return walk(path, (size_t)(slash - path), create_mode, ret_dirfd, ret_bad);
+                return walk("/", 1, 0, rules, ret_dirfd, ret_bad, ret_reason);
+        return walk(path, (size_t)(slash - path), create_mode, rules, ret_dirfd, ret_bad, ret_reason);
+}
+
+int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
+                         char **ret_bad) {
+        return open_parent(path, create_mode, NULL, ret_dirfd, ret_base, ret_bad, NULL);
+}
+
+int safepath_open_parent_checked(const char *path, mode_t create_mode, const struct safepath_rules *rules,
+                                 int *ret_dirfd, const char **ret_base, char **ret_bad, const char **ret_reason) {
+        return open_parent(path, create_mode, rules, ret_dirfd, ret_base, ret_bad, ret_reason);
 }
 
 int safepath_check_dir(int dirfd, bool allow_sticky, uid_t trusted_uid, const char **reason) {

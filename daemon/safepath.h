@@ -21,6 +21,25 @@
 int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
                          char **ret_bad);
 
+/*
+ * What the directories on a path must be, as sshd's StrictModes and systemd
+ * check paths: every directory from the root down is owned by root or the
+ * daemon's user and not writable by group or others unless sticky (/tmp);
+ * the last one by these rules instead (see safepath_check_dir).
+ */
+struct safepath_rules {
+        bool last_allow_sticky;
+        uid_t last_trusted_uid;
+};
+
+/*
+ * safepath_open_parent(), checking every directory on the way by RULES before
+ * stepping into it. A directory that fails returns -EPERM, with *ret_bad
+ * naming it and *ret_reason (if not NULL) saying why.
+ */
+int safepath_open_parent_checked(const char *path, mode_t create_mode, const struct safepath_rules *rules,
+                                 int *ret_dirfd, const char **ret_base, char **ret_bad, const char **ret_reason);
+
 /* Open a directory by absolute path (creating it, like mkdir -p, if CREATE_MODE != 0). */
 int safepath_open_dir(const char *path, mode_t create_mode, int *ret_dirfd, char **ret_bad);
 

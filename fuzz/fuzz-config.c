@@ -159,6 +159,11 @@ static void fuzz_init(void) {
         make_special_dropins();
 
         input_fd = memfd_create("ipcbroker-fuzz.conf", MFD_CLOEXEC);
+        /* a memfd is created 0777: the loader refuses files others may write */
+        if (input_fd >= 0 && fchmod(input_fd, 0600) < 0) {
+                close(input_fd);
+                input_fd = -1;
+        }
         if (input_fd >= 0)
                 snprintf(input_path, sizeof(input_path), "/proc/self/fd/%d", input_fd);
         else {

@@ -19,7 +19,10 @@ run_daemon() {
 version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/build-config.h")
 
 # ---- -t on the bundled example configuration ----
-run_daemon -t -c "$top_srcdir/conf/ipcbroker.conf"
+# (a root-owned copy, as the README's first command makes: a sudo user's
+# checkout is theirs, and the daemon reads only files root or it owns)
+install -m 0644 "$top_srcdir/conf/ipcbroker.conf" "$T/example.conf"
+run_daemon -t -c "$T/example.conf"
 is "$rc" 0 "-t on the bundled conf/ipcbroker.conf exits 0"
 like "$(cat "$out")" 'configuration OK: 5 channels \(4 queues, 1 FIFOs\)' "-t summary counts the bundled channels"
 like "$(cat "$out")" 'mqueue +sensors\.temp +/ipcbroker\.sensors\.temp +10 x 256 bytes' "-t summary shows a bundled queue with its kernel name and size"

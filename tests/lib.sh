@@ -115,6 +115,9 @@ count_lines() { # FILE REGEX
 test_init() {
         [ "$(id -u)" = 0 ] || skip_all "the integration tests run as root (they create queues for other users)"
         [ -x "$IPCBROKERD" ] || bail_out "$IPCBROKERD not built"
+        # the daemon refuses configuration files writable by group or others:
+        # what the tests write must not depend on the developer's umask (002)
+        umask 022
         T=$(mktemp -d /tmp/ipcbroker-test.XXXXXX) || bail_out "mktemp failed"
         # nobody must reach the socket and FIFOs inside
         chmod 0755 "$T"

@@ -917,6 +917,12 @@ static void test_value_errors(void) {
                 { "relative path", "path = fifo/x", "fifo", { "path", "absolute", "'fifo/x'" } },
                 { "path with ..", "path = /run/../etc/x", "fifo", { "path", "'..'" } },
                 { "path naming a directory", "path = /run/x/", "fifo", { "path", "directory" } },
+                { "path with //", "path = /run/x//f", "fifo", { "'/run/x//f'", "canonical", "'//'" } },
+                { "path starting with //", "path = //run/x/f", "fifo", { "path", "canonical", "'//'" } },
+                { "path with .", "path = /run/x/./f", "fifo", { "path", "canonical", "'.'" } },
+                { "path ending in /.", "path = /run/x/.", "fifo", { "path", "canonical", "'.'" } },
+                { "path ending in /..", "path = /run/x/..", "fifo", { "path", "canonical", "'..'" } },
+                { "path '/'", "path = /", "fifo", { "path", "root directory" } },
                 { "mq_name without '/'", "mq_name = test_queue", "mqueue", { "mq_name", "'test_queue'" } },
                 { "mq_name with a second '/'", "mq_name = /a/b", "mqueue", { "mq_name", "'/a/b'" } },
                 { "mq_name '/'", "mq_name = /", "mqueue", { "mq_name", "'/'" } },
@@ -935,6 +941,16 @@ static void test_value_errors(void) {
                 { "relative runtime_dir", "runtime_dir = run/ipcbroker", { "runtime_dir", "absolute", "'run/ipcbroker'" } },
                 { "runtime_dir with .", "runtime_dir = /run/./x", { "runtime_dir", "'.'" } },
                 { "relative include", "include = ipcbroker.d", { "include", "absolute", "'ipcbroker.d'" } },
+                { "runtime_dir with //", "runtime_dir = /run//x", { "runtime_dir", "canonical", "'//'" } },
+                { "runtime_dir ending in /", "runtime_dir = /run/x/", { "runtime_dir", "canonical", "ends in '/'" } },
+                { "runtime_dir '/'", "runtime_dir = /", { "runtime_dir", "root directory" } },
+                { "runtime_dir with ..", "runtime_dir = /run/x/../y", { "runtime_dir", "canonical", "'..'" } },
+                { "socket with //", "socket = /run//s.sock", { "socket", "canonical", "'//'" } },
+                { "socket with .", "socket = /run/./s.sock", { "socket", "canonical", "'.'" } },
+                { "socket ending in /", "socket = /run/s/", { "socket", "canonical", "ends in '/'" } },
+                { "include with //", "include = /etc//ipcbroker.d", { "include", "canonical", "'//'" } },
+                { "include ending in /", "include = /etc/ipcbroker.d/", { "include", "canonical", "ends in '/'" } },
+                { "include with ..", "include = /etc/ipcbroker.d/..", { "include", "canonical", "'..'" } },
                 { "socket_mode 0999", "socket_mode = 0999", { "socket_mode", "'0999'" } },
                 { "socket_mode 01777", "socket_mode = 01777", { "socket_mode", "'01777'" } },
                 { "max_clients 0", "max_clients = 0", { "max_clients", "out of range" } },
@@ -980,6 +996,58 @@ static void test_shared_kernel_objects(void) {
                         "[channel a]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n"   /* 1 */
                         "[channel b]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n",  /* 4 */
                         4, "channel 'b'", "'/tmp/ipcbroker-test-x'", "channel 'a'");
+
+        check_one_error("explicit mq_name equal to a derived one, explicit first",
+                        "[channel a]\ntype = mqueue\nmq_name = /ipcbroker.b\n" /* 1 */
+                        "[channel b]\ntype = mqueue\n",                        /* 4 */
+                        4, "channel 'b'", "'/ipcbroker.b'", "channel 'a'");
+        check_one_error("explicit mq_name equal to one derived from a later mq_prefix",
+                        "[channel b]\ntype = mqueue\n"                  /* 1 */
+                        "[channel a]\ntype = mqueue\nmq_name = /q.b\n" /* 3 */
+                        "[broker]\nmq_prefix = /q.\n",                  /* 6 */
+                        3, "channel 'a'", "'/q.b'", "channel 'b'");
+        check_one_error("explicit path equal to a derived one",
+                        "[broker]\nruntime_dir = /run/rt\n"                  /* 1 */
+                        "[channel a]\ntype = fifo\npath = /run/rt/fifo/b\n" /* 3 */
+                        "[channel b]\ntype = fifo\n",                        /* 6 */
+                        6, "channel 'b'", "same path '/run/rt/fifo/b'", "channel 'a'");
+        check_one_error("explicit path equal to one derived from a later runtime_dir",
+                        "[channel b]\ntype = fifo\n"                                /* 1 */
+                        "[channel a]\ntype = fifo\npath = /run/elsewhere/fifo/b\n" /* 3 */
+                        "[broker]\nruntime_dir = /run/elsewhere\n",                 /* 6 */
+                        3, "channel 'a'", "'/run/elsewhere/fifo/b'", "channel 'b'");
+        /* across files: a drop-in's explicit names against the main file's derived ones */
+        {
+                struct tmp t;
+                struct config *c = NULL;
+                struct config_errors e = {};
+                const char *dir, *path, *drop;
+                int r;
+
+                tmp_new(&t);
+                dir = tmp_mkdir(&t, "conf.d");
+                drop = tmp_write(&t, "conf.d/a.conf",
+                                 tmp_fmt(&t,
+                                         "[channel dq]\ntype = mqueue\nmq_name = /ipcbroker.mq\n" /* 1 */
+                                         "[channel df]\ntype = fifo\npath = %s/fifo/zf\n",         /* 4 */
+                                         t.runtime));
+                path = tmp_write(&t, "ipcbroker.conf",
+                                 tmp_fmt(&t, "[broker]\ninclude = %s\n[channel mq]\ntype = mqueue\n" /* 3 */
+                                             "[channel zf]\ntype = fifo\n",                            /* 5 */
+                                         dir));
+                r = config_load(path, &t.defaults, &c, &e);
+                is_int(r, -EINVAL, "shared objects across a drop-in: rejected");
+                if (!is_int(e.n, 2, "shared objects across a drop-in: two errors"))
+                        dump_errors(&e);
+                /* channels are compared in declaration order: main file first */
+                has_error(&e, drop, 1, "a drop-in's mq_name equal to a derived name in the main file", "channel 'dq'",
+                          "'/ipcbroker.mq'", "channel 'mq'");
+                has_error(&e, drop, 4, "a drop-in's path equal to a derived path in the main file", "channel 'df'",
+                          "channel 'zf'");
+                config_free(c);
+                config_errors_clear(&e);
+                tmp_done(&t);
+        }
 
         /* an mqueue and a fifo may share a name: different namespaces */
         {
@@ -1180,6 +1248,99 @@ static void test_dropins(void) {
         tmp_done(&t);
 }
 
+/* ---- files others may write -------------------------------------------------------- */
+
+/* Load PATH and expect it refused with an error "FILE: WORDS..." among the errors. */
+static void check_refused(struct tmp *t, const char *desc, const char *path, const char *file, int expect_r,
+                          const char *const *words) {
+        struct config *c = NULL;
+        struct config_errors e = {};
+        int r = config_load(path, &t->defaults, &c, &e);
+
+        is_int(r, expect_r, "%s: rejected", desc);
+        ok(!c, "%s: no config", desc);
+        has_error_v(&e, file, 0, words, desc);
+        config_free(c);
+        config_errors_clear(&e);
+}
+#define check_refused_w(t, desc, path, file, r, ...) \
+        check_refused((t), (desc), (path), (file), (r), (const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_file_trust(void) {
+        struct passwd *pw = getpwnam("nobody");
+        struct tmp t;
+        const char *path, *dir, *drop;
+        struct config *c;
+
+        /* the main file */
+        tmp_new(&t);
+        path = tmp_write(&t, "ipcbroker.conf", "[channel a]\ntype = mqueue\n");
+        chmod(path, 0664);
+        check_refused_w(&t, "a group-writable main file", path, path, -EPERM, "writable by group or others", "0664");
+        chmod(path, 0602);
+        check_refused_w(&t, "a world-writable main file", path, path, -EPERM, "writable by group or others", "0602");
+        chmod(path, 0600);
+        c = load_ok(&t, "a 0600 main file", "[channel a]\ntype = mqueue\n", NULL);
+        config_free(c);
+        tmp_done(&t);
+
+        if (geteuid() == 0 && pw) {
+                tmp_new(&t);
+                path = tmp_write(&t, "ipcbroker.conf", "[channel a]\ntype = mqueue\n");
+                if (chown(path, pw->pw_uid, (gid_t)-1) < 0)
+                        BAIL_OUT("chown %s: %s", path, strerror(errno));
+                check_refused_w(&t, "a main file owned by another user", path, path, -EPERM,
+                                tmp_fmt(&t, "owned by uid %u", (unsigned)pw->pw_uid), "not root or the daemon's user");
+                /* a symlink does not help: what is checked is the file opened */
+                char *link = tmp_fmt(&t, "%s/link.conf", t.dir);
+                if (symlink(path, link) < 0)
+                        BAIL_OUT("symlink: %s", strerror(errno));
+                check_refused_w(&t, "a symlink to a file owned by another user", link, link, -EPERM, "owned by uid");
+                tmp_done(&t);
+        } else
+                diag("skipped: needs root and a user 'nobody' to own a file");
+
+        /* the include directory and its drop-ins */
+        tmp_new(&t);
+        dir = tmp_mkdir(&t, "conf.d");
+        drop = tmp_write(&t, "conf.d/admin.conf", "[broker]\nadmins = nobody\n");
+        path = tmp_write(&t, "ipcbroker.conf", tmp_fmt(&t, "[broker]\ninclude = %s\n[channel a]\ntype = mqueue\n", dir));
+        chmod(dir, 0775);
+        check_refused_w(&t, "a group-writable include directory", path, dir, -EINVAL, "writable by group or others");
+        chmod(dir, 01777);
+        check_refused_w(&t, "a sticky world-writable include directory (anyone may add a drop-in)", path, dir, -EINVAL,
+                        "writable by group or others");
+        chmod(dir, 0755);
+        chmod(drop, 0646);
+        check_refused_w(&t, "a world-writable drop-in", path, drop, -EINVAL, "writable by group or others");
+        chmod(drop, 0644);
+        if (geteuid() == 0 && pw) {
+                if (chown(drop, pw->pw_uid, (gid_t)-1) < 0)
+                        BAIL_OUT("chown %s: %s", drop, strerror(errno));
+                check_refused_w(&t, "a drop-in owned by another user", path, drop, -EINVAL, "owned by uid");
+                if (chown(drop, 0, (gid_t)-1) < 0)
+                        BAIL_OUT("chown %s: %s", drop, strerror(errno));
+                if (chown(dir, pw->pw_uid, (gid_t)-1) < 0)
+                        BAIL_OUT("chown %s: %s", dir, strerror(errno));
+                check_refused_w(&t, "an include directory owned by another user", path, dir, -EINVAL, "owned by uid");
+                if (chown(dir, 0, (gid_t)-1) < 0)
+                        BAIL_OUT("chown %s: %s", dir, strerror(errno));
+        } else
+                diag("skipped: needs root and a user 'nobody' to own a file");
+        {
+                struct config_errors e = {};
+                int r;
+                c = NULL;
+                r = config_load(path, &t.defaults, &c, &e);
+                if (!is_int(r, 0, "a 0755 include directory with a 0644 drop-in loads"))
+                        dump_errors(&e);
+                ok(c && c->admins.n == 1, "and the drop-in is read");
+                config_free(c);
+                config_errors_clear(&e);
+        }
+        tmp_done(&t);
+}
+
 /* ---- limits ---------------------------------------------------------------------- */
 
 static const struct kernel_limits unprivileged = {
@@ -1296,6 +1457,8 @@ static void test_limits(void) {
 }
 
 int main(void) {
+        /* the loader refuses files others may write: a developer's umask 002 must not break the tests */
+        umask(022);
         test_minimal_mqueue();
         test_minimal_fifo();
         test_broker_keys();
@@ -1311,6 +1474,7 @@ int main(void) {
         test_many_errors();
         test_missing_file();
         test_dropins();
+        test_file_trust();
         test_limits();
         return done_testing();
 }
