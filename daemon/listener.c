@@ -158,7 +158,11 @@ static void listener_close_socket(struct listener *l, int fd, bool may_hold_fds,
 static void listener_reject(struct listener *l, int fd, const char *why, struct user *user) {
         /* one short error packet, then hang up: the client sees why */
         client_send_error(fd, 0, EUSERS, why);
-        listener_close_socket(l, fd, !l->refuses_fds || l->old_backlog, user);
+        /*
+         * Read out what the client sent before closing: a socket closed with
+         * unread data resets the peer's, and the client would not see why.
+         */
+        listener_close_socket(l, fd, true, user);
 }
 
 static bool listener_privileged(const struct listener *l, const struct peer_cred *cred) {
