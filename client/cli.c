@@ -60,8 +60,10 @@ int cli_exit_code(int err, bool from_call) {
          * From a call to the daemon, a timeout or a reset also means it could
          * not be reached: not accepting or not answering in time, or gone
          * before it answered. From the data path, -ETIMEDOUT is a timeout.
+         * A server that is not ipcbrokerd (-EREMCHG: it runs as another
+         * user) means the daemon is not what answers there: unreachable too.
          */
-        if (err == -ECONNREFUSED || (from_call && (err == -ETIMEDOUT || err == -ECONNRESET)))
+        if (err == -ECONNREFUSED || err == -EREMCHG || (from_call && (err == -ETIMEDOUT || err == -ECONNRESET)))
                 return CLI_UNREACHABLE;
         return CLI_FAILURE;
 }
