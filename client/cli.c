@@ -33,6 +33,7 @@ static void usage(FILE *f) {
                    "  -s, --socket=PATH   the daemon's socket (default: $IPCBROKER_SOCKET or %s)\n"
                    "  -h, --help          print this help\n"
                    "  -V, --version       print the version\n"
+                   "The server at the socket must run as root, as you, or as $IPCBROKER_DAEMON_UID.\n"
                    "\nTIMEOUT is in seconds (\"1.5\"), or with a unit: \"250ms\", \"2s\".\n"
                    "Exit status: 0 ok, 1 failure, 2 usage error, 69 daemon unreachable.\n",
                 ipcb_socket_path());
