@@ -60,6 +60,27 @@ is "$("$IPCBROKER" recv q -t 2)" "kept" "the queue's message survived the kill"
 timeout 10 "$IPCBROKERD" -c "$CONF" >"$T/out" 2>"$T/err"
 is "$?" 71 "and the new daemon's lock holds off a second start"
 like "$(cat "$T/err")" "pid $DAEMON_PID" "naming the new pid"
+
+# ---- a reload that moves runtime_dir keeps the lock where it is ---------------
+cp "$CONF" "$T/conf.orig"
+sed -i "s|^runtime_dir = .*|runtime_dir = $T/run2|" "$CONF"
+ok "reload with another runtime_dir" daemon_reload
+ok "the daemon says the lock moves only at a restart" grep -q "the lock moves there when the daemon restarts (still $LOCK)" "$DAEMON_LOG"
+is "$(cat "$LOCK")" "$DAEMON_PID" "the lock file stays, with the daemon's pid"
+# A second daemon on the new configuration gets that lock, adopts the objects,
+# and fails on the socket: an aborted start must not apply on_stop either.
+"$IPCBROKER" send q again
+qino=$(ino_q)
+timeout 10 "$IPCBROKERD" -c "$CONF" >"$T/out" 2>"$T/err"
+is "$?" 71 "a second daemon with a free lock but the socket in use exits 71"
+like "$(cat "$T/err")" "is another ipcbrokerd running" "it says why"
+like "$(cat "$T/err")" "start aborted: leaving every channel's kernel object in place" "and that it leaves the objects alone"
+is "$(ino_q)" "$qino" "the queue is still the same object"
+is "$(depth_q)" 1 "with its message"
+ok "its lock file is gone with it" test ! -e "$T/run2/ipcbrokerd.lock"
+cp "$T/conf.orig" "$CONF"
+ok "reload back" daemon_reload
+is "$("$IPCBROKER" recv q -t 2)" "again" "the daemon serves the queue's message"
 ok "clean stop" daemon_stop
 ok "the lock file is gone" test ! -e "$LOCK"
 ok "the runtime directory it did not create stays" test -d "$RUNDIR"
