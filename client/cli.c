@@ -33,6 +33,7 @@ static void usage(FILE *f) {
                    "  -s, --socket=PATH   the daemon's socket (default: $IPCBROKER_SOCKET or %s)\n"
                    "  -h, --help          print this help\n"
                    "  -V, --version       print the version\n"
+                   "The server at the socket must run as root, as you, or as $IPCBROKER_DAEMON_UID.\n"
                    "\nTIMEOUT is in seconds (\"1.5\"), or with a unit: \"250ms\", \"2s\".\n"
                    "Exit status: 0 ok, 1 failure, 2 usage error, 69 daemon unreachable.\n",
                 ipcb_socket_path());
@@ -60,8 +61,10 @@ int cli_exit_code(int err, bool from_call) {
          * From a call to the daemon, a timeout or a reset also means it could
          * not be reached: not accepting or not answering in time, or gone
          * before it answered. From the data path, -ETIMEDOUT is a timeout.
+         * A server that is not ipcbrokerd (-EREMCHG: it runs as another
+         * user) means the daemon is not what answers there: unreachable too.
          */
-        if (err == -ECONNREFUSED || (from_call && (err == -ETIMEDOUT || err == -ECONNRESET)))
+        if (err == -ECONNREFUSED || err == -EREMCHG || (from_call && (err == -ETIMEDOUT || err == -ECONNRESET)))
                 return CLI_UNREACHABLE;
         return CLI_FAILURE;
 }

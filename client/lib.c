@@ -106,6 +106,12 @@ _public_ const char *ipcb_strerror(int err) {
                 return "operation not permitted: administrators only";
         case EBADF:
                 return "the handle is not open for this direction";
+        case EREMCHG:
+                snprintf(strerror_buf, sizeof(strerror_buf),
+                         "the server at %s runs as neither root, you, nor IPCBROKER_DAEMON_UID: not ipcbrokerd? "
+                         "(nothing was sent to it)",
+                         ipcb_socket_path());
+                return strerror_buf;
         default:
                 s = strerror_r(err, strerror_buf, sizeof(strerror_buf));
                 return s;
@@ -121,6 +127,51 @@ void lib_copy(char *dst, size_t size, const struct wire_value *v) {
 }
 
 /* ---- talking to the daemon ------------------------------------------------------- */
+
+/*
+ * Who answers at the socket path? Anyone who can create a socket there (a
+ * directory others may write to, a path they chose) could pose as the
+ * daemon and read what the caller sends. Trusted: root, the caller's own
+ * effective uid, and the uid in IPCBROKER_DAEMON_UID (for a daemon run as a
+ * dedicated user; never from the environment of a setuid caller). The
+ * credentials are those of the process that made the socket listen.
+ */
+static int lib_check_server(int fd, const char *path) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        const char *e;
+        uint64_t v;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+                int r = len != sizeof(cred) ? EPROTO : errno;
+                lib_set_detail(r, "cannot tell who runs the server at %s: %s", path, strerror(r));
+                return -r;
+        }
+        if (cred.uid == 0 || cred.uid == geteuid())
+                return 0;
+        e = secure_getenv("IPCBROKER_DAEMON_UID");
+        if (e && *e) {
+                if (parse_u64(e, 10, 0, (uid_t)-2, &v) < 0) {
+                        lib_set_detail(EREMCHG,
+                                       "the server at %s runs as uid %u, not root or you, and IPCBROKER_DAEMON_UID "
+                                       "(\"%.32s\") is not a uid number: refusing to talk to it",
+                                       path, (unsigned)cred.uid, e);
+                        return -EREMCHG;
+                }
+                if (v == cred.uid)
+                        return 0;
+                lib_set_detail(EREMCHG,
+                               "the server at %s runs as uid %u, not root, you or IPCBROKER_DAEMON_UID (%u): not "
+                               "ipcbrokerd? Nothing was sent to it",
+                               path, (unsigned)cred.uid, (unsigned)v);
+                return -EREMCHG;
+        }
+        lib_set_detail(EREMCHG,
+                       "the server at %s runs as uid %u, not root or you: not ipcbrokerd? Nothing was sent to it "
+                       "(if ipcbrokerd runs as a dedicated user, name its uid in IPCBROKER_DAEMON_UID)",
+                       path, (unsigned)cred.uid);
+        return -EREMCHG;
+}
 
 int lib_connect(void) {
         const char *path = ipcb_socket_path();
@@ -164,6 +215,12 @@ int lib_connect(void) {
                         return -ETIMEDOUT;
                 }
                 return -r;
+        }
+        /* before a single byte of a request is written */
+        r = lib_check_server(fd, path);
+        if (r < 0) {
+                close(fd);
+                return r;
         }
         return fd;
 }

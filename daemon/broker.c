@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -76,6 +77,7 @@ int broker_new(const char *config_path, const struct config_defaults *defaults, 
         b->defaults = *defaults;
         b->config = config;
         b->listen_fd = -1;
+        b->lock_fd = -1;
         b->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
         if (!b->config_path || !b->loop) {
                 free(b->config_path);
@@ -137,8 +139,11 @@ static int broker_open_own_dir(struct broker *b, int slot, const char *dir, int 
         return r;
 }
 
-/* The runtime directory holds the socket and the default FIFOs: ours, and closed to others. */
-static int broker_setup_runtime_dir(struct broker *b, const struct config *c) {
+/*
+ * The runtime directory holds the socket, the lock and the default FIFOs:
+ * ours, and closed to others. With RET_FD, its descriptor is handed back.
+ */
+static int broker_setup_runtime_dir(struct broker *b, const struct config *c, int *ret_fd) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *bad = NULL;
         const char *reason = NULL;
@@ -175,7 +180,89 @@ static int broker_setup_runtime_dir(struct broker *b, const struct config *c) {
                         return r;
                 }
         }
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+#define BROKER_LOCK_NAME "ipcbrokerd.lock"
+
+/*
+ * One daemon per runtime directory: an flock() on runtime_dir/ipcbrokerd.lock,
+ * taken before any kernel object is touched and held until the daemon
+ * exits (the kernel lets go of it when the process dies, however it dies).
+ * The file holds the pid of its holder, for the message a second start gets.
+ * Returns 0, or a negative errno after logging why.
+ */
+static int broker_lock(struct broker *b, int dirfd, const char *runtime_dir) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", runtime_dir, BROKER_LOCK_NAME) < 0)
+                return -ENOMEM;
+        /* the holder may unlink the file as it stops: lock the file that is there, or try again */
+        for (int attempt = 0; attempt < 10; attempt++) {
+                _cleanup_close_ int fd = -1;
+                struct stat st, now;
+                char pid[32];
+                ssize_t n;
+
+                fd = openat(dirfd, BROKER_LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+                if (fd < 0) {
+                        int r = -errno;
+                        log_error("cannot open the lock file %s: %s", path,
+                                  r == -ELOOP ? "it is a symlink; refusing to follow it" : strerror(-r));
+                        return r;
+                }
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+                        log_error("lock file %s is not a regular file owned by uid %u; refusing to use it", path,
+                                  (unsigned)geteuid());
+                        return -EPERM;
+                }
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                        int r = -errno;
+                        if (r != -EWOULDBLOCK) {
+                                log_error("cannot lock %s: %s", path, strerror(-r));
+                                return r;
+                        }
+                        n = pread(fd, pid, sizeof(pid) - 1, 0);
+                        pid[n > 0 ? n : 0] = '\0';
+                        pid[strcspn(pid, "\n")] = '\0';
+                        log_error("another ipcbrokerd (pid %s) holds %s: not starting, nothing was touched",
+                                  pid[0] ? pid : "unknown", path);
+                        return -EBUSY;
+                }
+                if (fstatat(dirfd, BROKER_LOCK_NAME, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_dev != st.st_dev ||
+                    now.st_ino != st.st_ino)
+                        continue; /* we locked a file its holder removed as it stopped */
+                n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+                if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+                        log_warning("cannot write the pid into %s: %s", path, strerror(errno));
+                b->lock_fd = TAKE_FD(fd);
+                b->lock_path = TAKE_PTR(path);
+                b->lock_dev = st.st_dev;
+                b->lock_ino = st.st_ino;
+                return 0;
+        }
+        log_error("cannot lock %s: it keeps being replaced", path);
+        return -EBUSY;
+}
+
+/* Remove the lock file if it is still ours, then let go of the lock. */
+static void broker_unlock(struct broker *b) {
+        _cleanup_close_ int dirfd = -1;
+        const char *base;
+        struct stat st;
+
+        if (b->lock_fd < 0)
+                return;
+        if (safepath_open_parent(b->lock_path, 0, &dirfd, &base, NULL) == 0 &&
+            fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == b->lock_dev &&
+            st.st_ino == b->lock_ino && unlinkat(dirfd, base, 0) < 0)
+                log_warning("cannot remove %s: %s", b->lock_path, strerror(errno));
+        close(b->lock_fd);
+        b->lock_fd = -1;
 }
 
 static void broker_on_status_timer(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -240,9 +327,16 @@ int broker_start(struct broker *b) {
         if (r < 0)
                 return r;
         limits_raise_msgqueue(c, &b->limits);
-        r = broker_setup_runtime_dir(b, c);
-        if (r < 0)
-                return r;
+        {
+                /* claim the single instance before any kernel object is touched */
+                _cleanup_close_ int dirfd = -1;
+                r = broker_setup_runtime_dir(b, c, &dirfd);
+                if (r < 0)
+                        return r;
+                r = broker_lock(b, dirfd, c->runtime_dir);
+                if (r < 0)
+                        return r;
+        }
 
         b->channels = calloc(c->n_channels ? c->n_channels : 1, sizeof(*b->channels));
         if (!b->channels)
@@ -270,6 +364,7 @@ int broker_start(struct broker *b) {
                 ev_timer_init(&b->watchdog, broker_on_watchdog, 0., (double)wd / 2e6);
                 ev_timer_again(b->loop, &b->watchdog);
         }
+        b->running = true;
         log_info("ready: %zu channels, control socket %s", c->n_channels, listener_path(b->listener));
         broker_update_status(b);
         notify_ready();
@@ -407,8 +502,15 @@ int broker_reload(struct broker *b, char **message) {
                 b->n_channels = k;
         }
         /* the runtime directory may have changed */
-        if (broker_setup_runtime_dir(b, next) < 0)
+        if (broker_setup_runtime_dir(b, next, NULL) < 0)
                 log_error("the runtime directory is unusable; FIFO channels in it will fail");
+        if (b->lock_path) {
+                _cleanup_free_ char *lock = NULL;
+                if (asprintf(&lock, "%s/%s", next->runtime_dir, BROKER_LOCK_NAME) >= 0 && !streq(lock, b->lock_path))
+                        log_notice("the runtime directory changed to %s; the lock moves there when the daemon "
+                                   "restarts (still %s)",
+                                   next->runtime_dir, b->lock_path);
+        }
         for (size_t i = 0; i < next->n_channels; i++) {
                 const struct channel_config *nc = next->channels[i];
                 struct channel *ch = broker_find_channel(b, nc->name);
@@ -456,13 +558,17 @@ void broker_stop(struct broker *b) {
                 listener_free(b->listener);
                 b->listener = NULL;
         }
+        if (!b->running && b->n_channels)
+                log_notice("start aborted: leaving every channel's kernel object in place (on_stop is not applied)");
         for (size_t i = 0; i < b->n_channels; i++) {
                 struct channel *ch = b->channels[i];
-                channel_stop(ch, ch->config->on_stop == ON_STOP_REMOVE);
+                channel_stop(ch, b->running && ch->config->on_stop == ON_STOP_REMOVE);
         }
         for (size_t i = 0; i < b->n_retired; i++)
                 close(b->retired_fds[i]);
         b->n_retired = 0;
+        /* the lock file goes before the directory that holds it */
+        broker_unlock(b);
         /* the directories we created, if we leave them empty (FIFO directory first) */
         for (int i = 1; i >= 0; i--)
                 if (b->created_dirs[i]) {
@@ -495,6 +601,9 @@ void broker_free(struct broker *b) {
         free(b->retired_fds);
         free(b->created_dirs[0]);
         free(b->created_dirs[1]);
+        if (b->lock_fd >= 0)
+                close(b->lock_fd);
+        free(b->lock_path);
         free(b->config_path);
         free(b);
 }

@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "channel.h"
@@ -44,6 +45,12 @@ struct broker {
 
         /* directories this daemon created, removed again at stop when empty */
         char *created_dirs[2];
+        /* the single-instance lock, runtime_dir/ipcbrokerd.lock, held (flock) for the daemon's lifetime */
+        int lock_fd;
+        char *lock_path;
+        dev_t lock_dev;
+        ino_t lock_ino;
+        bool running; /* broker_start completed: stop applies on_stop; an aborted start never does */
         /* FIFOs withdrawn while they held data: kept open so the data lives on */
         int *retired_fds;
         size_t n_retired;
@@ -68,7 +75,11 @@ int broker_start(struct broker *b);
 int broker_run(struct broker *b);
 /* Re-read the configuration and apply it; the running one stays on error. */
 int broker_reload(struct broker *b, char **message);
-/* Stop: withdraw channels per on_stop, clean up the runtime files. */
+/*
+ * Stop: withdraw channels per on_stop, clean up the runtime files. After a
+ * start that failed, only let go of the descriptors: the objects stay (they
+ * may be another daemon's, or hold messages) and on_stop is not applied.
+ */
 void broker_stop(struct broker *b);
 
 struct channel *broker_find_channel(struct broker *b, const char *name);

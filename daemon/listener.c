@@ -524,9 +524,12 @@ static int listener_create(struct listener *l) {
                           r == -ELOOP ? "a symlink is in the way" : strerror(-r));
                 return r;
         }
-        r = safepath_check_dir(dirfd, true, geteuid(), &reason);
+        /* not even sticky: another user could bind the path first and pose as the daemon */
+        r = safepath_check_dir(dirfd, false, geteuid(), &reason);
         if (r < 0) {
-                log_error("control socket %s: its directory %s; refusing to use it", c->socket, reason);
+                log_error("control socket %s: its directory %.*s %s; refusing to use it: another user could "
+                          "bind the socket path first and pose as the daemon",
+                          c->socket, base - c->socket > 1 ? (int)(base - c->socket - 1) : 1, c->socket, reason);
                 return r;
         }
 

@@ -9,7 +9,9 @@
  * errno on failure; ipcb_strerror() explains it. The library keeps no global
  * state and raises no signals; distinct handles may be used from distinct
  * threads at the same time. The daemon's socket is IPCBROKER_SOCKET from the
- * environment, else the compiled-in default (see ipcb_socket_path()).
+ * environment, else the compiled-in default (see ipcb_socket_path()); the
+ * library talks only to a server run by root, the caller, or the uid in
+ * IPCBROKER_DAEMON_UID.
  */
 #ifndef IPCBROKER_H
 #define IPCBROKER_H
@@ -182,8 +184,11 @@ int ipcb_status_get(ipcb_status *status);
 
 /*
  * Explain an error returned by any call. -ECONNREFUSED means the daemon
- * could not be reached (the text names the socket path). The string is
- * valid until the next call in the same thread.
+ * could not be reached (the text names the socket path). -EREMCHG means the
+ * server at the socket path runs as a uid that is neither 0, the caller's
+ * effective uid, nor IPCBROKER_DAEMON_UID: not ipcbrokerd, and nothing was
+ * sent to it (the text names the path and the uid). The string is valid
+ * until the next call in the same thread.
  */
 const char *ipcb_strerror(int err);
 /* The socket path the library uses: IPCBROKER_SOCKET, else the default. */

@@ -112,6 +112,17 @@ $RUN_LIMITED $AS_NOBODY "$IPCBROKERD" -c "$CONF_OK" >"$T/nobody.log" 2>&1 &
 nb_pid=$!
 ok "the nobody daemon starts and listens" wait_until 10 test -S "$NBDIR/run/ipcbroker.sock"
 is "$(mq_attr "${PREFIX}small" 2>&1 | cut -d' ' -f1-4)" "2 64 0 $(id -u nobody)" "its queue exists, owned by nobody"
+# Clients trust a daemon run by root or by themselves; one run by a dedicated
+# user must be named in IPCBROKER_DAEMON_UID (an impostor check, see
+# tests/security-impostor.sh).
+NB_SOCK="$NBDIR/run/ipcbroker.sock"
+out=$(env -u IPCBROKER_DAEMON_UID "$IPCBROKER" -s "$NB_SOCK" status 2>&1)
+is "$?" 69 "root's client does not trust the daemon run by nobody by default (69)"
+like "$out" "uid $(id -u nobody).*IPCBROKER_DAEMON_UID" "it names the uid and the way to trust it"
+out=$(IPCBROKER_DAEMON_UID=$(id -u nobody) "$IPCBROKER" -s "$NB_SOCK" status 2>&1)
+is "$?" 0 "with IPCBROKER_DAEMON_UID=$(id -u nobody), root's client talks to it"
+like "$out" "$CONF_OK" "and gets its status"
+ok "nobody's own client trusts its own daemon" $AS_NOBODY env -u IPCBROKER_DAEMON_UID "$IPCBROKER" -s "$NB_SOCK" status
 kill -TERM "$nb_pid" 2>/dev/null
 wait_until 10 eval '! kill -0 $nb_pid 2>/dev/null' || kill -KILL "$nb_pid"
 wait "$nb_pid"

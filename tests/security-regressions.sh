@@ -7,8 +7,9 @@ test_init
 command -v python3 >/dev/null || skip_all "python3 is needed for raw FIFO writes"
 STREAM="$top_builddir/tests/helpers/stream"
 
-# the socket in a sticky, world-writable directory (like /tmp)
-mkdir -m 1777 "$T/sockdir"
+# the socket in a directory of its own (one others can write to, even a sticky
+# one, is refused: tests/security-impostor.sh)
+mkdir -m 0755 "$T/sockdir"
 SOCK="$T/sockdir/broker.sock"
 export IPCBROKER_SOCKET="$SOCK"
 sed -i "s|^socket = .*|socket = $SOCK|" "$CONF"
@@ -18,10 +19,13 @@ add_channel q type=mqueue max_messages=10 message_size=64 on_stop=remove
 ok "daemon starts" daemon_start
 
 # ---- a symlink at the socket path is never followed by a reload --------------
+# Others cannot write to the socket's directory any more; whoever swaps the
+# socket for a symlink (here root, as a stand-in), the reload's chmod must
+# not follow it.
 echo secret >"$T/victim"
 chmod 0600 "$T/victim"
 rm -f "$SOCK"
-$AS_NOBODY ln -s "$T/victim" "$SOCK"
+ln -s "$T/victim" "$SOCK"
 ok "reload with a symlink planted at the socket path" daemon_reload
 is "$(stat -c %a "$T/victim")" 600 "the symlink's target keeps its mode"
 ok "the daemon says the socket is no longer its own" grep -q "is no longer the daemon's" "$DAEMON_LOG"

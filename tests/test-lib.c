@@ -852,6 +852,117 @@ static void test_unreachable(void) {
         is_int(ipcb_status_get(&st), 0, "back to the real socket");
 }
 
+/* ---- a server that is not the daemon ------------------------------------------------ */
+
+#define IMP_CONNS 4
+
+/*
+ * The impostor, as uid 65534: accept IMP_CONNS connections one after the
+ * other; of each, report the size of the first packet (0: the client hung
+ * up without sending anything), then hang up.
+ */
+static void impostor_child(const char *path, int ready_fd, int result_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int s;
+
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                _exit(3);
+        if (strlen(path) >= sizeof(sa.sun_path))
+                _exit(4);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 8) < 0)
+                _exit(4);
+        if (write(ready_fd, "R", 1) != 1)
+                _exit(5);
+        for (int i = 0; i < IMP_CONNS; i++) {
+                struct pollfd p = { .fd = s, .events = POLLIN };
+                char buf[8192];
+                int c, got;
+
+                if (poll(&p, 1, 10000) != 1)
+                        _exit(6);
+                c = accept(s, NULL, NULL);
+                if (c < 0)
+                        _exit(7);
+                p.fd = c;
+                got = poll(&p, 1, 10000) == 1 ? (int)recv(c, buf, sizeof(buf), 0) : -1;
+                if (write(result_fd, &got, sizeof(got)) != sizeof(got))
+                        _exit(8);
+                close(c);
+        }
+        _exit(0);
+}
+
+static void test_impostor(void) {
+        char idir[128], path[200];
+        int ready[2], result[2], got[IMP_CONNS], status, r;
+        ipcb_channel *ch = NULL;
+        ipcb_status st;
+        char c;
+        pid_t pid;
+
+        snprintf(idir, sizeof(idir), "%s/imp", dir);
+        snprintf(path, sizeof(path), "%s/fake.sock", idir);
+        if (mkdir(idir, 0755) < 0 || chown(idir, 65534, 65534) < 0)
+                BAIL_OUT("impostor directory: %s", strerror(errno));
+        if (pipe(ready) < 0 || pipe(result) < 0)
+                BAIL_OUT("pipe");
+        pid = fork();
+        if (pid == 0) {
+                close(ready[0]);
+                close(result[0]);
+                impostor_child(path, ready[1], result[1]);
+        }
+        close(ready[1]);
+        close(result[1]);
+        {
+                struct pollfd p = { .fd = ready[0], .events = POLLIN };
+                ok(poll(&p, 1, 10000) == 1 && read(ready[0], &c, 1) == 1, "impostor: a server as uid 65534 listens");
+        }
+        setenv("IPCBROKER_SOCKET", path, 1);
+        unsetenv("IPCBROKER_DAEMON_UID");
+        r = ipcb_open("q", IPCB_SEND, &ch);
+        is_int(r, -EREMCHG, "open at a server run by uid 65534: -EREMCHG");
+        ok(strstr(ipcb_strerror(r), "uid 65534") && strstr(ipcb_strerror(r), path),
+           "ipcb_strerror names the uid and the socket path (%s)", ipcb_strerror(r));
+        is_int(ipcb_status_get(&st), -EREMCHG, "status at that server: -EREMCHG");
+        setenv("IPCBROKER_DAEMON_UID", "nobody", 1);
+        r = ipcb_status_get(&st);
+        is_int(r, -EREMCHG, "IPCBROKER_DAEMON_UID that is not a number trusts nobody: -EREMCHG");
+        ok(strstr(ipcb_strerror(r), "IPCBROKER_DAEMON_UID") != NULL, "and says so (%s)", ipcb_strerror(r));
+        setenv("IPCBROKER_DAEMON_UID", "65534", 1);
+        r = ipcb_status_get(&st);
+        ok(r != -EREMCHG, "IPCBROKER_DAEMON_UID=65534 trusts it (then it hangs up: %s)", ipcb_strerror(r));
+        unsetenv("IPCBROKER_DAEMON_UID");
+        setenv("IPCBROKER_SOCKET", sock_path, 1);
+
+        memset(got, 0xff, sizeof(got));
+        {
+                struct pollfd p = { .fd = result[0], .events = POLLIN };
+                size_t n = 0;
+                long long deadline = now_ms() + 10000;
+                while (n < sizeof(got) && now_ms() < deadline && poll(&p, 1, 100) >= 0) {
+                        ssize_t k;
+                        if (!p.revents)
+                                continue;
+                        k = read(result[0], (char *)got + n, sizeof(got) - n);
+                        if (k <= 0)
+                                break;
+                        n += (size_t)k;
+                }
+        }
+        close(ready[0]);
+        close(result[0]);
+        status = wait_exit(pid, 10000);
+        ok(status == 0, "impostor: the fake server saw %d connections (status %#x)", IMP_CONNS, status);
+        is_int(got[0], 0, "impostor: open sent it not one byte");
+        is_int(got[1], 0, "impostor: status sent it not one byte");
+        is_int(got[2], 0, "impostor: nor with an invalid IPCBROKER_DAEMON_UID");
+        ok(got[3] > 0, "impostor: with IPCBROKER_DAEMON_UID=65534 the request is sent (%d bytes)", got[3]);
+        is_int(ipcb_status_get(&st), 0, "back to the real daemon");
+}
+
 /* ---- many senders and receivers on one FIFO ------------------------------------------- */
 
 #define MP_SENDERS 4
@@ -1186,6 +1297,7 @@ int main(void) {
         test_denied();
         test_purge();
         test_unreachable();
+        test_impostor();
         test_many_senders_receivers();
         test_daemon_restart();
         test_clean_stop();
