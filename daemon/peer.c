@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "peer.h"
+#include "ratelimit.h"
 
 #ifndef SUBUID_FILE
 #define SUBUID_FILE "/etc/subuid"
@@ -295,6 +296,11 @@ int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret) {
         return 0;
 fallback:
         *ret = subuid_owner(cred->uid);
+        if (*ret != cred->uid)
+                log_client(*ret, LOG_DEBUG,
+                           "pid %d uid %u: its user namespace cannot be read; charged to uid %u, whose subordinate "
+                           "range in " SUBUID_FILE " it is in",
+                           (int)cred->pid, cred->uid, *ret);
         return 0;
 }
 
