@@ -188,6 +188,7 @@ int bench_open(struct daemon *d);   /* part 3 */
 int bench_dbus(struct daemon *d);   /* part 4 */
 int bench_batch(struct daemon *d);  /* part 5 */
 int bench_scale(void);              /* part 6 */
+int bench_fair(void);               /* part 7 */
 
 /* The channels the data and open parts need, declared in the shared daemon's config. */
 void bench_data_declare(struct daemon *d);

@@ -1,7 +1,7 @@
 /*
  * ipcbroker-bench — the performance benchmark of ipcbroker (issue 5).
  *
- *   ipcbroker-bench [--smoke] [--parts 1,2,3,4,5,6] [--seconds S] [--rounds N]
+ *   ipcbroker-bench [--smoke] [--parts 1,2,3,4,5,6,7] [--seconds S] [--rounds N]
  *                   [--clients N] [--channels N] [-v]
  *                   [--daemon PATH] [--cli PATH] [--cli-libdir DIR] [--dbus-daemon PATH]
  *
@@ -72,7 +72,7 @@ static void usage(FILE *f) {
                 "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server, D-Bus and ZeroMQ.\n"
                 "\n"
                 "  --smoke            run everything tiny (a second or two), no timing claims\n"
-                "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-6)\n"
+                "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-7)\n"
                 "  --seconds S        time per measurement and variant (default 1.5)\n"
                 "  --rounds N         interleaved rounds per measurement (default 20)\n"
                 "  --clients N        concurrent clients for the open rate (default 16)\n"
@@ -107,7 +107,7 @@ static unsigned parse_parts(const char *s) {
         unsigned parts = 0;
 
         for (const char *p = s; *p; p++) {
-                if (*p >= '1' && *p <= '6')
+                if (*p >= '1' && *p <= '7')
                         parts |= PART(*p - '0');
                 else if (*p != ',' && *p != ' ')
                         return 0;
@@ -140,7 +140,7 @@ int main(int argc, char **argv) {
         opts.rounds = 20;
         opts.clients = 16;
         opts.scale_channels = -1;
-        opts.parts = PART(1) | PART(2) | PART(3) | PART(4) | PART(5) | PART(6);
+        opts.parts = PART(1) | PART(2) | PART(3) | PART(4) | PART(5) | PART(6) | PART(7);
         opts.daemon = getenv("IPCBROKERD");
         opts.cli = getenv("IPCBROKER_CLI");
         opts.cli_libdir = getenv("IPCBROKER_CLI_LIBDIR");
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
                 case 'p':
                         opts.parts = parse_parts(optarg);
                         if (!opts.parts) {
-                                fprintf(stderr, "ipcbroker-bench: --parts: a list of 1 to 6\n");
+                                fprintf(stderr, "ipcbroker-bench: --parts: a list of 1 to 7\n");
                                 return 2;
                         }
                         break;
@@ -270,6 +270,8 @@ int main(int argc, char **argv) {
         }
 
         if ((opts.parts & PART(6)) && bench_scale() < 0)
+                failures++;
+        if ((opts.parts & PART(7)) && bench_fair() < 0)
                 failures++;
 
         printf("\n");

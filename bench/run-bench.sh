@@ -29,7 +29,9 @@ if [ -z "${IPCBROKER_CLI:-}" ]; then
                 IPCBROKER_CLI=$top_builddir/ipcbroker
         fi
 fi
-export IPCBROKERD IPCBROKER_CLI
+# part 7's flood and probe (a check program)
+IPCBROKER_FLOOD=${IPCBROKER_FLOOD:-$top_builddir/tests/helpers/flood}
+export IPCBROKERD IPCBROKER_CLI IPCBROKER_FLOOD
 [ -n "${IPCBROKER_CLI_LIBDIR:-}" ] && export IPCBROKER_CLI_LIBDIR
 
 exec "$bench" "$@"
