@@ -237,6 +237,7 @@ static void check_config(const struct config *c) {
         check(c->max_clients >= 1 && c->max_clients <= 1000000);
         check(c->max_clients_per_user >= 1 && c->max_clients_per_user <= 1000000);
         check(c->idle_timeout >= 1 && c->idle_timeout <= 86400);
+        check(c->max_connection_age >= 1 && c->max_connection_age <= 86400);
         check(c->include == NULL || is_abs_path(c->include));
         check(streq(log_level_to_string(c->log_level), "unknown") == false);
         check_principals(&c->admins);

@@ -73,9 +73,31 @@ EOF
 )
 like "$out" '^closed after [1-4]\.' "a silent connection is closed after idle_timeout (2 s)"
 
+# ---- max_connection_age: a busy connection gives its slot back too --------------
+sed -i 's/^idle_timeout = 2$/idle_timeout = 2\nmax_connection_age = 3/' "$CONF"
+ok "reload with max_connection_age = 3" daemon_reload
+out=$(python3 - "$SOCK" <<'EOF'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(5)
+t = time.time()
+while time.time() - t < 20:
+    try:
+        s.send(struct.pack("=IHHII", 0x42435049, 1, 6, 1, 0))
+        if not s.recv(65536):
+            break
+    except OSError:
+        break
+    time.sleep(0.3)
+print("closed after %.1f s" % (time.time() - t))
+EOF
+)
+like "$out" '^closed after ([2-9]|1[0-9])\.' "a connection busy every 0.3 s is still closed after max_connection_age ($out)"
+
 # ---- descriptor exhaustion at accept --------------------------------------------
 daemon_stop
-sed -i 's/^max_clients_per_user = 3$/max_clients_per_user = 1000/; s/^idle_timeout = 2$/idle_timeout = 60/' "$CONF"
+sed -i 's/^max_clients_per_user = 3$/max_clients_per_user = 1000/; s/^idle_timeout = 2$/idle_timeout = 60/; /^max_connection_age = 3$/d' "$CONF"
 ok "daemon starts with 32 descriptors" daemon_start
 prlimit --pid "$DAEMON_PID" --nofile=32:32
 touch "$T/hold2"
