@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -97,9 +98,21 @@ static int fifo_set_capacity(struct channel *ch, int fd, bool restore) {
                 ch->capacity_warned = true;
                 return r;
         }
-        if (restore)
-                log_notice("channel '%s': FIFO capacity was %d bytes, not the declared %ld; set it back", c->name, cur,
-                           c->capacity);
+        if (restore) {
+                /* a holder can resize and reopen in a loop: one notice a minute per channel */
+                time_t now = time(NULL);
+                ch->capacity_restores++;
+                if (now - ch->capacity_noticed >= 60) {
+                        log_notice("channel '%s': FIFO capacity was %d bytes, not the declared %ld; set it back%s",
+                                   c->name, cur, c->capacity,
+                                   ch->capacity_restores > 1 ? " (again: a holder keeps resizing it)" : "");
+                        if (ch->capacity_restores > 1)
+                                log_notice("channel '%s': capacity set back %lu times since the last notice", c->name,
+                                           ch->capacity_restores);
+                        ch->capacity_noticed = now;
+                        ch->capacity_restores = 0;
+                }
+        }
         ch->capacity_warned = false;
         return 0;
 }

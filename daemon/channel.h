@@ -83,6 +83,8 @@ struct channel {
         long fifo_msgsize;
         bool created; /* we created the object (not adopted) in this run */
         bool capacity_warned; /* FIFOs: setting the capacity failed, and that was logged */
+        time_t capacity_noticed;          /* FIFOs: when a restored capacity was last logged */
+        unsigned long capacity_restores; /* restores since then */
         /* earlier objects of this channel (deleted or resized) that programs may still hold */
         int orphans[CHANNEL_ORPHANS_MAX];
         size_t n_orphans;

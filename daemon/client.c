@@ -132,7 +132,6 @@ static int client_handle_one(struct client *c) {
 
         c->requests++;
         c->broker->counters.requests++;
-        ev_timer_again(c->broker->loop, &c->idle);
 
         if (mh.msg_flags & MSG_TRUNC) {
                 client_log(c, LOG_WARNING, "request larger than %d bytes; disconnecting", WIRE_PACKET_MAX);
@@ -191,9 +190,13 @@ static int client_handle_one(struct client *c) {
         return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
 }
 
-/* The daemon is done with the client: let go, or keep it while its reply is unread. */
+/*
+ * The daemon is done with the client: let go, or keep it while its reply may
+ * be unread. Right after a reply it almost always is, so the check is left
+ * to the sweeps (listener.c), which usually find it read at the next one.
+ */
 static void client_finish(struct client *c) {
-        if (c->replied && client_reply_unread(c)) {
+        if (c->replied) {
                 listener_keep(c->listener, c, CLIENT_KEPT);
                 return;
         }
@@ -204,8 +207,18 @@ void client_serve(struct client *c) {
         int r = client_handle_one(c);
 
         if (r == -EAGAIN || r == 0) {
-                if (c->state == CLIENT_ACTIVE)
-                        ev_io_start(c->broker->loop, &c->io);
+                if (c->state == CLIENT_ACTIVE) {
+                        struct ev_loop *loop = c->broker->loop;
+                        /*
+                         * The timers run only for a client that stays: a
+                         * one-shot client served at once never needs them.
+                         */
+                        if (r == 0 || !ev_is_active(&c->idle))
+                                ev_timer_again(loop, &c->idle);
+                        if (!ev_is_active(&c->age))
+                                ev_timer_start(loop, &c->age);
+                        ev_io_start(loop, &c->io);
+                }
                 return;
         }
         if (r == CLIENT_WAIT) {
@@ -262,9 +275,8 @@ int client_new(struct broker *b, struct listener *l, int fd, const struct peer_c
         ev_io_init(&c->io, client_on_readable, fd, EV_READ);
         ev_init(&c->idle, client_on_idle);
         c->idle.repeat = b->config->idle_timeout;
-        ev_timer_again(b->loop, &c->idle);
+        /* counts from the connection, started once the client stays (client_serve) */
         ev_timer_init(&c->age, client_on_age, b->config->max_connection_age, 0.);
-        ev_timer_start(b->loop, &c->age);
         *ret = c;
         return 0;
 }

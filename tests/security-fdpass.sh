@@ -61,7 +61,8 @@ attack() { # LABEL VARIANT: run one attack as nobody, then probe root's status
         local label=$1 variant=$2 out
         $AS_NOBODY "$PYTHON3" "$ATTACK" "$SOCK" "$variant" 8 "$top_srcdir/tests/helpers" >"$T/attack.out" 2>"$T/attack.err" &
         local pid=$!
-        wait_until 5 grep -qE '^(sent|refused)$' "$T/attack.out"
+        wait_until 30 grep -qE '^(sent|refused)$' "$T/attack.out" ||
+                diag "the attacker did not report: $(cat "$T/attack.err")"
         out=$(cat "$T/attack.out")
         if [ "$EXPECT" = refused ]; then
                 is "$out" refused "$label, $variant: the kernel refuses the descriptor (EPERM at send)"
