@@ -98,13 +98,9 @@ bool client_reply_unread(const struct client *c) {
 static int client_handle_one(struct client *c) {
         static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
         static uint8_t buf[WIRE_PACKET_MAX];
-        union {
-                struct cmsghdr align;
-                char buf[LISTENER_CMSG_SPACE];
-        } control;
         struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                             .msg_controllen = sizeof(control.buf) };
+        /* no room for descriptors: none is ever taken into the daemon's table */
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         struct wire_header hdr;
         struct wire_attrs attrs;
         struct request req = {};
@@ -114,18 +110,23 @@ static int client_handle_one(struct client *c) {
 
         if (c->replied && client_reply_unread(c))
                 return CLIENT_WAIT;
-        n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return -EAGAIN;
-                return -errno;
-        }
-        if (listener_take_fds(c->listener, &mh, c->user) > 0) {
-                /* only where the kernel cannot refuse them at the socket (before Linux 6.16) */
+        if (listener_packet_has_fds(c->listener, c)) {
+                /*
+                 * Only before Linux 6.16: taking the packet would release its
+                 * descriptors here, and a file's release may take as long as
+                 * its owner likes. It stays where it is; the socket goes to a
+                 * closing thread whole.
+                 */
                 client_log(c, LOG_WARNING, "passed descriptors to the daemon; disconnecting");
                 client_send_error(c->fd, 0, EPERM, "descriptors may not be passed to ipcbrokerd");
                 c->replied = true;
                 return -EPERM;
+        }
+        n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return -EAGAIN;
+                return -errno;
         }
         if (n == 0)
                 return -ECONNRESET; /* the client hung up */

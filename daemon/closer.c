@@ -1,9 +1,11 @@
 /*
- * closer.c — one helper thread that closes descriptors for the loop.
+ * closer.c — helper threads that close descriptors for the loop.
  *
- * A queue guarded by a mutex carries (descriptor, owner) pairs to the thread;
- * closed owners come back on a second list and an ev_async wakes the loop,
- * which reports them. The thread is started on first use.
+ * A queue guarded by a mutex carries (descriptor, owner) pairs to the
+ * threads; closed owners come back on a second list and an ev_async wakes
+ * the loop, which reports them. Threads are started when something is queued
+ * and none is idle, up to CLOSER_THREADS_MAX, so that a close stuck for an
+ * hour holds up one thread, not every close after it.
  */
 #include "build-config.h"
 
@@ -16,6 +18,8 @@
 
 #include "closer.h"
 #include "log.h"
+
+#define CLOSER_THREADS_MAX 16
 
 struct closer_item {
         struct closer_item *next;
@@ -30,7 +34,9 @@ struct closer_shared {
         struct closer_item *done;             /* closed, to report */
         struct ev_loop *loop;
         ev_async *async; /* NULL once the loop stopped listening */
-        bool started;
+        unsigned threads; /* started */
+        unsigned idle;    /* waiting for work */
+        unsigned queued;  /* in todo */
 };
 
 struct closer {
@@ -49,12 +55,15 @@ static void *closer_thread(void *arg) {
         for (;;) {
                 struct closer_item *it;
 
+                s->idle++;
                 while (!s->todo)
                         pthread_cond_wait(&s->wake, &s->lock);
+                s->idle--;
                 it = s->todo;
                 s->todo = it->next;
                 if (!s->todo)
                         s->todo_last = NULL;
+                s->queued--;
                 pthread_mutex_unlock(&s->lock);
 
                 close(it->fd); /* may take as long as the file's owner likes */
@@ -124,42 +133,44 @@ static int closer_start_thread(struct closer_shared *s) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
         if (r == 0)
-                s->started = true;
+                s->threads++;
         return -r;
 }
 
-void closer_close(struct closer *c, int fd, void *owner) {
+int closer_close(struct closer *c, int fd, void *owner) {
         struct closer_shared *s = c->shared;
         struct closer_item *it = malloc(sizeof(*it));
         int r = 0;
 
         if (!it) {
-                /*
-                 * No memory for the hand-over: keep the descriptor open rather
-                 * than risk blocking the loop (it stays charged to its owner).
-                 */
-                log_error("cannot hand a descriptor to the closing thread: out of memory; keeping it open");
-                return;
+                log_error("cannot hand a descriptor to a closing thread: out of memory; closing it on the loop");
+                close(fd);
+                return -ENOMEM;
         }
         *it = (struct closer_item){ .fd = fd, .owner = owner };
         pthread_mutex_lock(&s->lock);
-        if (!s->started)
+        /* a thread for it, unless one is idle (the others may be stuck) */
+        if (s->idle <= s->queued && s->threads < CLOSER_THREADS_MAX)
                 r = closer_start_thread(s);
-        if (r == 0) {
+        if (r == 0 || s->threads > 0) {
                 if (s->todo_last)
                         s->todo_last->next = it;
                 else
                         s->todo = it;
                 s->todo_last = it;
+                s->queued++;
                 pthread_cond_signal(&s->wake);
+                r = 0;
         }
         pthread_mutex_unlock(&s->lock);
         if (r < 0) {
-                log_error("cannot start the closing thread: %s; keeping a passed descriptor open", strerror(-r));
+                log_error("cannot start a closing thread: %s; closing a descriptor on the loop", strerror(-r));
                 free(it);
-                return;
+                close(fd);
+                return r;
         }
         c->pending++;
+        return 0;
 }
 
 unsigned closer_pending(const struct closer *c) {
@@ -173,10 +184,9 @@ void closer_free(struct closer *c) {
         if (!c)
                 return;
         s = c->shared;
-        ev_async_stop(c->loop, &c->async);
         pthread_mutex_lock(&s->lock);
-        s->async = NULL;
-        running = s->started;
+        s->async = NULL; /* before the watcher stops: no thread may send to it */
+        running = s->threads > 0;
         /* what was closed and not reported: nobody listens any more */
         while (s->done) {
                 struct closer_item *next = s->done->next;
@@ -184,11 +194,12 @@ void closer_free(struct closer *c) {
                 s->done = next;
         }
         pthread_mutex_unlock(&s->lock);
+        ev_async_stop(c->loop, &c->async);
         if (!running) {
                 pthread_mutex_destroy(&s->lock);
                 pthread_cond_destroy(&s->wake);
                 free(s);
         }
-        /* else the thread keeps S (and what is queued) until the process ends */
+        /* else the threads keep S (and what is queued) until the process ends */
         free(c);
 }

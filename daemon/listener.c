@@ -86,92 +86,131 @@ static void listener_on_closed(void *owner, void *userdata) {
         users_put(&l->users, user);
 }
 
-/* Close FD on the helper thread, charged to USER until it is closed. */
+/* Close FD on a helper thread, charged to USER until it is closed. */
 static void listener_close_later(struct listener *l, int fd, struct user *user) {
         if (!l->closer && closer_new(l->broker->loop, listener_on_closed, l, &l->closer) < 0) {
-                log_error("cannot set up the closing thread: out of memory; keeping a descriptor open");
+                log_error("cannot set up the closing threads: out of memory; closing a client socket on the loop");
+                close(fd);
                 return;
         }
         if (user)
                 user->pinned++;
-        closer_close(l->closer, fd, user);
-}
-
-int listener_take_fds(struct listener *l, struct msghdr *mh, struct user *user) {
-        int n = 0;
-
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-                size_t k;
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                        continue;
-                k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < k; i++) {
-                        int fd;
-                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                        /* its final close may block for as long as its owner likes */
-                        listener_close_later(l, fd, user);
-                        n++;
-                }
-        }
-        return n;
+        if (closer_close(l->closer, fd, user) < 0 && user)
+                user->pinned--; /* closed on the loop after all (closer_close said why) */
 }
 
 /*
- * Close a connection's socket. Where descriptors may sit unread in it, they
- * are read out first (no one can add more after the shutdown) and closed off
- * the loop; a socket that does not empty goes to the helper whole.
+ * What is queued first on FD, without taking it: 0 nothing (or only the end
+ * of a shut-down socket), 1 a packet without descriptors, 2 a packet with
+ * descriptors, negative on error. Nothing is installed in our table: with no
+ * room for SCM_RIGHTS the kernel only flags MSG_CTRUNC and drops its own
+ * extra references, which are never the last (the packet keeps one). With
+ * CREDS (SO_PASSCRED is set on FD) there is room for SCM_CREDENTIALS alone,
+ * which every packet carries, even an empty one: that tells an empty packet
+ * from the end of the data. Without it an empty packet reads as 1.
  */
-static void listener_close_socket(struct listener *l, int fd, bool may_hold_fds, struct user *user) {
+static int listener_peek(int fd, bool creds) {
         union {
                 struct cmsghdr align;
-                char buf[LISTENER_CMSG_SPACE];
+                char buf[CMSG_SPACE(sizeof(struct ucred))];
         } control;
         char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
 
-        if (!may_hold_fds) {
+        if (creds) {
+                mh.msg_control = control.buf;
+                mh.msg_controllen = sizeof(control.buf);
+        }
+        do
+                n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        if (mh.msg_flags & MSG_CTRUNC)
+                return 2;
+        if (creds && n == 0 && mh.msg_controllen == 0)
+                return 0;
+        return 1;
+}
+
+/*
+ * Close a connection's socket. Where descriptors may sit unread in it
+ * (before Linux 6.16), its last close would release them here: it is shut
+ * down (no one can add more), the packets without descriptors are read and
+ * dropped, and a socket that still holds descriptors goes whole to a helper
+ * thread, charged to USER. Otherwise what the client sent is read out too,
+ * when the client should see our last packet (a socket closed with unread
+ * data resets its peer).
+ */
+static void listener_close_socket(struct listener *l, int fd, bool may_hold_fds, bool read_out, struct user *user) {
+        int one = 1;
+
+        if (!may_hold_fds && !read_out) {
                 close(fd);
                 return;
         }
         (void)shutdown(fd, SHUT_RDWR);
+        if (may_hold_fds && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+                listener_close_later(l, fd, user);
+                return;
+        }
         for (int i = 0; i < LISTENER_DRAIN_MAX; i++) {
-                struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                                     .msg_controllen = sizeof(control.buf) };
-                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                int k;
+                int what = may_hold_fds ? listener_peek(fd, true) : 1;
+                char byte;
 
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        close(fd); /* EAGAIN: empty */
+                if (what == 0 || what < 0)
+                        break;
+                if (what == 2) {
+                        listener_close_later(l, fd, user);
                         return;
                 }
-                k = listener_take_fds(l, &mh, user);
-                if (n == 0 && k == 0) {
-                        close(fd); /* empty, and shut down */
+                /* no descriptor in this one: nothing the kernel could release here */
+                if (recv(fd, &byte, 1, MSG_DONTWAIT) <= 0 && !may_hold_fds)
+                        break;
+                if (i == LISTENER_DRAIN_MAX - 1 && may_hold_fds) {
+                        listener_close_later(l, fd, user); /* does not empty */
                         return;
                 }
         }
-        listener_close_later(l, fd, user);
+        close(fd);
 }
 
-static void listener_reject(struct listener *l, int fd, const char *why, struct user *user) {
+bool listener_packet_has_fds(const struct listener *l, const struct client *c) {
+        return c->may_hold_fds && listener_peek(c->fd, false) == 2;
+}
+
+static void listener_reject(struct listener *l, int fd, bool may_hold_fds, const char *why, struct user *user) {
         /* one short error packet, then hang up: the client sees why */
         client_send_error(fd, 0, EUSERS, why);
-        /*
-         * Read out what the client sent before closing: a socket closed with
-         * unread data resets the peer's, and the client would not see why.
-         */
-        listener_close_socket(l, fd, true, user);
+        listener_close_socket(l, fd, may_hold_fds, true, user);
 }
 
 static bool listener_privileged(const struct listener *l, const struct peer_cred *cred) {
         return cred->uid == 0 || policy_is_admin(l->broker->config, cred);
 }
 
+/* May descriptors sit in this new connection? Only where the kernel does not refuse them. */
+static bool listener_may_hold_fds(struct listener *l, int fd) {
+        int v = 1;
+        socklen_t len = sizeof(v);
+
+        if (!l->refuses_fds)
+                return true;
+        if (!l->old_backlog)
+                return false;
+        /* inherited socket: was this one made before we set SO_PASSRIGHTS? */
+        if (getsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &v, &len) < 0 || v != 0)
+                return true;
+        l->old_backlog = false; /* accepted in order: every later one is newer still */
+        return false;
+}
+
 /* Admit a new connection, or say why not. */
 static void listener_admit(struct listener *l, int fd) {
         const struct config *cfg = l->broker->config;
+        bool may_hold_fds = listener_may_hold_fds(l, fd);
         struct peer_cred cred = {};
         struct client *c;
         struct user *user;
@@ -181,23 +220,23 @@ static void listener_admit(struct listener *l, int fd) {
         r = peer_read_cred(fd, &cred);
         if (r < 0) {
                 log_warning("cannot read the credentials of a new client: %s", strerror(-r));
-                listener_reject(l, fd, "cannot read your credentials", NULL);
+                listener_reject(l, fd, may_hold_fds, "cannot read your credentials", NULL);
                 return;
         }
-        (void)peer_charge_uid(fd, &cred, &charged);
         /* root and admins get in beyond max_clients, so no user can lock them out */
         if (l->n_clients >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
-                log_client(charged, LOG_WARNING,
+                log_client(cred.uid, LOG_WARNING,
                            "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)",
                            cred.uid, cred.pid, l->n_clients);
-                listener_reject(l, fd, "too many clients connected to ipcbrokerd (max_clients)", NULL);
+                listener_reject(l, fd, may_hold_fds, "too many clients connected to ipcbrokerd (max_clients)", NULL);
                 free(cred.extra_groups);
                 return;
         }
+        (void)peer_charge_uid(fd, &cred, &charged);
         user = users_get(&l->users, charged);
         if (!user) {
                 log_error("cannot accept a connection: out of memory");
-                listener_reject(l, fd, "out of memory", NULL);
+                listener_reject(l, fd, may_hold_fds, "out of memory", NULL);
                 free(cred.extra_groups);
                 return;
         }
@@ -214,18 +253,19 @@ static void listener_admit(struct listener *l, int fd) {
                                    "refusing a connection from uid %u (pid %d): it holds %u connections and "
                                    "descriptors (max_clients_per_user)",
                                    cred.uid, cred.pid, user_charge(user));
-                listener_reject(l, fd, "too many connections from this user (max_clients_per_user)", user);
+                listener_reject(l, fd, may_hold_fds, "too many connections from this user (max_clients_per_user)",
+                                user);
                 users_put(&l->users, user);
                 free(cred.extra_groups);
                 return;
         }
         if (client_new(l->broker, l, fd, &cred, user, &c) < 0) {
-                listener_reject(l, fd, "out of memory", user);
+                listener_reject(l, fd, may_hold_fds, "out of memory", user);
                 users_put(&l->users, user);
                 free(cred.extra_groups);
                 return;
         }
-        c->may_hold_fds = !l->refuses_fds || l->old_backlog;
+        c->may_hold_fds = may_hold_fds;
         user->connections++;
         c->next = l->clients;
         if (l->clients)
@@ -237,9 +277,13 @@ static void listener_admit(struct listener *l, int fd) {
         /*
          * A one-shot client has usually sent its request by now: serving it
          * at once spares a trip through the loop, and when that was its last
-         * request, the watcher never reaches epoll.
+         * request, the watcher never reaches epoll. While users wait for
+         * their turn, it waits for its own like everyone.
          */
-        client_serve(c);
+        if (sched_waiting_users(&l->sched))
+                listener_wait_turn(l, c);
+        else
+                client_serve(c);
 }
 
 static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
@@ -254,11 +298,7 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
          */
         fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-                if (errno == EAGAIN) {
-                        l->old_backlog = false;
-                        return;
-                }
-                if (errno == EINTR || errno == ECONNABORTED)
+                if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                         return;
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                         log_warning("cannot accept connections: %s; pausing for %.0f ms", strerror(errno),
@@ -415,7 +455,7 @@ void listener_client_gone(struct listener *l, struct client *c) {
                 user->connections--;
                 broker_status_changed(l->broker);
         }
-        listener_close_socket(l, c->fd, c->may_hold_fds, user);
+        listener_close_socket(l, c->fd, c->may_hold_fds, false, user);
         c->fd = -1;
         users_put(&l->users, user);
 }

@@ -5,8 +5,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
-#include <sys/socket.h>
 
 #include "client.h"
 
@@ -14,8 +14,6 @@ struct broker;
 struct channel;
 struct user;
 
-/* Room for the most descriptors one message can carry (SCM_MAX_FD): none is ever left to the kernel to drop. */
-#define LISTENER_CMSG_SPACE CMSG_SPACE(253 * sizeof(int))
 /* Connections root and admins may hold beyond max_clients. */
 #define LISTENER_ADMIN_RESERVE 16
 
@@ -32,10 +30,10 @@ void listener_keep(struct listener *l, struct client *c, enum client_state state
 /* C's reply was read: it is active again. */
 void listener_resume(struct listener *l, struct client *c);
 /*
- * Descriptors that arrived in MH (only where the kernel cannot refuse them)
- * go to be closed off the loop, charged to USER. Returns how many.
+ * Does the packet waiting on C carry descriptors? Looks without taking it,
+ * and only where the kernel cannot refuse them (before Linux 6.16).
  */
-int listener_take_fds(struct listener *l, struct msghdr *mh, struct user *user);
+bool listener_packet_has_fds(const struct listener *l, const struct client *c);
 /* A channel is about to be freed (reload withdrew it). */
 void listener_channel_gone(struct listener *l, struct channel *ch);
 /* The configuration changed: socket mode, client limits. */

@@ -1,7 +1,9 @@
 /*
  * peer.c — a connection's credentials, and the user it is charged to.
  *
- * The user namespace of the peer is found through its process: a pidfd
+ * Only a uid in a subordinate range (/etc/subuid) can be someone else's, so
+ * only those are looked up. The user namespace of the peer is found through
+ * its process: a pidfd
  * (SO_PEERPIDFD, Linux 6.5; else pidfd_open() on the SO_PEERCRED pid) pins
  * the process, /proc/PID/ns/user names its namespace, and after the look-up
  * the pidfd tells whether the process is still the one that connected (a
@@ -256,6 +258,7 @@ static void subuid_reload(void) {
         subuids.mtime = st.st_mtim;
 }
 
+/* The owner of the subordinate range UID is in, or UID itself. */
 static uid_t subuid_owner(uid_t uid) {
         subuid_reload();
         for (size_t i = 0; i < subuids.n; i++)
@@ -264,43 +267,61 @@ static uid_t subuid_owner(uid_t uid) {
         return uid;
 }
 
-int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret) {
+/*
+ * Whose subordinate uid is this, by the peer's own namespace: -1 when the
+ * process cannot be asked. Root's namespaces (system containers) are the
+ * administrator's partitioning: their uids count one by one.
+ */
+static int userns_charge(int fd, const struct peer_cred *cred, uid_t *ret) {
         _cleanup_close_ int pidfd = -1;
         char path[64], link[64];
         uid_t owner = cred->uid;
         ssize_t n;
 
-        *ret = cred->uid;
-        if (cred->uid == 0)
-                return 0;
         if (!own_ns_known())
-                goto fallback;
+                return -1;
         pidfd = peer_pidfd(fd, cred->pid);
         if (pidfd == -ESRCH)
-                goto fallback;
+                return -1;
         snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)cred->pid);
         n = readlink(path, link, sizeof(link) - 1);
         if (n < 0)
-                goto fallback; /* gone, or /proc closed to us */
+                return -1; /* gone, or /proc closed to us */
         link[n] = '\0';
         if (!streq(link, own_ns.link)) {
                 int nsfd = open(path, O_RDONLY | O_CLOEXEC);
 
                 if (nsfd < 0 || userns_owner(nsfd, &owner) < 0)
-                        goto fallback;
+                        return -1;
         }
         /* the answer is about the connecting process only if it still lives */
         if (pidfd >= 0 && pidfd_exited(pidfd))
-                goto fallback;
-        *ret = owner;
+                return -1;
+        *ret = owner == 0 || owner == geteuid() ? cred->uid : owner;
         return 0;
-fallback:
-        *ret = subuid_owner(cred->uid);
-        if (*ret != cred->uid)
-                log_client(*ret, LOG_DEBUG,
-                           "pid %d uid %u: its user namespace cannot be read; charged to uid %u, whose subordinate "
-                           "range in " SUBUID_FILE " it is in",
-                           (int)cred->pid, cred->uid, *ret);
+}
+
+int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret) {
+        uid_t range_owner;
+
+        *ret = cred->uid;
+        if (cred->uid == 0)
+                return 0;
+        /*
+         * An ordinary user's namespace can hold other uids than the user's
+         * own only through newuidmap, that is from its ranges in /etc/subuid.
+         * Any other uid is a person of its own: no need to ask its process.
+         */
+        range_owner = subuid_owner(cred->uid);
+        if (range_owner == cred->uid)
+                return 0;
+        if (userns_charge(fd, cred, ret) == 0)
+                return 0;
+        *ret = range_owner;
+        log_client(*ret, LOG_DEBUG,
+                   "pid %d uid %u: its user namespace cannot be read; charged to uid %u, whose subordinate range in "
+                   SUBUID_FILE " it is in",
+                   (int)cred->pid, cred->uid, *ret);
         return 0;
 }
 

@@ -17,10 +17,13 @@
 int peer_read_cred(int fd, struct peer_cred *cred);
 
 /*
- * The uid that connection FD is charged to: root to root; a peer in a user
- * namespace to the namespace's owner. When the peer's process cannot be
- * asked (gone, or /proc closed to the daemon), a uid inside a subordinate
- * range of /etc/subuid is charged to the range's owner. Always succeeds.
+ * The uid that connection FD is charged to: root to root, a uid outside every
+ * subordinate range of /etc/subuid to itself (only newuidmap, from those
+ * ranges, gives an ordinary user's namespace other uids than the user's
+ * own), and a subordinate uid to the owner of the peer's user namespace, or,
+ * when the peer's process cannot be asked (gone, or /proc closed to the
+ * daemon), to the owner of its range. Uids in a namespace that root made
+ * (system containers) count one by one. Always succeeds.
  */
 int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret);
 /* Free what the look-ups cached. */
