@@ -15,6 +15,12 @@ command -v "$PYTHON3" >/dev/null || skip_all "python3 is needed"
 command -v newuidmap >/dev/null || skip_all "newuidmap (Debian package uidmap) is needed"
 command -v useradd >/dev/null || skip_all "useradd is needed"
 
+# users left by a run that was killed before its cleanup (named after its pid)
+for stale in $(sed -n 's/^\(ipcbt[0-9][0-9]*\):.*/\1/p' /etc/passwd); do
+        kill -0 "${stale#ipcbt}" 2>/dev/null && continue
+        userdel "$stale" >/dev/null 2>&1
+        sed -i "/^$stale:/d" /etc/subuid /etc/subgid 2>/dev/null
+done
 SUBUSER="ipcbt$$"
 SUBSTART=$((400000 + ($$ % 1000) * 70000))
 useradd --system --no-create-home --shell /bin/sh --user-group "$SUBUSER" 2>"$T/useradd.err" ||
@@ -44,6 +50,27 @@ sys.path.insert(0, sys.argv[5])
 import wire
 
 path, uids, per, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if len(sys.argv) > 6:
+    # as root: a namespace of our own whose uids START.. root maps from outside
+    import ctypes
+    start = int(sys.argv[6])
+    go_r, go_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child:
+        os.read(ready_r, 1)
+        for f in ("uid_map", "gid_map"):
+            with open("/proc/%d/%s" % (child, f), "w") as m:
+                m.write("0 %d 65536\n" % start)
+        os.write(go_w, b"x")
+        _, st = os.waitpid(child, 0)
+        sys.exit(os.waitstatus_to_exitcode(st))
+    if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:   # CLONE_NEWUSER
+        sys.exit("unshare: %s" % os.strerror(ctypes.get_errno()))
+    os.write(ready_w, b"x")
+    os.read(go_r, 1)
+    os.setgid(0)
+    os.setuid(0)
 r, w = os.pipe()
 kids = []
 for k in range(1, uids + 1):
@@ -117,6 +144,17 @@ if setpriv --bounding-set=-sys_ptrace true 2>/dev/null; then
         scenario "/etc/subuid"
         daemon_stop
 fi
+
+# ---- a namespace root made (a system container): its uids count one by one -----------------
+ok "daemon starts" daemon_start
+rm -f "$T/stop"
+"$PYTHON3" "$PY" "$SOCK" 5 6 "$T/stop" "$top_srcdir/tests/helpers" $((SUBSTART + 100000)) >"$T/many.out" 2>"$T/many.err" &
+pid=$!
+ok "root's container made its connections" wait_until 20 grep -q '^served' "$T/many.out"
+like "$(cat "$T/many.out")" "^served 20$" "5 uids of a namespace root made: 4 connections each, not 4 in all"
+touch "$T/stop"
+wait "$pid"
+daemon_stop
 
 # ---- root and admins always get in -------------------------------------------------------
 sed -i 's/^max_clients = 40$/max_clients = 3/; s/^max_clients_per_user = 4$/max_clients_per_user = 10/' "$CONF"
