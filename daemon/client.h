@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "policy.h"
-#include "sched.h"
 #include "util.h"
 
 struct broker;
@@ -34,17 +34,15 @@ enum client_state {
 struct client {
         struct broker *broker;
         struct listener *listener;
-        struct client *next; /* in the listener's list of live connections, or of kept ones */
-        struct client *prev;
-        struct client *wait_next; /* in the listener's list of connections with an unread reply */
-        struct client *wait_prev;
+        struct list_node live;  /* in the listener's live connections (not when kept) */
+        struct list_node wait;  /* in the listener's connections with an unread reply */
         int fd;
         ev_io io;
         ev_timer idle;
         ev_timer age;
         struct peer_cred cred;
         struct user *user; /* who it is charged to */
-        struct sched_node turn;
+        struct list_node turn;  /* in its user's queue of connections waiting for their turn */
         enum client_state state;
         bool replied; /* a reply went out: it must be read before the next request is */
         bool may_hold_fds; /* descriptors may sit unread in its socket: read them out before closing */

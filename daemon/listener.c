@@ -56,9 +56,8 @@ struct listener {
         bool refuses_fds;
         /* connections queued before SO_PASSRIGHTS was set on an inherited socket */
         bool old_backlog;
-        struct client *clients; /* live connections */
-        size_t n_clients;
-        struct client *wait_first, *wait_last; /* paused and kept connections, oldest first */
+        struct list clients; /* live connections */
+        struct list waiting; /* paused and kept connections, oldest first */
         size_t n_kept;
         ev_timer sweep;
         struct users users;
@@ -73,7 +72,7 @@ const char *listener_path(const struct listener *l) {
 }
 
 size_t listener_n_clients(const struct listener *l) {
-        return l->n_clients;
+        return l->clients.n;
 }
 
 static void listener_on_closed(void *owner, void *userdata) {
@@ -224,10 +223,10 @@ static void listener_admit(struct listener *l, int fd) {
                 return;
         }
         /* root and admins get in beyond max_clients, so no user can lock them out */
-        if (l->n_clients >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
+        if (l->clients.n >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
                 log_client(cred.uid, LOG_WARNING,
                            "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)",
-                           cred.uid, cred.pid, l->n_clients);
+                           cred.uid, cred.pid, l->clients.n);
                 listener_reject(l, fd, may_hold_fds, "too many clients connected to ipcbrokerd (max_clients)", NULL);
                 free(cred.extra_groups);
                 return;
@@ -267,11 +266,7 @@ static void listener_admit(struct listener *l, int fd) {
         }
         c->may_hold_fds = may_hold_fds;
         user->connections++;
-        c->next = l->clients;
-        if (l->clients)
-                l->clients->prev = c;
-        l->clients = c;
-        l->n_clients++;
+        list_append(&l->clients, &c->live);
         l->broker->counters.connections++;
         broker_status_changed(l->broker);
         /*
@@ -332,10 +327,10 @@ static void listener_on_turns(struct ev_loop *loop, ev_prepare *w, int revents) 
 
         /* one round: one request of each user that waits */
         for (size_t i = 0; i < n; i++) {
-                struct sched_node *node = sched_pop(&l->sched);
-                if (!node)
+                struct client *c = list_entry(sched_pop(&l->sched), struct client, turn);
+                if (!c)
                         break;
-                client_serve(container_of(node, struct client, turn));
+                client_serve(c);
         }
         if (sched_waiting_users(&l->sched))
                 ev_idle_start(loop, &l->busy);
@@ -349,64 +344,31 @@ static void listener_on_busy(struct ev_loop *loop, ev_idle *w, int revents) {
 
 /* ---- connections with an unread reply ---- */
 
-static void wait_unlink(struct listener *l, struct client *c) {
-        if (c->wait_prev)
-                c->wait_prev->wait_next = c->wait_next;
-        else
-                l->wait_first = c->wait_next;
-        if (c->wait_next)
-                c->wait_next->wait_prev = c->wait_prev;
-        else
-                l->wait_last = c->wait_prev;
-        c->wait_next = c->wait_prev = NULL;
-}
-
-static void wait_append(struct listener *l, struct client *c) {
-        c->wait_next = NULL;
-        c->wait_prev = l->wait_last;
-        if (l->wait_last)
-                l->wait_last->wait_next = c;
-        else
-                l->wait_first = c;
-        l->wait_last = c;
-}
-
-static void live_unlink(struct listener *l, struct client *c) {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                l->clients = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        c->next = c->prev = NULL;
-        l->n_clients--;
-}
-
 /* Check the oldest waiting connections: go on with those whose reply was read. */
 static void listener_sweep_some(struct listener *l, size_t max, const struct client *stop) {
-        for (size_t i = 0; i < max && l->wait_first && l->wait_first != stop; i++) {
-                struct client *c = l->wait_first;
+        for (size_t i = 0; i < max && l->waiting.first && l->waiting.first != &stop->wait; i++) {
+                struct client *c = list_entry(l->waiting.first, struct client, wait);
                 if (!client_reply_unread(c)) {
                         client_reply_read(c); /* leaves the list */
                         continue;
                 }
                 /* still unread: to the back */
-                wait_unlink(l, c);
-                wait_append(l, c);
+                list_unlink(&l->waiting, &c->wait);
+                list_append(&l->waiting, &c->wait);
         }
 }
 
 static void listener_on_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
         struct listener *l = container_of(w, struct listener, sweep);
-        struct client *c = l->wait_first;
+        struct list_node *n = l->waiting.first;
 
-        while (c) {
-                struct client *next = c->wait_next;
+        while (n) {
+                struct client *c = list_entry(n, struct client, wait);
+                n = n->next; /* C may leave the list */
                 if (!client_reply_unread(c))
                         client_reply_read(c);
-                c = next;
         }
-        if (!l->wait_first)
+        if (!l->waiting.first)
                 ev_timer_stop(loop, &l->sweep);
 }
 
@@ -420,7 +382,7 @@ void listener_keep(struct listener *l, struct client *c, enum client_state state
                 /* no longer a connection we serve, but what it pins stays charged */
                 ev_timer_stop(loop, &c->idle);
                 ev_timer_stop(loop, &c->age);
-                live_unlink(l, c);
+                list_unlink(&l->clients, &c->live);
                 l->n_kept++;
                 c->user->connections--;
                 c->user->pinned++;
@@ -428,16 +390,16 @@ void listener_keep(struct listener *l, struct client *c, enum client_state state
         }
         c->state = state;
         if (!listed)
-                wait_append(l, c);
+                list_append(&l->waiting, &c->wait);
         listener_sweep_some(l, LISTENER_SWEEP_STEP, c);
-        if (l->wait_first && !ev_is_active(&l->sweep)) {
+        if (l->waiting.first && !ev_is_active(&l->sweep)) {
                 ev_timer_set(&l->sweep, LISTENER_SWEEP, LISTENER_SWEEP);
                 ev_timer_start(loop, &l->sweep);
         }
 }
 
 void listener_resume(struct listener *l, struct client *c) {
-        wait_unlink(l, c);
+        list_unlink(&l->waiting, &c->wait);
         c->state = CLIENT_ACTIVE;
 }
 
@@ -445,13 +407,12 @@ void listener_client_gone(struct listener *l, struct client *c) {
         struct user *user = c->user;
 
         sched_remove(&l->sched, &user->turn, &c->turn);
-        if (c->state != CLIENT_ACTIVE)
-                wait_unlink(l, c);
+        list_unlink(&l->waiting, &c->wait);
         if (c->state == CLIENT_KEPT) {
                 l->n_kept--;
                 user->pinned--;
         } else {
-                live_unlink(l, c);
+                list_unlink(&l->clients, &c->live);
                 user->connections--;
                 broker_status_changed(l->broker);
         }
@@ -656,10 +617,10 @@ int listener_new(struct broker *b, struct listener **ret) {
 void listener_free(struct listener *l) {
         if (!l)
                 return;
-        while (l->clients)
-                client_free(l->clients); /* unlinks itself */
-        while (l->wait_first)
-                client_free(l->wait_first); /* kept ones */
+        while (l->clients.first)
+                client_free(list_entry(l->clients.first, struct client, live)); /* unlinks itself */
+        while (l->waiting.first)
+                client_free(list_entry(l->waiting.first, struct client, wait)); /* kept ones */
         ev_io_stop(l->broker->loop, &l->io);
         ev_timer_stop(l->broker->loop, &l->backoff);
         ev_timer_stop(l->broker->loop, &l->sweep);

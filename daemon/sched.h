@@ -9,35 +9,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* One connection waiting for its turn (embedded in the connection). */
-struct sched_node {
-        struct sched_node *prev, *next;
-        bool queued;
-};
+#include "list.h"
 
-/* One user's waiting connections (embedded in the user). */
+/* One user's waiting connections (embedded in the user); their nodes are `struct list_node`s. */
 struct sched_queue {
-        struct sched_node *first, *last;
-        struct sched_queue *ring_prev, *ring_next; /* in the ring of users that wait */
-        bool in_ring;
+        struct list waiting;
+        struct list_node ring; /* in the ring of users that wait */
 };
 
 /* The ring of users with waiting connections. */
 struct sched {
-        struct sched_queue *first, *last;
-        size_t n_queues;
+        struct list ring;
 };
 
 /* Append N to Q, and Q to the ring if it was not waiting. N must not be queued. */
-void sched_push(struct sched *s, struct sched_queue *q, struct sched_node *n);
-/* Take N out of Q (a connection that goes away while it waits). */
-void sched_remove(struct sched *s, struct sched_queue *q, struct sched_node *n);
+void sched_push(struct sched *s, struct sched_queue *q, struct list_node *n);
+/* Take N out of Q (a connection that goes away while it waits); nothing if it does not wait. */
+void sched_remove(struct sched *s, struct sched_queue *q, struct list_node *n);
 /*
  * The next connection to serve: the first of the first user in the ring; the
  * user goes to the back of the ring if it has more. NULL when nobody waits.
  * A round is sched_waiting_users() calls.
  */
-struct sched_node *sched_pop(struct sched *s);
+struct list_node *sched_pop(struct sched *s);
 static inline size_t sched_waiting_users(const struct sched *s) {
-        return s->n_queues;
+        return s->ring.n;
 }

@@ -77,7 +77,7 @@ struct user *users_get(struct users *u, uid_t uid) {
 void users_put(struct users *u, struct user *user) {
         struct user **p;
 
-        if (!user || user_charge(user) > 0 || user->turn.first)
+        if (!user || user_charge(user) > 0 || user->turn.waiting.first)
                 return;
         for (p = &u->buckets[bucket_of(u, user->uid)]; *p; p = &(*p)->next)
                 if (*p == user) {
