@@ -181,6 +181,7 @@ static int client_handle_one(struct client *c) {
                 r = 0;
         } else
                 r = client_send(c->fd, reply.buf, (size_t)r, req.pass_fd);
+        c->passed_fd = r >= 0 && req.pass_fd >= 0;
         if (req.pass_fd >= 0)
                 close(req.pass_fd);
         if (r < 0) {
@@ -192,12 +193,13 @@ static int client_handle_one(struct client *c) {
 }
 
 /*
- * The daemon is done with the client: let go, or keep it while its reply may
- * be unread. Right after a reply it almost always is, so the check is left
- * to the sweeps (listener.c), which usually find it read at the next one.
+ * The daemon is done with the client: let go, or keep it while the
+ * descriptor its last reply carried may be unread. Right after a reply it
+ * almost always is, so the check is left to the sweeps (listener.c), which
+ * usually find it read at the next one.
  */
 static void client_finish(struct client *c) {
-        if (c->replied) {
+        if (c->passed_fd) {
                 listener_keep(c->listener, c, CLIENT_KEPT);
                 return;
         }

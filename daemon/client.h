@@ -45,6 +45,7 @@ struct client {
         struct list_node turn;  /* in its user's queue of connections waiting for their turn */
         enum client_state state;
         bool replied; /* a reply went out: it must be read before the next request is */
+        bool passed_fd; /* the last reply carried a descriptor */
         bool may_hold_fds; /* descriptors may sit unread in its socket: read them out before closing */
         uint64_t requests;
 };
