@@ -3,7 +3,6 @@
  */
 #include "build-config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,38 +71,30 @@ static void print_table(const ipcb_info *infos, size_t n) {
         }
 }
 
-int cli_list(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static int run(const struct cli_context *ctx, int argc, char **argv) {
         ipcb_info *infos = NULL;
         size_t n = 0;
-        bool json = false;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "+jh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        cli_verb_help("list");
-                        return CLI_OK;
-                default:
-                        return CLI_USAGE;
-                }
-        }
-        if (optind < argc)
-                return cli_usage("list", "unexpected argument '%s'", argv[optind]);
+        (void)argc;
+        (void)argv;
         r = ipcb_list(&infos, &n);
         if (r < 0)
                 return cli_call_error(NULL, r);
-        if (json)
+        if (ctx->json)
                 print_json(infos, n);
         else
                 print_table(infos, n);
         free(infos);
         return CLI_OK;
 }
+
+const struct cli_verb cli_verb_list = {
+        .name = "list",
+        .synopsis = "list [--json]",
+        .help = "one row per channel: type, owner, mode, depth and sizes",
+        .options = cli_json_options,
+        .shortopts = "+j",
+        .max_args = 0,
+        .run = run,
+};

@@ -3,48 +3,35 @@
  */
 #include "build-config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 
-int cli_purge(int argc, char **argv) {
-        static const struct option options[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static const struct option options[] = {
+        { "all", no_argument, NULL, 'a' },
+        {},
+};
+
+static int run(const struct cli_context *ctx, int argc, char **argv) {
         ipcb_purge_result *res = NULL;
         size_t n = 0;
-        bool all = false;
-        int c, r, rc = CLI_OK;
+        bool all = ctx->all;
+        int r, rc = CLI_OK;
 
-        while ((c = getopt_long(argc, argv, "ah", options, NULL)) >= 0) {
-                switch (c) {
-                case 'a':
-                        all = true;
-                        break;
-                case 'h':
-                        cli_verb_help("purge");
-                        return CLI_OK;
-                default:
-                        return CLI_USAGE;
-                }
-        }
-        if (all && optind < argc)
-                return cli_usage("purge", "give channel names or --all, not both");
-        if (!all && optind >= argc)
-                return cli_usage("purge", "missing channel name (or --all)");
+        if (all && argc > 0)
+                return cli_usage(ctx->verb->name, "give channel names or --all, not both");
+        if (!all && argc == 0)
+                return cli_usage(ctx->verb->name, "missing channel name (or --all)");
 
-        r = ipcb_purge(all ? NULL : (const char *const *)argv + optind, all ? 0 : (size_t)(argc - optind), &res, &n);
+        r = ipcb_purge(all ? NULL : (const char *const *)argv, all ? 0 : (size_t)argc, &res, &n);
         if (r < 0) {
                 /* the whole request failed: say which channels it was for */
-                if (!all && argc - optind == 1)
-                        return cli_call_error(argv[optind], r);
+                if (!all && argc == 1)
+                        return cli_call_error(argv[0], r);
                 fprintf(stderr, "ipcbroker: %s", all ? "all channels" : "channels");
-                for (int i = optind; !all && i < argc; i++)
-                        fprintf(stderr, "%s '%s'", i > optind ? "," : "", argv[i]);
+                for (int i = 0; !all && i < argc; i++)
+                        fprintf(stderr, "%s '%s'", i > 0 ? "," : "", argv[i]);
                 fprintf(stderr, ": %s\n", ipcb_strerror(r));
                 return cli_exit_code(r, true);
         }
@@ -61,3 +48,13 @@ int cli_purge(int argc, char **argv) {
         free(res);
         return rc;
 }
+
+const struct cli_verb cli_verb_purge = {
+        .name = "purge",
+        .synopsis = "purge NAME... | purge --all",
+        .help = "drop queued messages (admins only)",
+        .options = options,
+        .shortopts = "a",
+        .max_args = -1,
+        .run = run,
+};

@@ -3,29 +3,18 @@
  */
 #include "build-config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 
-int cli_reload(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static int run(const struct cli_context *ctx, int argc, char **argv) {
         char *message = NULL;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if (c == 'h') {
-                        cli_verb_help("reload");
-                        return CLI_OK;
-                }
-                return CLI_USAGE;
-        }
-        if (optind < argc)
-                return cli_usage("reload", "unexpected argument '%s'", argv[optind]);
+        (void)ctx;
+        (void)argc;
+        (void)argv;
         r = ipcb_reload(&message);
         if (r < 0)
                 return cli_call_error(NULL, r);
@@ -33,3 +22,11 @@ int cli_reload(int argc, char **argv) {
         free(message);
         return CLI_OK;
 }
+
+const struct cli_verb cli_verb_reload = {
+        .name = "reload",
+        .synopsis = "reload",
+        .help = "ask the daemon to reload its configuration (admins only)",
+        .max_args = 0,
+        .run = run,
+};

@@ -5,64 +5,32 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "util.h"
 
-int cli_send(int argc, char **argv) {
-        static const struct option options[] = {
-                { "priority", required_argument, NULL, 'p' },
-                { "timeout", required_argument, NULL, 't' },
-                { "nonblock", no_argument, NULL, 'N' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static const struct option options[] = {
+        { "priority", required_argument, NULL, 'p' },
+        { "timeout", required_argument, NULL, 't' },
+        { "nonblock", no_argument, NULL, 'N' },
+        {},
+};
+
+static int run(const struct cli_context *ctx, int argc, char **argv) {
         ipcb_channel *ch = NULL;
-        const char *name;
-        unsigned prio = 0;
-        int timeout = -1, flags = IPCB_SEND;
-        int c, r, rc = CLI_OK;
+        const char *name = argv[0];
+        unsigned prio = ctx->prio;
+        int timeout = ctx->timeout_ms;
+        int r, rc = CLI_OK;
 
-        while ((c = getopt_long(argc, argv, "p:t:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'p': {
-                        uint64_t v;
-                        if (parse_u64(optarg, 10, 0, 32767, &v) < 0)
-                                return cli_usage("send", "invalid priority '%s' (0 to 32767)", optarg);
-                        prio = (unsigned)v;
-                        break;
-                }
-                case 't':
-                        timeout = cli_parse_timeout(optarg);
-                        if (timeout < 0)
-                                return cli_usage("send", "invalid timeout '%s'", optarg);
-                        break;
-                case 'N':
-                        flags |= IPCB_NONBLOCK;
-                        break;
-                case 'h':
-                        cli_verb_help("send");
-                        return CLI_OK;
-                default:
-                        return CLI_USAGE;
-                }
-        }
-        if (optind >= argc)
-                return cli_usage("send", "missing channel name");
-        if (argc - optind > 2)
-                return cli_usage("send", "too many arguments: quote the message, or send lines on standard input");
-        name = argv[optind];
-
-        r = ipcb_open(name, flags, &ch);
+        r = ipcb_open(name, IPCB_SEND | ctx->flags, &ch);
         if (r < 0)
                 return cli_call_error(name, r);
 
-        if (argc - optind == 2) {
-                const char *msg = argv[optind + 1];
+        if (argc == 2) {
+                const char *msg = argv[1];
                 r = ipcb_timedsend(ch, msg, strlen(msg), prio, timeout);
                 if (r < 0)
                         rc = cli_error(name, r);
@@ -94,3 +62,15 @@ int cli_send(int argc, char **argv) {
         ipcb_close(ch);
         return rc;
 }
+
+const struct cli_verb cli_verb_send = {
+        .name = "send",
+        .synopsis = "send NAME [-p PRIO] [-t TIMEOUT] [--nonblock] [MESSAGE]",
+        .help = "send MESSAGE, or each line of standard input as one message",
+        .options = options,
+        .shortopts = "p:t:",
+        .min_args = 1,
+        .max_args = 2,
+        .too_many = "too many arguments: quote the message, or send lines on standard input",
+        .run = run,
+};

@@ -3,7 +3,6 @@
  */
 #include "build-config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -84,36 +83,29 @@ static void print_json(const ipcb_info *x) {
         printf(", \"opens\": %llu, \"denials\": %llu}\n", x->opens, x->denials);
 }
 
-int cli_stat(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static int run(const struct cli_context *ctx, int argc, char **argv) {
         ipcb_info info;
-        bool json = false;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        cli_verb_help("stat");
-                        return CLI_OK;
-                default:
-                        return CLI_USAGE;
-                }
-        }
-        if (argc - optind != 1)
-                return cli_usage("stat", argc - optind ? "exactly one channel name expected" : "missing channel name");
-        r = ipcb_stat(argv[optind], &info);
+        (void)argc;
+        r = ipcb_stat(argv[0], &info);
         if (r < 0)
-                return cli_call_error(argv[optind], r);
-        if (json)
+                return cli_call_error(argv[0], r);
+        if (ctx->json)
                 print_json(&info);
         else
                 print_text(&info);
         return CLI_OK;
 }
+
+const struct cli_verb cli_verb_stat = {
+        .name = "stat",
+        .synopsis = "stat NAME [--json]",
+        .help = "everything known about one channel, kernel attributes included",
+        .options = cli_json_options,
+        .shortopts = "j",
+        .min_args = 1,
+        .max_args = 1,
+        .too_many = "exactly one channel name expected",
+        .run = run,
+};

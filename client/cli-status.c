@@ -3,39 +3,20 @@
  */
 #include "build-config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
 
-int cli_status(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static int run(const struct cli_context *ctx, int argc, char **argv) {
         ipcb_status st;
-        bool json = false;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        cli_verb_help("status");
-                        return CLI_OK;
-                default:
-                        return CLI_USAGE;
-                }
-        }
-        if (optind < argc)
-                return cli_usage("status", "unexpected argument '%s'", argv[optind]);
+        (void)argc;
+        (void)argv;
         r = ipcb_status_get(&st);
         if (r < 0)
                 return cli_call_error(NULL, r);
-        if (json) {
+        if (ctx->json) {
                 printf("{\"version\": ");
                 json_string(stdout, st.version);
                 printf(", \"pid\": %d, \"uptime\": %llu, \"config_file\": ", (int)st.pid, st.uptime);
@@ -61,3 +42,13 @@ int cli_status(int argc, char **argv) {
         printf("%-16s %llu\n", "reloads:", st.reloads);
         return CLI_OK;
 }
+
+const struct cli_verb cli_verb_status = {
+        .name = "status",
+        .synopsis = "status [--json]",
+        .help = "version, pid, uptime, config file, counters",
+        .options = cli_json_options,
+        .shortopts = "j",
+        .max_args = 0,
+        .run = run,
+};

@@ -1,8 +1,10 @@
 /*
- * cli.c — ipcbroker: global options and the verb table.
+ * cli.c — ipcbroker: the verb table, global options, --help, the verbs'
+ * option parsing and operand counts, usage errors and exit codes.
  */
 #include "build-config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -11,24 +13,24 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
-static const struct cli_verb verbs[] = {
-        { "list", cli_list, "list [--json]", "one row per channel: type, owner, mode, depth and sizes" },
-        { "stat", cli_stat, "stat NAME [--json]", "everything known about one channel, kernel attributes included" },
-        { "purge", cli_purge, "purge NAME... | purge --all", "drop queued messages (admins only)" },
-        { "send", cli_send, "send NAME [-p PRIO] [-t TIMEOUT] [--nonblock] [MESSAGE]",
-          "send MESSAGE, or each line of standard input as one message" },
-        { "recv", cli_recv, "recv NAME [-n COUNT] [-t TIMEOUT] [--nonblock] [-v]",
-          "print received messages, one a line; -v adds the priority" },
-        { "reload", cli_reload, "reload", "ask the daemon to reload its configuration (admins only)" },
-        { "status", cli_status, "status [--json]", "version, pid, uptime, config file, counters" },
+static const struct cli_verb *const verbs[] = {
+        &cli_verb_list, &cli_verb_stat,   &cli_verb_purge,  &cli_verb_send,
+        &cli_verb_recv, &cli_verb_reload, &cli_verb_status,
+};
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+const struct option cli_json_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        {},
 };
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: ipcbroker [-s SOCKET] VERB [ARGS...]\n"
                    "Open, inspect and administer the channels of ipcbrokerd.\n\n");
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                fprintf(f, "  %-58s %s\n", verbs[i].synopsis, verbs[i].summary);
+        for (size_t i = 0; i < N_VERBS; i++)
+                fprintf(f, "  %-58s %s\n", verbs[i]->synopsis, verbs[i]->help);
         fprintf(f, "\nGlobal options:\n"
                    "  -s, --socket=PATH   the daemon's socket (default: $IPCBROKER_SOCKET or %s)\n"
                    "  -h, --help          print this help\n"
@@ -37,12 +39,6 @@ static void usage(FILE *f) {
                    "\nTIMEOUT is in seconds (\"1.5\"), or with a unit: \"250ms\", \"2s\".\n"
                    "Exit status: 0 ok, 1 failure, 2 usage error, 69 daemon unreachable.\n",
                 ipcb_socket_path());
-}
-
-void cli_verb_help(const char *verb) {
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                if (strcmp(verbs[i].name, verb) == 0)
-                        printf("Usage: ipcbroker %s\n%s\n", verbs[i].synopsis, verbs[i].summary);
 }
 
 int cli_usage(const char *verb, const char *fmt, ...) {
@@ -82,6 +78,81 @@ int cli_call_error(const char *channel, int err) {
         return cli_exit_code(err, true);
 }
 
+/* One option of a verb, C as getopt_long returned it, into CTX: 0, or the exit code. */
+static int parse_option(struct cli_context *ctx, int c, const char *arg) {
+        const char *verb = ctx->verb->name;
+        uint64_t v;
+
+        switch (c) {
+        case 'j':
+                ctx->json = true;
+                return 0;
+        case 'a':
+                ctx->all = true;
+                return 0;
+        case 'v':
+                ctx->verbose = true;
+                return 0;
+        case 'N':
+                ctx->flags |= IPCB_NONBLOCK;
+                return 0;
+        case 'n':
+                if (parse_u64(arg, 10, 0, UINT64_MAX, &ctx->count) < 0)
+                        return cli_usage(verb, "invalid count '%s'", arg);
+                return 0;
+        case 't':
+                ctx->timeout_ms = cli_parse_timeout(arg);
+                if (ctx->timeout_ms < 0)
+                        return cli_usage(verb, "invalid timeout '%s'", arg);
+                return 0;
+        case 'p':
+                if (parse_u64(arg, 10, 0, 32767, &v) < 0)
+                        return cli_usage(verb, "invalid priority '%s' (0 to 32767)", arg);
+                ctx->prio = (unsigned)v;
+                return 0;
+        default:
+                /* getopt_long has said what is wrong */
+                return CLI_USAGE;
+        }
+}
+
+/* Parse the verb's options and count its operands, then run it. ARGV[0] is the verb. */
+static int run_verb(const struct cli_verb *verb, int argc, char **argv) {
+        struct cli_context ctx = { .verb = verb, .timeout_ms = -1, .count = 1 };
+        struct option options[16];
+        char shortopts[32];
+        size_t n = 0;
+        int c, r, nargs;
+
+        for (const struct option *o = verb->options; o && o->name; o++) {
+                assert(n < sizeof(options) / sizeof(options[0]) - 2);
+                options[n++] = *o;
+        }
+        options[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+        options[n] = (struct option){};
+        snprintf(shortopts, sizeof(shortopts), "%sh", verb->shortopts ? verb->shortopts : "");
+
+        optind = 0; /* reset getopt for the verb (0 also re-reads GNU extensions) */
+        while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0) {
+                if (c == 'h') {
+                        printf("Usage: ipcbroker %s\n%s\n", verb->synopsis, verb->help);
+                        return CLI_OK;
+                }
+                r = parse_option(&ctx, c, optarg);
+                if (r != 0)
+                        return r;
+        }
+        nargs = argc - optind;
+        if (nargs < verb->min_args)
+                return cli_usage(verb->name, "missing channel name");
+        if (verb->max_args >= 0 && nargs > verb->max_args) {
+                if (verb->too_many)
+                        return cli_usage(verb->name, "%s", verb->too_many);
+                return cli_usage(verb->name, "unexpected argument '%s'", argv[optind + verb->max_args]);
+        }
+        return verb->run(&ctx, nargs, argv + optind);
+}
+
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
@@ -91,7 +162,7 @@ int main(int argc, char **argv) {
         };
         int c;
 
-        /* '+': stop at the verb; the verb parses its own options */
+        /* '+': stop at the verb; the verb's options are parsed by run_verb() */
         while ((c = getopt_long(argc, argv, "+s:hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
@@ -116,12 +187,8 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return CLI_USAGE;
         }
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                if (strcmp(verbs[i].name, argv[optind]) == 0) {
-                        int vargc = argc - optind;
-                        char **vargv = argv + optind;
-                        optind = 0; /* reset getopt for the verb (0 also re-reads GNU extensions) */
-                        return verbs[i].run(vargc, vargv);
-                }
+        for (size_t i = 0; i < N_VERBS; i++)
+                if (strcmp(verbs[i]->name, argv[optind]) == 0)
+                        return run_verb(verbs[i], argc - optind, argv + optind);
         return cli_usage(NULL, "unknown verb '%s'", argv[optind]);
 }
