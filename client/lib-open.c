@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,19 +212,13 @@ _public_ int ipcb_getattr(const ipcb_channel *ch, ipcb_attr *attr) {
                 attr->bytes = -1;
                 attr->capacity = -1;
         } else {
-                int cap = fcntl(ch->fd, F_GETPIPE_SZ), queued = 0;
-                long page = sysconf(_SC_PAGESIZE);
-                if (cap < 0)
-                        return -errno;
-                if (ioctl(ch->fd, FIONREAD, &queued) < 0)
-                        queued = -1;
-                attr->capacity = cap;
+                int r = pipe_fill(ch->fd, ch->framing == IPCB_FRAMING_BATCH, &attr->capacity, &attr->bytes,
+                                  &attr->max_messages);
+                if (r < 0)
+                        return r;
                 attr->framing = ch->framing;
-                /* each packet takes a page of the pipe; a batch packet holds a varying number of messages */
-                attr->max_messages = ch->framing == IPCB_FRAMING_BATCH ? -1 : cap / (page > 0 ? page : 4096);
                 attr->message_size = ch->message_size;
                 attr->messages = -1;
-                attr->bytes = queued;
         }
         return 0;
 }
