@@ -51,7 +51,7 @@ int lib_connect(void);
  * its message the thread's error detail.
  */
 int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply);
-/* One connection, one request, one reply. */
+/* One connection, one request, one reply; REPLY->fd is -1 unless the reply passed one. */
 int lib_call(struct wire_writer *w, struct lib_reply *reply);
 
 /* Remember why ERR happened, for ipcb_strerror() in this thread. */

@@ -348,9 +348,10 @@ int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply) {
 }
 
 int lib_call(struct wire_writer *w, struct lib_reply *reply) {
-        int fd = lib_connect();
-        int r;
+        int fd, r;
 
+        reply->fd = -1; /* no descriptor, also when there is no connection */
+        fd = lib_connect();
         if (fd < 0)
                 return fd;
         wire_put_flag(w, WIRE_ATTR_LAST); /* the daemon hangs up after the reply */
