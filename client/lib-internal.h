@@ -1,12 +1,16 @@
 /*
- * lib-internal.h — what the parts of libipcbroker share: talking to the
- * daemon (one connection per call, one request, one reply) and the
- * per-thread detail behind ipcb_strerror().
+ * lib-internal.h — what the parts of libipcbroker share (none of it is
+ * exported): the channel handle; talking to the daemon (lib-transport.c:
+ * one connection per call, one request, one reply); the per-thread detail
+ * behind ipcb_strerror() (lib-error.c); the FIFO packet I/O and the checks
+ * of the data path (lib-data.c); batch framing (lib-batch.c).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "ipcbroker.h"
 #include "protocol.h"
@@ -47,7 +51,7 @@ int lib_connect(void);
  * its message the thread's error detail.
  */
 int lib_transact(int fd, struct wire_writer *w, struct lib_reply *reply);
-/* One connection, one request, one reply. */
+/* One connection, one request, one reply; REPLY->fd is -1 unless the reply passed one. */
 int lib_call(struct wire_writer *w, struct lib_reply *reply);
 
 /* Remember why ERR happened, for ipcb_strerror() in this thread. */
@@ -58,3 +62,42 @@ void lib_clear_detail(void);
 void lib_copy(char *dst, size_t size, const struct wire_value *v);
 
 #define LIB_REPLY_TIMEOUT_MS 30000
+
+/* ---- lib-error.c ---- */
+
+/* Data-path errors come from the kernel: no explanation of an earlier call may stick to them. */
+static inline long long lib_data_error(long long r) {
+        if (r < 0)
+                lib_clear_detail();
+        return r;
+}
+
+/* ---- lib-data.c ---- */
+
+/* An absolute CLOCK_REALTIME deadline for mq_timed*, or a CLOCK_MONOTONIC one for poll. */
+void lib_deadline(clockid_t clock, int timeout_ms, struct timespec *ts);
+/* Milliseconds left until the CLOCK_MONOTONIC deadline END (0 when past). */
+int lib_remaining_ms(const struct timespec *end);
+/* The handle's receive buffer (LIB_PACKET_MAX bytes), allocated on first use: 0 or -ENOMEM. */
+int lib_hold_rbuf(ipcb_channel *ch);
+/* One packet onto the FIFO, waiting for room as the handle and timeout allow. */
+int lib_fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms,
+                          const struct timespec *end);
+/* One packet from the FIFO; WAIT false: -EAGAIN at once when there is none. */
+ssize_t lib_fifo_read_packet(ipcb_channel *ch, void *buf, size_t size, bool wait, int timeout_ms,
+                             const struct timespec *end);
+/* One message of a packet-framed FIFO, refusing (-EMSGSIZE) a packet larger than SIZE. */
+ssize_t lib_fifo_read_message(ipcb_channel *ch, void *buf, size_t size, bool wait, int timeout_ms,
+                              const struct timespec *end);
+/* May a message of LEN bytes be sent on CH? 0 or a negative errno. */
+int lib_check_send(const ipcb_channel *ch, size_t len);
+/* The general send and receive, on every channel type; TIMEOUT_MS < 0 waits as the handle says. */
+int lib_do_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio, int timeout_ms);
+ssize_t lib_do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, int timeout_ms);
+
+/* ---- lib-batch.c ---- */
+
+/* One message as a one-record batch packet. */
+int lib_batch_send_one(ipcb_channel *ch, const void *msg, size_t len, int timeout_ms, const struct timespec *end);
+/* The next message of a batch-framed FIFO: from the held packet, or else from the next one. */
+ssize_t lib_batch_recv_one(ipcb_channel *ch, void *buf, size_t size, int timeout_ms, const struct timespec *end);

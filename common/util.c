@@ -5,7 +5,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -22,6 +25,20 @@ int parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *ret
         if (errno == ERANGE || v < min || v > max)
                 return -ERANGE;
         *ret = v;
+        return 0;
+}
+
+int pipe_fill(int fd, bool batch, long *capacity, long long *queued, long *max_packets) {
+        int cap = fcntl(fd, F_GETPIPE_SZ), n = 0;
+        long page = sysconf(_SC_PAGESIZE);
+
+        if (cap < 0)
+                return -errno;
+        if (ioctl(fd, FIONREAD, &n) < 0)
+                n = -1;
+        *capacity = cap;
+        *queued = n;
+        *max_packets = batch ? -1 : cap / (page > 0 ? page : 4096);
         return 0;
 }
 

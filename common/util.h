@@ -51,5 +51,13 @@ static inline bool streq(const char *a, const char *b) {
  */
 int parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *ret);
 
+/*
+ * How full the pipe FD is: its capacity in bytes, the bytes queued (-1 when
+ * the kernel cannot tell), and the packets it holds at most (each packet
+ * takes a page of the pipe; -1 for BATCH framing, whose packets hold a
+ * varying number of messages). 0 or a negative errno.
+ */
+int pipe_fill(int fd, bool batch, long *capacity, long long *queued, long *max_packets);
+
 /* Close every descriptor that arrived as SCM_RIGHTS in MH, except KEEP. */
 void cmsg_close_fds(struct msghdr *mh, int keep);

@@ -400,20 +400,13 @@ static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
 }
 
 static int fifo_info(struct channel *ch, struct channel_info *info) {
-        int cap = fcntl(ch->fd, F_GETPIPE_SZ);
-        int queued = 0;
-        long page = sysconf(_SC_PAGESIZE);
+        int r = pipe_fill(ch->fd, ch->framing == FRAMING_BATCH, &info->capacity, &info->bytes,
+                          &info->max_messages);
 
-        if (cap < 0)
-                return -errno;
-        if (ioctl(ch->fd, FIONREAD, &queued) < 0)
-                queued = -1;
-        info->capacity = cap;
+        if (r < 0)
+                return r;
         info->message_size = ch->fifo_msgsize;
-        /* each packet takes a page of the pipe; a batch packet holds a varying number of messages */
-        info->max_messages = ch->framing == FRAMING_BATCH ? -1 : cap / (page > 0 ? page : 4096);
         info->messages = -1; /* the kernel does not count packets */
-        info->bytes = queued;
         info->flags = 0;
         return 0;
 }

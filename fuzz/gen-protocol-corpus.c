@@ -165,7 +165,7 @@ static void gen_required(uint16_t type, const char *name) {
 }
 
 static void gen_requests(void) {
-        /* as the library sends them (client/lib.c, client/lib-admin.c) */
+        /* as the library sends them (client/lib-open.c, client/lib-admin.c) */
         wire_writer_init(&w, WIRE_REQ_OPEN, 1);
         wire_put_string(&w, WIRE_ATTR_NAME, "jobs");
         wire_put_u32(&w, WIRE_ATTR_ACCESS, WIRE_ACCESS_SEND);

@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
@@ -831,19 +832,36 @@ static void test_purge(void) {
         ipcb_close(pf);
 }
 
+/* How many descriptors of the first 1024 are open. */
+static int count_open_fds(void) {
+        int n = 0;
+
+        for (int fd = 0; fd < 1024; fd++)
+                if (fcntl(fd, F_GETFD) >= 0)
+                        n++;
+        return n;
+}
+
 static void test_unreachable(void) {
         char missing[200];
         ipcb_channel *ch = NULL;
         ipcb_status st;
         ipcb_info *infos = NULL;
         size_t n = 0;
-        int r;
+        int r, fds;
 
         snprintf(missing, sizeof(missing), "%s/no-daemon-here.sock", dir);
         setenv("IPCBROKER_SOCKET", missing, 1);
         is_str(ipcb_socket_path(), missing, "ipcb_socket_path follows IPCBROKER_SOCKET");
+        /* fresh memory is often zero: a reply's unset descriptor field would then be 0 */
+        if (fcntl(0, F_GETFD) < 0)
+                open("/dev/null", O_RDONLY); /* becomes descriptor 0 */
+        fds = count_open_fds();
+        mallopt(M_PERTURB, 0xff); /* malloc'd memory filled with 0x00 */
         r = ipcb_open("q", IPCB_SEND, &ch);
+        mallopt(M_PERTURB, 0);
         is_int(r, -ECONNREFUSED, "open without a daemon: -ECONNREFUSED");
+        is_int(count_open_fds(), fds, "open without a daemon closes none of the caller's descriptors");
         ok(strstr(ipcb_strerror(r), missing) != NULL, "ipcb_strerror names the socket path (%s)", ipcb_strerror(r));
         ok(strstr(ipcb_strerror(r), "ipcbrokerd") != NULL, "ipcb_strerror mentions ipcbrokerd");
         is_int(ipcb_status_get(&st), -ECONNREFUSED, "status without a daemon: -ECONNREFUSED");
