@@ -14,6 +14,7 @@
 test_init
 command -v "$PYTHON3" >/dev/null || skip_all "python3 is needed to pass descriptors"
 add_channel q type=mqueue max_messages=4 message_size=64 on_stop=remove
+add_channel pub type=mqueue mode=0666 max_messages=4 message_size=64 on_stop=remove
 
 ATTACK="$T/linger.py"
 cat >"$ATTACK" <<'EOF_PY'
@@ -44,7 +45,9 @@ try:
     if variant == "with-request":
         u.sendmsg([wire.status_request()], fds)
     elif variant in ("unread", "unread-read"):
-        u.send(wire.status_request(last=True))
+        # a last request whose reply carries a descriptor: the daemon keeps the
+        # connection until that reply is read, then closes it
+        u.send(wire.open_request("pub", wire.ACCESS_SEND, last=True))
         u.sendmsg([wire.status_request()], fds)
     elif variant == "empty":
         # a request whose reply we leave unread, so that the daemon reads no
