@@ -47,19 +47,19 @@
 
 #include "bench.h"
 
-#define BATCH_FIFO "batch64"    /* type = fifo, framing = batch, message_size = 64 */
-#define BATCH_MQ "batchmq64"    /* type = mqueue, 10 x 64 B */
+#define BATCH_FIFO "batch64" /* type = fifo, framing = batch, message_size = 64 */
+#define BATCH_MQ "batchmq64" /* type = mqueue, 10 x 64 B */
 #define MSG_SIZE 64
-#define SEND_BATCH 60           /* 60 x (2 + 64) = 3,960 bytes: one packet within PIPE_BUF */
+#define SEND_BATCH 60 /* 60 x (2 + 64) = 3,960 bytes: one packet within PIPE_BUF */
 #define RECV_BATCH 64
-#define WARMUP 20000            /* messages per sender before the receiver starts its clock */
+#define WARMUP 20000 /* messages per sender before the receiver starts its clock */
 #define MAX_SENDERS 4
 #define ZMQ_HWM 100000
-#define MSG_MAGIC 0x62746368u   /* "btch" */
-#define END_MAGIC 0x656e6421u   /* "end!": the end marker, one per sender */
-#define END_SIZE 8              /* u32 magic, u32 sender */
+#define MSG_MAGIC 0x62746368u /* "btch" */
+#define END_MAGIC 0x656e6421u /* "end!": the end marker, one per sender */
+#define END_SIZE 8            /* u32 magic, u32 sender */
 #define MAX_ROUNDS 64
-#define STALL_S 10              /* a receiver still waiting this long after every sender finished lost messages */
+#define STALL_S 10 /* a receiver still waiting this long after every sender finished lost messages */
 #define STALL_TEXT "10 s"
 
 enum bvariant { B_ZMQ, B_FIFO_BATCH, B_FIFO_SINGLE, B_MQ_BATCH, B_N };
@@ -80,15 +80,15 @@ struct bmsg {
 
 /* What the receiver reports. */
 struct bres {
-        uint64_t timed;        /* messages received after the clock started */
+        uint64_t timed; /* messages received after the clock started */
         uint64_t ns;
-        uint64_t received;     /* all messages, warm-up included */
-        uint64_t bad;          /* lost, duplicated, reordered or malformed */
+        uint64_t received;          /* all messages, warm-up included */
+        uint64_t bad;               /* lost, duplicated, reordered or malformed */
         uint64_t next[MAX_SENDERS]; /* the sequence number due next from each sender */
-        int ends;              /* end markers received */
-        int error;             /* errno of a failed call */
-        int stalled;           /* reported on SIGUSR1: still waiting when every sender was done */
-        char what[96];         /* the first problem */
+        int ends;                   /* end markers received */
+        int error;                  /* errno of a failed call */
+        int stalled;                /* reported on SIGUSR1: still waiting when every sender was done */
+        char what[96];              /* the first problem */
 };
 
 static int counter;
@@ -100,8 +100,7 @@ void bench_batch_declare(struct daemon *d) {
                            "\n[channel %s]\ntype = fifo\nframing = batch\nmessage_size = %d\ncapacity = 65536\n"
                            "on_stop = remove\n",
                            BATCH_FIFO, MSG_SIZE);
-        daemon_conf_append(d,
-                           "\n[channel %s]\ntype = mqueue\nmax_messages = 10\nmessage_size = %d\non_stop = remove\n",
+        daemon_conf_append(d, "\n[channel %s]\ntype = mqueue\nmax_messages = 10\nmessage_size = %d\non_stop = remove\n",
                            BATCH_MQ, MSG_SIZE);
 }
 
@@ -499,7 +498,9 @@ static double batch_round(enum bvariant v, int senders, uint64_t count, struct b
                 *out = res;
         if (failed || res.error || (res.ns == 0 && !res.stalled)) {
                 warn("%s, %d sender(s): the round failed (%s)", bvariant_name[v], senders,
-                     res.error ? strerror(res.error) : why[0] ? why : "no time measured");
+                     res.error ? strerror(res.error)
+                     : why[0]  ? why
+                               : "no time measured");
                 return -1;
         }
         if (res.stalled || res.bad || res.received != (WARMUP + count) * (uint64_t)senders) {
@@ -510,8 +511,8 @@ static double batch_round(enum bvariant v, int senders, uint64_t count, struct b
                                 k += snprintf(missing + k, sizeof(missing) - (size_t)k, "%ssender %d: %llu to %llu",
                                               k ? ", " : "; missing ", i, (unsigned long long)res.next[i],
                                               (unsigned long long)(WARMUP + count - 1));
-                warn("%s, %d sender(s): %llu messages accepted of %llu sent%s; %llu problem(s)%s%s%s",
-                     bvariant_name[v], senders, (unsigned long long)res.received,
+                warn("%s, %d sender(s): %llu messages accepted of %llu sent%s; %llu problem(s)%s%s%s", bvariant_name[v],
+                     senders, (unsigned long long)res.received,
                      (unsigned long long)((WARMUP + count) * (uint64_t)senders),
                      res.stalled ? ", then nothing for " STALL_TEXT " after every sender had finished" : "",
                      (unsigned long long)res.bad, res.what[0] ? ", the first: " : "", res.what, missing);
@@ -524,8 +525,8 @@ static double batch_round(enum bvariant v, int senders, uint64_t count, struct b
 
 /* ---- the measurements ---- */
 
-static void add_info_row(const char *what, enum bvariant v, double base, double x, const double *xs,
-                         const double *bs, int n) {
+static void add_info_row(const char *what, enum bvariant v, double base, double x, const double *xs, const double *bs,
+                         int n) {
         struct row *r = table_add("5", what, base >= 0 ? bvariant_name[B_ZMQ] : "-", base, bvariant_name[v], x, U_RATE);
         row_paired(r, xs, bs, n);
         if (variant_failures[v])

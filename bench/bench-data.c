@@ -29,7 +29,7 @@
 
 #include "bench.h"
 
-#define QUEUE_DEPTH 10          /* fs.mqueue.msg_max: what an unprivileged user gets */
+#define QUEUE_DEPTH 10 /* fs.mqueue.msg_max: what an unprivileged user gets */
 #define FIFO_CAPACITY 65536
 #define WARMUP_MESSAGES 2000
 #define END_MARKER_LEN 1

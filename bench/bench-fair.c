@@ -121,8 +121,9 @@ int bench_fair(void) {
         if (daemon_prepare(&d, "fair", "warning") < 0)
                 return -1;
         for (int i = 0; i < FAIR_CHANNELS; i++)
-                daemon_conf_append(&d, "\n[channel fair%d]\ntype = mqueue\nmax_messages = 2\nmessage_size = 64\n"
-                                       "on_stop = remove\n",
+                daemon_conf_append(&d,
+                                   "\n[channel fair%d]\ntype = mqueue\nmax_messages = 2\nmessage_size = 64\n"
+                                   "on_stop = remove\n",
                                    i);
         if (daemon_start(&d, 30) < 0) {
                 daemon_release(&d);

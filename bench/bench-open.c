@@ -173,8 +173,9 @@ static int bare_open(void) {
         } control;
         char ok;
         struct iovec iov = { .iov_base = &ok, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                             .msg_controllen = sizeof(control.buf) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+        };
         int s, fd = -1;
 
         if (!sa.sun_path[0])
@@ -261,11 +262,11 @@ struct rate_result {
 };
 
 struct rate {
-        double per_s;            /* opens per second, all clients */
+        double per_s;             /* opens per second, all clients */
         double server_cpu_per_op; /* ns of server CPU per open */
         double client_cpu_per_op; /* ns of client CPU per open (all clients) */
-        double server_busy;      /* server CPU / wall time */
-        double server_cs_per_op; /* server context switches per open */
+        double server_busy;       /* server CPU / wall time */
+        double server_cs_per_op;  /* server context switches per open */
 };
 
 /* Rate rounds are longer than latency rounds: N processes must get going. */
@@ -470,8 +471,8 @@ int bench_open(struct daemon *d) {
         int pairs;
         info("part 3: open rate, 1 client");
         pairs = measure_rates(d, 1, &bare1, &lib1, lib_rate, bare_rate);
-        row = table_add("3", "opens/s, 1 client", ovariant_name[O_BARE], bare1.per_s, ovariant_name[O_LIB],
-                        lib1.per_s, U_RATE);
+        row = table_add("3", "opens/s, 1 client", ovariant_name[O_BARE], bare1.per_s, ovariant_name[O_LIB], lib1.per_s,
+                        U_RATE);
         row_paired(row, lib_rate, bare_rate, pairs);
         row = table_add("3", "CPU per open, 1 client", "client process (libipcbroker)", lib1.client_cpu_per_op,
                         "ipcbrokerd", lib1.server_cpu_per_op, U_NS);

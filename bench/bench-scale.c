@@ -159,8 +159,9 @@ static int write_config(struct daemon *d, long channels, long queues) {
                 return -errno;
         for (long i = 0; i < channels; i++) {
                 if (i < queues)
-                        fprintf(f, "\n[channel ch.%05ld]\ntype = mqueue\nmax_messages = %d\nmessage_size = %d\n"
-                                   "on_stop = remove\n",
+                        fprintf(f,
+                                "\n[channel ch.%05ld]\ntype = mqueue\nmax_messages = %d\nmessage_size = %d\n"
+                                "on_stop = remove\n",
                                 i, Q_MSGS, Q_SIZE);
                 else
                         fprintf(f, "\n[channel ch.%05ld]\ntype = fifo\non_stop = remove\n", i);
@@ -290,8 +291,7 @@ static int scale_child(struct scale_result *res) {
                 if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                         warn("cannot make the mount namespace private: %s", strerror(errno));
                 else {
-                        if (access("/dev/mqueue", F_OK) == 0 &&
-                            mount("mqueue", "/dev/mqueue", "mqueue", 0, NULL) < 0)
+                        if (access("/dev/mqueue", F_OK) == 0 && mount("mqueue", "/dev/mqueue", "mqueue", 0, NULL) < 0)
                                 warn("cannot mount a fresh mqueue filesystem: %s", strerror(errno));
                         /* the runtime directories on tmpfs, as /run is in production */
                         if (mount("tmpfs", top, "tmpfs", 0, "mode=0755") == 0)
@@ -326,7 +326,7 @@ static int scale_child(struct scale_result *res) {
                 queues = 20; /* the host's fs.mqueue.queues_max (256) is shared with everyone */
         if (queues < 0)
                 queues = 0;
-        info("part 6: %lld bytes of RLIMIT_MSGQUEUE free, %ld per queue, %lld kept in reserve: %ld queues", 
+        info("part 6: %lld bytes of RLIMIT_MSGQUEUE free, %ld per queue, %lld kept in reserve: %ld queues",
              res->free_bytes, res->per_queue, res->reserve, queues);
 
         res->s[0].channels = SMALL_CHANNELS;
@@ -366,8 +366,7 @@ static int scale_child(struct scale_result *res) {
                         if (c + 1 < cycles) {
                                 int st = daemon_stop(&d[side]);
                                 if (st != 0)
-                                        warn("the %ld-channel daemon exited with status %d", res->s[side].channels,
-                                             st);
+                                        warn("the %ld-channel daemon exited with status %d", res->s[side].channels, st);
                         }
                 }
 
@@ -494,10 +493,11 @@ int bench_scale(void) {
                          res.in_namespace ? "private IPC namespace" : "host IPC namespace",
                          res.on_tmpfs ? "tmpfs" : "the temporary directory's filesystem");
         else
-                row_note(row, "%s, runtime_dir on %s; %lld B of RLIMIT_MSGQUEUE were free, %ld B per queue, %lld B "
-                              "left to others",
+                row_note(row,
+                         "%s, runtime_dir on %s; %lld B of RLIMIT_MSGQUEUE were free, %ld B per queue, %lld B "
+                         "left to others",
                          res.in_namespace ? "private IPC namespace" : "host IPC namespace",
-                         res.on_tmpfs ? "tmpfs" : "the temporary directory's filesystem", res.free_bytes,
-                         res.per_queue, res.reserve);
+                         res.on_tmpfs ? "tmpfs" : "the temporary directory's filesystem", res.free_bytes, res.per_queue,
+                         res.reserve);
         return 0;
 }

@@ -336,8 +336,8 @@ void table_print(void) {
                 char spread[48] = "";
                 if (r->pairs > 1)
                         snprintf(spread, sizeof(spread), "[%d pairs %.2f-%.2f]", r->pairs, r->ratio_lo, r->ratio_hi);
-                printf("%-4s %-34s %-28s %10s  %-28s %10s %9s  %-24s %-7s %s%s%s\n", r->part, r->what, r->base_name,
-                       b, r->x_name, x, ratio, target, result, spread, spread[0] && r->note[0] ? " " : "", r->note);
+                printf("%-4s %-34s %-28s %10s  %-28s %10s %9s  %-24s %-7s %s%s%s\n", r->part, r->what, r->base_name, b,
+                       r->x_name, x, ratio, target, result, spread, spread[0] && r->note[0] ? " " : "", r->note);
         }
         fflush(stdout);
 }

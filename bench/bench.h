@@ -18,15 +18,15 @@
 /* ---- options -------------------------------------------------------------- */
 
 struct bench_opts {
-        bool smoke;           /* tiny: everything in a second or two, no timing claims */
-        double seconds;       /* per measurement and variant (full mode) */
-        int rounds;           /* interleaved rounds per measurement */
-        int clients;          /* concurrent clients for the open rate */
-        long scale_channels;  /* channels in the scale test */
+        bool smoke;          /* tiny: everything in a second or two, no timing claims */
+        double seconds;      /* per measurement and variant (full mode) */
+        int rounds;          /* interleaved rounds per measurement */
+        int clients;         /* concurrent clients for the open rate */
+        long scale_channels; /* channels in the scale test */
         bool verbose;
-        unsigned parts;       /* bit N: part N is run */
-        const char *daemon;   /* ipcbrokerd */
-        const char *cli;      /* ipcbroker (the real binary when we can find it) */
+        unsigned parts;         /* bit N: part N is run */
+        const char *daemon;     /* ipcbrokerd */
+        const char *cli;        /* ipcbroker (the real binary when we can find it) */
         const char *cli_libdir; /* LD_LIBRARY_PATH for it, or NULL */
         const char *dbus_daemon;
 };
@@ -59,34 +59,34 @@ double median_of(double *v, size_t n);
 /* ---- the table ---------------------------------------------------------------- */
 
 enum unit {
-        U_RATE,      /* per second: higher is better */
-        U_NS,        /* a duration: lower is better */
-        U_BYTES,     /* lower is better */
+        U_RATE,  /* per second: higher is better */
+        U_NS,    /* a duration: lower is better */
+        U_BYTES, /* lower is better */
 };
 
 enum target_kind {
         T_NONE,
-        T_RATIO_MIN, /* ratio X/B >= target */
-        T_RATIO_MAX, /* ratio X/B <= target */
+        T_RATIO_MIN,       /* ratio X/B >= target */
+        T_RATIO_MAX,       /* ratio X/B <= target */
         T_BASE_OVER_X_MIN, /* B/X >= target (X is that many times faster) */
-        T_ABS_MIN,   /* X >= target (in the row's unit) */
-        T_ABS_MAX,   /* X <= target */
+        T_ABS_MIN,         /* X >= target (in the row's unit) */
+        T_ABS_MAX,         /* X <= target */
 };
 
 struct row {
         char part[4];
         char what[64];
         char base_name[40];
-        double base;          /* <0: not measured */
+        double base; /* <0: not measured */
         char x_name[40];
-        double x;             /* <0: not measured */
+        double x; /* <0: not measured */
         enum unit unit;
         enum target_kind tkind;
         double target;
         enum target_kind tkind2; /* an optional second (absolute) target */
         double target2;
-        char note[160];        /* "skipped: ..." and the like */
-        double ratio;          /* >0: the median of paired per-round ratios, used instead of X/B */
+        char note[160];            /* "skipped: ..." and the like */
+        double ratio;              /* >0: the median of paired per-round ratios, used instead of X/B */
         double ratio_lo, ratio_hi; /* their quartiles */
         int pairs;
 };
@@ -125,16 +125,16 @@ extern char bench_mq_prefix[64];
 
 struct daemon {
         pid_t pid;
-        char dir[300];        /* its own directory under bench_dir */
+        char dir[300]; /* its own directory under bench_dir */
         char conf[340];
         char sock[340];
         char log[340];
         char mq_prefix[96];
-        int notify_fd;        /* our NOTIFY_SOCKET */
+        int notify_fd;             /* our NOTIFY_SOCKET */
         struct notifier *notifier; /* a thread that keeps reading it (the daemon blocks on a full socket) */
-        uint64_t mark;        /* notifications before this one are old news */
-        uint64_t start_ns;    /* fork time */
-        uint64_t ready_ns;    /* READY=1 received */
+        uint64_t mark;             /* notifications before this one are old news */
+        uint64_t start_ns;         /* fork time */
+        uint64_t ready_ns;         /* READY=1 received */
 };
 
 /* Prepare DIR, its config header ([broker] with a unique mq_prefix) and the notify socket. */
@@ -175,20 +175,20 @@ void bench_pin(int side);
 
 /* Results shared between parts (the D-Bus part compares against them). */
 struct shared_results {
-        double mq64_pingpong_lib_p50;   /* ns */
+        double mq64_pingpong_lib_p50; /* ns */
         double mq64_pingpong_raw_p50;
-        double open_lib_p50;            /* ns */
+        double open_lib_p50; /* ns */
         double open_bare_p50;
-        double mq64_tput_raw;           /* messages/s, median of part 1's raw rounds */
+        double mq64_tput_raw; /* messages/s, median of part 1's raw rounds */
 };
 extern struct shared_results shared;
 
-int bench_data(struct daemon *d);   /* parts 1 and 2 */
-int bench_open(struct daemon *d);   /* part 3 */
-int bench_dbus(struct daemon *d);   /* part 4 */
-int bench_batch(struct daemon *d);  /* part 5 */
-int bench_scale(void);              /* part 6 */
-int bench_fair(void);               /* part 7 */
+int bench_data(struct daemon *d);  /* parts 1 and 2 */
+int bench_open(struct daemon *d);  /* part 3 */
+int bench_dbus(struct daemon *d);  /* part 4 */
+int bench_batch(struct daemon *d); /* part 5 */
+int bench_scale(void);             /* part 6 */
+int bench_fair(void);              /* part 7 */
 
 /* The channels the data and open parts need, declared in the shared daemon's config. */
 void bench_data_declare(struct daemon *d);

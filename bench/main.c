@@ -67,22 +67,21 @@ static void on_signal(int sig) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f,
-                "Usage: ipcbroker-bench [OPTIONS]\n"
-                "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server, D-Bus and ZeroMQ.\n"
-                "\n"
-                "  --smoke            run everything tiny (a second or two), no timing claims\n"
-                "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-7)\n"
-                "  --seconds S        time per measurement and variant (default 1.5)\n"
-                "  --rounds N         interleaved rounds per measurement (default 20)\n"
-                "  --clients N        concurrent clients for the open rate (default 16)\n"
-                "  --channels N       channels in the scale test (default 10000)\n"
-                "  --daemon PATH      ipcbrokerd to test ($IPCBROKERD)\n"
-                "  --cli PATH         ipcbroker CLI ($IPCBROKER_CLI)\n"
-                "  --cli-libdir DIR   LD_LIBRARY_PATH for the CLI ($IPCBROKER_CLI_LIBDIR)\n"
-                "  --dbus-daemon PATH dbus-daemon (default: found in PATH)\n"
-                "  -v, --verbose      progress on stderr\n"
-                "  -h, --help         this help\n");
+        fprintf(f, "Usage: ipcbroker-bench [OPTIONS]\n"
+                   "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server, D-Bus and ZeroMQ.\n"
+                   "\n"
+                   "  --smoke            run everything tiny (a second or two), no timing claims\n"
+                   "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-7)\n"
+                   "  --seconds S        time per measurement and variant (default 1.5)\n"
+                   "  --rounds N         interleaved rounds per measurement (default 20)\n"
+                   "  --clients N        concurrent clients for the open rate (default 16)\n"
+                   "  --channels N       channels in the scale test (default 10000)\n"
+                   "  --daemon PATH      ipcbrokerd to test ($IPCBROKERD)\n"
+                   "  --cli PATH         ipcbroker CLI ($IPCBROKER_CLI)\n"
+                   "  --cli-libdir DIR   LD_LIBRARY_PATH for the CLI ($IPCBROKER_CLI_LIBDIR)\n"
+                   "  --dbus-daemon PATH dbus-daemon (default: found in PATH)\n"
+                   "  -v, --verbose      progress on stderr\n"
+                   "  -h, --help         this help\n");
 }
 
 static const char *find_in_path(const char *name) {
@@ -116,21 +115,19 @@ static unsigned parse_parts(const char *s) {
 }
 
 int main(int argc, char **argv) {
-        static const struct option options[] = {
-                { "smoke", no_argument, NULL, 's' },
-                { "parts", required_argument, NULL, 'p' },
-                { "seconds", required_argument, NULL, 'S' },
-                { "rounds", required_argument, NULL, 'r' },
-                { "clients", required_argument, NULL, 'c' },
-                { "channels", required_argument, NULL, 'n' },
-                { "daemon", required_argument, NULL, 'd' },
-                { "cli", required_argument, NULL, 'C' },
-                { "cli-libdir", required_argument, NULL, 'L' },
-                { "dbus-daemon", required_argument, NULL, 'D' },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        static const struct option options[] = { { "smoke", no_argument, NULL, 's' },
+                                                 { "parts", required_argument, NULL, 'p' },
+                                                 { "seconds", required_argument, NULL, 'S' },
+                                                 { "rounds", required_argument, NULL, 'r' },
+                                                 { "clients", required_argument, NULL, 'c' },
+                                                 { "channels", required_argument, NULL, 'n' },
+                                                 { "daemon", required_argument, NULL, 'd' },
+                                                 { "cli", required_argument, NULL, 'C' },
+                                                 { "cli-libdir", required_argument, NULL, 'L' },
+                                                 { "dbus-daemon", required_argument, NULL, 'D' },
+                                                 { "verbose", no_argument, NULL, 'v' },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 {} };
         const char *e;
         struct utsname u;
         int c, failures = 0, with_target, missed;
@@ -277,8 +274,7 @@ int main(int argc, char **argv) {
         printf("\n");
         table_print();
         table_counts(&with_target, &missed);
-        printf("\n# %d rows with a target, %d missed%s; %d part(s) failed to run; %.1f s in all\n", with_target,
-               missed, opts.smoke ? " (smoke: not judged)" : " (informational)", failures,
-               (double)(now_ns() - t0) / 1e9);
+        printf("\n# %d rows with a target, %d missed%s; %d part(s) failed to run; %.1f s in all\n", with_target, missed,
+               opts.smoke ? " (smoke: not judged)" : " (informational)", failures, (double)(now_ns() - t0) / 1e9);
         return failures ? 1 : 0;
 }

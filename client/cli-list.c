@@ -56,8 +56,8 @@ static void print_table(const ipcb_info *infos, size_t n) {
                 if (l > wgroup)
                         wgroup = l;
         }
-        printf("%-*s %-6s %-*s %-*s %4s %8s %8s %8s %10s %s\n", wname, "NAME", "TYPE", wowner, "OWNER", wgroup,
-               "GROUP", "MODE", "MESSAGES", "MAXMSGS", "MSGSIZE", "BYTES", "STATE");
+        printf("%-*s %-6s %-*s %-*s %4s %8s %8s %8s %10s %s\n", wname, "NAME", "TYPE", wowner, "OWNER", wgroup, "GROUP",
+               "MODE", "MESSAGES", "MAXMSGS", "MSGSIZE", "BYTES", "STATE");
         for (size_t i = 0; i < n; i++) {
                 const ipcb_info *x = &infos[i];
                 char m[24], mm[24], ms[24], b[24];
@@ -66,8 +66,8 @@ static void print_table(const ipcb_info *infos, size_t n) {
                 num(ms, sizeof(ms), x->message_size);
                 num(b, sizeof(b), x->bytes);
                 printf("%-*s %-6s %-*s %-*s %04o %8s %8s %8s %10s %s\n", wname, x->name, cli_type(x->type), wowner,
-                       cli_user(x->owner, ub, sizeof(ub)), wgroup, cli_group(x->group, gb, sizeof(gb)), x->mode, m,
-                       mm, ms, b, cli_state(x->state));
+                       cli_user(x->owner, ub, sizeof(ub)), wgroup, cli_group(x->group, gb, sizeof(gb)), x->mode, m, mm,
+                       ms, b, cli_state(x->state));
         }
 }
 

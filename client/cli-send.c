@@ -54,8 +54,7 @@ static int run(const struct cli_context *ctx, int argc, char **argv) {
                 }
                 free(line);
                 if (rc == CLI_OK && ferror(stdin)) {
-                        fprintf(stderr, "ipcbroker: channel '%s': reading standard input: %s\n", name,
-                                strerror(errno));
+                        fprintf(stderr, "ipcbroker: channel '%s': reading standard input: %s\n", name, strerror(errno));
                         rc = CLI_FAILURE;
                 }
         }

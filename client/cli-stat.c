@@ -70,8 +70,7 @@ static void print_json(const ipcb_info *x) {
         if (x->type == IPCB_MQUEUE)
                 printf(", \"mq_flags\": %ld, \"mq_maxmsg\": %ld, \"mq_msgsize\": %ld, \"mq_curmsgs\": ", x->mq_flags,
                        x->max_messages, x->message_size);
-        else
-        {
+        else {
                 printf(", \"framing\": \"%s\", \"capacity\": %ld, \"max_messages\": ",
                        x->framing == IPCB_FRAMING_BATCH ? "batch" : "packet", x->capacity);
                 json_number_or_null(stdout, x->max_messages);

@@ -31,13 +31,14 @@ static void usage(FILE *f) {
                    "Open, inspect and administer the channels of ipcbrokerd.\n\n");
         for (size_t i = 0; i < N_VERBS; i++)
                 fprintf(f, "  %-58s %s\n", verbs[i]->synopsis, verbs[i]->help);
-        fprintf(f, "\nGlobal options:\n"
-                   "  -s, --socket=PATH   the daemon's socket (default: $IPCBROKER_SOCKET or %s)\n"
-                   "  -h, --help          print this help\n"
-                   "  -V, --version       print the version\n"
-                   "The server at the socket must run as root, as you, or as $IPCBROKER_DAEMON_UID.\n"
-                   "\nTIMEOUT is in seconds (\"1.5\"), or with a unit: \"250ms\", \"2s\".\n"
-                   "Exit status: 0 ok, 1 failure, 2 usage error, 69 daemon unreachable.\n",
+        fprintf(f,
+                "\nGlobal options:\n"
+                "  -s, --socket=PATH   the daemon's socket (default: $IPCBROKER_SOCKET or %s)\n"
+                "  -h, --help          print this help\n"
+                "  -V, --version       print the version\n"
+                "The server at the socket must run as root, as you, or as $IPCBROKER_DAEMON_UID.\n"
+                "\nTIMEOUT is in seconds (\"1.5\"), or with a unit: \"250ms\", \"2s\".\n"
+                "Exit status: 0 ok, 1 failure, 2 usage error, 69 daemon unreachable.\n",
                 ipcb_socket_path());
 }
 

@@ -51,8 +51,8 @@ struct cli_context {
 
 struct cli_verb {
         const char *name;
-        const char *synopsis; /* "send NAME [-p PRIO] ...", for --help */
-        const char *help;     /* one line, for --help */
+        const char *synopsis;         /* "send NAME [-p PRIO] ...", for --help */
+        const char *help;             /* one line, for --help */
         const struct option *options; /* NULL: none but --help */
         const char *shortopts;        /* getopt's, without 'h' */
         int min_args;                 /* fewer operands: "missing channel name" */

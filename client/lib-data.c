@@ -127,8 +127,7 @@ static int fifo_wait(const ipcb_channel *ch, short events, int timeout_ms, const
 }
 
 /* One packet onto the FIFO, waiting for room as the handle and timeout allow. */
-int lib_fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms,
-                          const struct timespec *end) {
+int lib_fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms, const struct timespec *end) {
         int r = fifo_mode(ch, !fifo_waits_forever(ch, true, timeout_ms));
 
         if (r < 0)
@@ -281,8 +280,8 @@ ssize_t lib_do_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio, in
 
 _public_ int ipcb_send(ipcb_channel *ch, const void *msg, size_t len, unsigned prio) {
         /* the common case, kept as short as raw mq_send */
-        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_SEND) && ch->message_size >= 0 && len <= (size_t)ch->message_size &&
-            (msg || !len)) {
+        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_SEND) && ch->message_size >= 0 &&
+            len <= (size_t)ch->message_size && (msg || !len)) {
                 for (;;) {
                         if (mq_send((mqd_t)ch->fd, msg, len, prio) == 0)
                                 return 0;
@@ -309,7 +308,8 @@ _public_ int ipcb_timedsend(ipcb_channel *ch, const void *msg, size_t len, unsig
 }
 
 _public_ ssize_t ipcb_recv(ipcb_channel *ch, void *buf, size_t size, unsigned *prio) {
-        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_RECV) && buf && ch->message_size >= 0 && size >= (size_t)ch->message_size) {
+        if (ch && ch->type == IPCB_MQUEUE && (ch->flags & IPCB_RECV) && buf && ch->message_size >= 0 &&
+            size >= (size_t)ch->message_size) {
                 for (;;) {
                         ssize_t n = mq_receive((mqd_t)ch->fd, buf, size, prio);
                         if (n >= 0)

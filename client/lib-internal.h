@@ -21,15 +21,15 @@
 
 struct ipcb_channel {
         int fd;
-        int type;           /* IPCB_MQUEUE or IPCB_FIFO */
-        int flags;          /* IPCB_SEND/RECV/NONBLOCK */
-        int framing;        /* IPCB_FRAMING_* (FIFO) */
-        long message_size;  /* largest message */
-        bool fd_nonblock;   /* FIFO: O_NONBLOCK is set on the description now */
+        int type;             /* IPCB_MQUEUE or IPCB_FIFO */
+        int flags;            /* IPCB_SEND/RECV/NONBLOCK */
+        int framing;          /* IPCB_FRAMING_* (FIFO) */
+        long message_size;    /* largest message */
+        bool fd_nonblock;     /* FIFO: O_NONBLOCK is set on the description now */
         bool no_rwf_nosignal; /* FIFO: the kernel lacks pwritev2(RWF_NOSIGNAL) */
         char name[IPCB_NAME_MAX + 1];
         /* batch framing: the packet being handed out, record by record */
-        uint8_t *rbuf;      /* LIB_PACKET_MAX bytes, allocated on first receive */
+        uint8_t *rbuf; /* LIB_PACKET_MAX bytes, allocated on first receive */
         size_t rlen;
         size_t roff;
 };
@@ -81,8 +81,7 @@ int lib_remaining_ms(const struct timespec *end);
 /* The handle's receive buffer (LIB_PACKET_MAX bytes), allocated on first use: 0 or -ENOMEM. */
 int lib_hold_rbuf(ipcb_channel *ch);
 /* One packet onto the FIFO, waiting for room as the handle and timeout allow. */
-int lib_fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms,
-                          const struct timespec *end);
+int lib_fifo_write_packet(ipcb_channel *ch, const void *buf, size_t len, int timeout_ms, const struct timespec *end);
 /* One packet from the FIFO; WAIT false: -EAGAIN at once when there is none. */
 ssize_t lib_fifo_read_packet(ipcb_channel *ch, void *buf, size_t size, bool wait, int timeout_ms,
                              const struct timespec *end);

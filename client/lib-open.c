@@ -73,9 +73,8 @@ static void open_take(ipcb_channel *ch, struct lib_reply *reply, const char *nam
         reply->fd = -1;
         ch->type = reply->attrs.v[WIRE_ATTR_TYPE].u == WIRE_CHANNEL_FIFO ? IPCB_FIFO : IPCB_MQUEUE;
         ch->flags = flags;
-        ch->message_size = reply->attrs.v[WIRE_ATTR_MESSAGE_SIZE].present
-                                   ? (long)reply->attrs.v[WIRE_ATTR_MESSAGE_SIZE].i
-                                   : 0;
+        ch->message_size =
+                reply->attrs.v[WIRE_ATTR_MESSAGE_SIZE].present ? (long)reply->attrs.v[WIRE_ATTR_MESSAGE_SIZE].i : 0;
         if (ch->type == IPCB_FIFO)
                 ch->framing = reply->attrs.v[WIRE_ATTR_FRAMING].u == WIRE_FRAMING_BATCH ? IPCB_FRAMING_BATCH
                                                                                         : IPCB_FRAMING_PACKET;
@@ -87,8 +86,7 @@ static int open_mqueue(ipcb_channel *ch) {
         if (ch->message_size <= 0) {
                 struct mq_attr a;
                 if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
-                        lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a message queue",
-                                       ch->name);
+                        lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a message queue", ch->name);
                         return -EPROTO;
                 }
                 ch->message_size = a.mq_msgsize;

@@ -47,28 +47,23 @@ static const struct wire_policy_entry policy_plain_request[_WIRE_ATTR_MAX] = {
 };
 
 /* What describes a channel: in a CHANNEL entry and at the top of open and stat replies. */
-#define CHANNEL_ATTRS                                                      \
-        [WIRE_ATTR_MESSAGE] = { WIRE_KIND_STRING, false, false },          \
-        [WIRE_ATTR_TYPE] = { WIRE_KIND_U32, false, false },                \
-        [WIRE_ATTR_OWNER] = { WIRE_KIND_U32, false, false },               \
-        [WIRE_ATTR_GROUP] = { WIRE_KIND_U32, false, false },               \
-        [WIRE_ATTR_MODE] = { WIRE_KIND_U32, false, false },                \
-        [WIRE_ATTR_MAX_MESSAGES] = { WIRE_KIND_I64, false, false },        \
-        [WIRE_ATTR_MESSAGE_SIZE] = { WIRE_KIND_I64, false, false },        \
-        [WIRE_ATTR_MESSAGES] = { WIRE_KIND_I64, false, false },            \
-        [WIRE_ATTR_BYTES] = { WIRE_KIND_I64, false, false },               \
-        [WIRE_ATTR_CAPACITY] = { WIRE_KIND_I64, false, false },            \
-        [WIRE_ATTR_MQ_FLAGS] = { WIRE_KIND_I64, false, false },            \
-        [WIRE_ATTR_KERNEL_NAME] = { WIRE_KIND_STRING, false, false },      \
-        [WIRE_ATTR_STATE] = { WIRE_KIND_U32, false, false },               \
-        [WIRE_ATTR_PROBLEM] = { WIRE_KIND_STRING, false, false },          \
-        [WIRE_ATTR_ON_STOP] = { WIRE_KIND_STRING, false, false },          \
-        [WIRE_ATTR_SEND_LIST] = { WIRE_KIND_STRING, false, false },        \
-        [WIRE_ATTR_RECV_LIST] = { WIRE_KIND_STRING, false, false },        \
-        [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false },               \
-        [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },             \
-        [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },     \
-        [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },        \
+#define CHANNEL_ATTRS                                                                                                  \
+        [WIRE_ATTR_MESSAGE] = { WIRE_KIND_STRING, false, false }, [WIRE_ATTR_TYPE] = { WIRE_KIND_U32, false, false },  \
+        [WIRE_ATTR_OWNER] = { WIRE_KIND_U32, false, false }, [WIRE_ATTR_GROUP] = { WIRE_KIND_U32, false, false },      \
+        [WIRE_ATTR_MODE] = { WIRE_KIND_U32, false, false },                                                            \
+        [WIRE_ATTR_MAX_MESSAGES] = { WIRE_KIND_I64, false, false },                                                    \
+        [WIRE_ATTR_MESSAGE_SIZE] = { WIRE_KIND_I64, false, false },                                                    \
+        [WIRE_ATTR_MESSAGES] = { WIRE_KIND_I64, false, false }, [WIRE_ATTR_BYTES] = { WIRE_KIND_I64, false, false },   \
+        [WIRE_ATTR_CAPACITY] = { WIRE_KIND_I64, false, false },                                                        \
+        [WIRE_ATTR_MQ_FLAGS] = { WIRE_KIND_I64, false, false },                                                        \
+        [WIRE_ATTR_KERNEL_NAME] = { WIRE_KIND_STRING, false, false },                                                  \
+        [WIRE_ATTR_STATE] = { WIRE_KIND_U32, false, false }, [WIRE_ATTR_PROBLEM] = { WIRE_KIND_STRING, false, false }, \
+        [WIRE_ATTR_ON_STOP] = { WIRE_KIND_STRING, false, false },                                                      \
+        [WIRE_ATTR_SEND_LIST] = { WIRE_KIND_STRING, false, false },                                                    \
+        [WIRE_ATTR_RECV_LIST] = { WIRE_KIND_STRING, false, false },                                                    \
+        [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false }, [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },    \
+        [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },                                                 \
+        [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },                                                    \
         [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false }
 
 const struct wire_policy_entry wire_policy_channel[_WIRE_ATTR_MAX] = {
@@ -246,8 +241,8 @@ int wire_writer_finish(struct wire_writer *w) {
 
 /* ---- decoder -------------------------------------------------------------------- */
 
-static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_entry *policy,
-                        struct wire_attrs *attrs, int depth, const char **why) {
+static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_entry *policy, struct wire_attrs *attrs,
+                        int depth, const char **why) {
         size_t off = 0;
         unsigned count = 0;
 
@@ -360,8 +355,7 @@ static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_
         return 0;
 }
 
-int wire_decode(const void *packet, size_t size, struct wire_header *hdr, struct wire_attrs *attrs,
-                const char **why) {
+int wire_decode(const void *packet, size_t size, struct wire_header *hdr, struct wire_attrs *attrs, const char **why) {
         const struct wire_policy_entry *policy;
         const char *dummy;
 

@@ -35,8 +35,8 @@
 #define WIRE_VERSION 1
 #define WIRE_PACKET_MAX 32768
 #define WIRE_STRING_MAX 4096
-#define WIRE_NAME_MAX 128       /* a channel name */
-#define WIRE_ATTRS_MAX 64       /* attributes in one (nested) level */
+#define WIRE_NAME_MAX 128 /* a channel name */
+#define WIRE_ATTRS_MAX 64 /* attributes in one (nested) level */
 #define WIRE_NEST_DEPTH_MAX 2
 #define WIRE_PURGE_NAMES_MAX 16 /* names in one PURGE request (one result each in the reply) */
 
@@ -71,49 +71,49 @@ enum wire_kind {
 
 enum wire_attr {
         WIRE_ATTR_UNSPEC = 0,
-        WIRE_ATTR_ERROR,        /* u32: errno of the outcome, 0 = success (replies) */
-        WIRE_ATTR_MESSAGE,      /* string: human explanation (replies) */
-        WIRE_ATTR_NAME,         /* string: channel name */
-        WIRE_ATTR_ACCESS,       /* u32: WIRE_ACCESS_* */
-        WIRE_ATTR_TYPE,         /* u32: WIRE_CHANNEL_* */
-        WIRE_ATTR_OWNER,        /* u32 uid */
-        WIRE_ATTR_GROUP,        /* u32 gid */
-        WIRE_ATTR_MODE,         /* u32 */
-        WIRE_ATTR_MAX_MESSAGES, /* i64 */
-        WIRE_ATTR_MESSAGE_SIZE, /* i64 */
-        WIRE_ATTR_MESSAGES,     /* i64: queued now, -1 unknown */
-        WIRE_ATTR_BYTES,        /* i64: bytes queued now, -1 unknown */
-        WIRE_ATTR_CAPACITY,     /* i64: fifo pipe size, -1 n/a */
-        WIRE_ATTR_MQ_FLAGS,     /* i64 */
-        WIRE_ATTR_KERNEL_NAME,  /* string: queue name or FIFO path */
-        WIRE_ATTR_STATE,        /* u32: WIRE_STATE_* */
-        WIRE_ATTR_PROBLEM,      /* string: why a channel is unavailable */
-        WIRE_ATTR_ON_STOP,      /* string */
-        WIRE_ATTR_SEND_LIST,    /* string: principals */
-        WIRE_ATTR_RECV_LIST,    /* string: principals */
-        WIRE_ATTR_OPENS,        /* u64: opens granted */
-        WIRE_ATTR_DENIALS,      /* u64 */
-        WIRE_ATTR_CHANNEL,      /* nested: one channel (LIST, PURGE replies) */
-        WIRE_ATTR_CURSOR,       /* string: LIST continues after this name */
-        WIRE_ATTR_ALL,          /* flag: PURGE every channel */
+        WIRE_ATTR_ERROR,           /* u32: errno of the outcome, 0 = success (replies) */
+        WIRE_ATTR_MESSAGE,         /* string: human explanation (replies) */
+        WIRE_ATTR_NAME,            /* string: channel name */
+        WIRE_ATTR_ACCESS,          /* u32: WIRE_ACCESS_* */
+        WIRE_ATTR_TYPE,            /* u32: WIRE_CHANNEL_* */
+        WIRE_ATTR_OWNER,           /* u32 uid */
+        WIRE_ATTR_GROUP,           /* u32 gid */
+        WIRE_ATTR_MODE,            /* u32 */
+        WIRE_ATTR_MAX_MESSAGES,    /* i64 */
+        WIRE_ATTR_MESSAGE_SIZE,    /* i64 */
+        WIRE_ATTR_MESSAGES,        /* i64: queued now, -1 unknown */
+        WIRE_ATTR_BYTES,           /* i64: bytes queued now, -1 unknown */
+        WIRE_ATTR_CAPACITY,        /* i64: fifo pipe size, -1 n/a */
+        WIRE_ATTR_MQ_FLAGS,        /* i64 */
+        WIRE_ATTR_KERNEL_NAME,     /* string: queue name or FIFO path */
+        WIRE_ATTR_STATE,           /* u32: WIRE_STATE_* */
+        WIRE_ATTR_PROBLEM,         /* string: why a channel is unavailable */
+        WIRE_ATTR_ON_STOP,         /* string */
+        WIRE_ATTR_SEND_LIST,       /* string: principals */
+        WIRE_ATTR_RECV_LIST,       /* string: principals */
+        WIRE_ATTR_OPENS,           /* u64: opens granted */
+        WIRE_ATTR_DENIALS,         /* u64 */
+        WIRE_ATTR_CHANNEL,         /* nested: one channel (LIST, PURGE replies) */
+        WIRE_ATTR_CURSOR,          /* string: LIST continues after this name */
+        WIRE_ATTR_ALL,             /* flag: PURGE every channel */
         WIRE_ATTR_PURGED_MESSAGES, /* u64 */
         WIRE_ATTR_PURGED_BYTES,    /* u64 */
-        WIRE_ATTR_VERSION,      /* string: daemon version */
-        WIRE_ATTR_PID,          /* u32 */
-        WIRE_ATTR_UPTIME,       /* u64 seconds */
-        WIRE_ATTR_CONFIG_FILE,  /* string */
-        WIRE_ATTR_CHANNELS,     /* u64 */
-        WIRE_ATTR_CHANNELS_READY, /* u64 */
-        WIRE_ATTR_CLIENTS,      /* u64 */
-        WIRE_ATTR_CONNECTIONS,  /* u64 */
-        WIRE_ATTR_REQUESTS,     /* u64 */
-        WIRE_ATTR_OPENS_TOTAL,  /* u64 */
-        WIRE_ATTR_DENIED,       /* u64 */
-        WIRE_ATTR_RELOADS,      /* u64 */
-        WIRE_ATTR_SOCKET,       /* string */
-        WIRE_ATTR_FRAMING,      /* u32: WIRE_FRAMING_* (FIFO channels) */
-        WIRE_ATTR_LAST,         /* flag, any request: the client sends nothing after it; the
-                                   daemon closes the connection once it has replied */
+        WIRE_ATTR_VERSION,         /* string: daemon version */
+        WIRE_ATTR_PID,             /* u32 */
+        WIRE_ATTR_UPTIME,          /* u64 seconds */
+        WIRE_ATTR_CONFIG_FILE,     /* string */
+        WIRE_ATTR_CHANNELS,        /* u64 */
+        WIRE_ATTR_CHANNELS_READY,  /* u64 */
+        WIRE_ATTR_CLIENTS,         /* u64 */
+        WIRE_ATTR_CONNECTIONS,     /* u64 */
+        WIRE_ATTR_REQUESTS,        /* u64 */
+        WIRE_ATTR_OPENS_TOTAL,     /* u64 */
+        WIRE_ATTR_DENIED,          /* u64 */
+        WIRE_ATTR_RELOADS,         /* u64 */
+        WIRE_ATTR_SOCKET,          /* string */
+        WIRE_ATTR_FRAMING,         /* u32: WIRE_FRAMING_* (FIFO channels) */
+        WIRE_ATTR_LAST,            /* flag, any request: the client sends nothing after it; the
+                                      daemon closes the connection once it has replied */
         _WIRE_ATTR_MAX,
 };
 
@@ -166,9 +166,9 @@ int wire_writer_finish(struct wire_writer *w);
 struct wire_value {
         bool present;
         enum wire_kind kind;
-        uint64_t u;     /* U32, U64 (and I64 bits) */
-        int64_t i;      /* I64 */
-        const char *s;  /* STRING: points into the packet, NUL-terminated */
+        uint64_t u;          /* U32, U64 (and I64 bits) */
+        int64_t i;           /* I64 */
+        const char *s;       /* STRING: points into the packet, NUL-terminated */
         const uint8_t *data; /* NESTED: its attributes */
         size_t len;
 };
@@ -198,8 +198,7 @@ extern const struct wire_policy_entry wire_policy_channel[_WIRE_ATTR_MAX];
  * size, missing required attribute.
  * On error *why (if not NULL) points to a static explanation.
  */
-int wire_decode(const void *packet, size_t size, struct wire_header *hdr, struct wire_attrs *attrs,
-                const char **why);
+int wire_decode(const void *packet, size_t size, struct wire_header *hdr, struct wire_attrs *attrs, const char **why);
 /* Decode a nested attribute's payload against a policy. */
 int wire_decode_nested(const struct wire_value *nested, const struct wire_policy_entry *policy,
                        struct wire_attrs *attrs, const char **why);

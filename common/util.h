@@ -19,8 +19,7 @@
 #define _public_ __attribute__((visibility("default")))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define container_of(ptr, type, member) \
-        ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void freep(void *p) {
         free(*(void **)p);
@@ -37,8 +36,18 @@ static inline void closep(int *fd) {
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hand ownership out of a cleanup variable. */
-#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
-#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+#define TAKE_PTR(p)                                                                                                    \
+        ({                                                                                                             \
+                __typeof__(p) _t = (p);                                                                                \
+                (p) = NULL;                                                                                            \
+                _t;                                                                                                    \
+        })
+#define TAKE_FD(fd)                                                                                                    \
+        ({                                                                                                             \
+                int _t = (fd);                                                                                         \
+                (fd) = -1;                                                                                             \
+                _t;                                                                                                    \
+        })
 
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;

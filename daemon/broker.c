@@ -170,8 +170,8 @@ static int broker_setup_runtime_dir(struct broker *b, const struct config *c, in
                         return -ENOMEM;
                 r = broker_open_own_dir(b, 1, path, &ffd, NULL);
                 if (r < 0) {
-                        log_error("FIFO directory %s: %s", path, r == -ELOOP ? "is a symlink; refusing to follow it"
-                                                                            : strerror(-r));
+                        log_error("FIFO directory %s: %s", path,
+                                  r == -ELOOP ? "is a symlink; refusing to follow it" : strerror(-r));
                         return r;
                 }
                 r = safepath_check_dir(ffd, false, geteuid(), &reason);
@@ -310,8 +310,7 @@ static void broker_raise_nofile(const struct config *c) {
                 return;
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                log_warning("cannot raise RLIMIT_NOFILE to %llu: %s", (unsigned long long)rl.rlim_max,
-                            strerror(errno));
+                log_warning("cannot raise RLIMIT_NOFILE to %llu: %s", (unsigned long long)rl.rlim_max, strerror(errno));
         if (rl.rlim_max != RLIM_INFINITY && c->n_channels + c->max_clients + 64 > rl.rlim_max)
                 log_warning("RLIMIT_NOFILE (%llu) is low for %zu channels and %u clients; raise LimitNOFILE=",
                             (unsigned long long)rl.rlim_max, c->n_channels, c->max_clients);

@@ -42,7 +42,8 @@ static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base
         r = safepath_open_parent_checked(c->path, c->explicit_name ? 0 : 0755, &rules, ret_dirfd, ret_base, &bad,
                                          &reason);
         if (r == -ELOOP) {
-                channel_set_problem(ch, CHANNEL_REFUSED, "%s in the path of FIFO %s is a symlink; refusing to follow it",
+                channel_set_problem(ch, CHANNEL_REFUSED,
+                                    "%s in the path of FIFO %s is a symlink; refusing to follow it",
                                     bad ? bad : "a component", c->path);
                 return r;
         }
@@ -400,8 +401,7 @@ static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
 }
 
 static int fifo_info(struct channel *ch, struct channel_info *info) {
-        int r = pipe_fill(ch->fd, ch->framing == FRAMING_BATCH, &info->capacity, &info->bytes,
-                          &info->max_messages);
+        int r = pipe_fill(ch->fd, ch->framing == FRAMING_BATCH, &info->capacity, &info->bytes, &info->max_messages);
 
         if (r < 0)
                 return r;

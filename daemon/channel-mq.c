@@ -42,8 +42,8 @@ static void mq_explain(struct channel *ch, int err, const char *what, bool exist
                                     what, c->mq_name, c->max_messages, c->message_size);
                 break;
         case ENOSPC:
-                channel_set_problem(ch, CHANNEL_FAILED,
-                                    "cannot %s queue %s: fs.mqueue.queues_max reached", what, c->mq_name);
+                channel_set_problem(ch, CHANNEL_FAILED, "cannot %s queue %s: fs.mqueue.queues_max reached", what,
+                                    c->mq_name);
                 break;
         case EINVAL:
                 channel_set_problem(ch, CHANNEL_FAILED,
@@ -197,15 +197,14 @@ static int mq_setup(struct channel *ch) {
                         struct stat st;
                         r = mq_identity(fd, &st);
                         ch->mq_maxmsg = c->max_messages;
-        ch->mq_msgsize = c->message_size;
-        ch->dev = st.st_dev;
+                        ch->mq_msgsize = c->message_size;
+                        ch->dev = st.st_dev;
                         ch->ino = st.st_ino;
                 }
                 if (r < 0) {
                         mq_unlink(c->mq_name);
                         close(fd);
-                        channel_set_problem(ch, CHANNEL_FAILED, "cannot set up queue %s: %s", c->mq_name,
-                                            strerror(-r));
+                        channel_set_problem(ch, CHANNEL_FAILED, "cannot set up queue %s: %s", c->mq_name, strerror(-r));
                         return r;
                 }
                 ch->fd = fd;

@@ -219,8 +219,8 @@ int channel_ensure(struct channel *ch) {
                 return 0;
         }
         if (r == -ENOENT) {
-                log_warning("channel '%s': %s %s was deleted behind the daemon's back, recreating it",
-                            ch->config->name, ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO",
+                log_warning("channel '%s': %s %s was deleted behind the daemon's back, recreating it", ch->config->name,
+                            ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO",
                             ch->config->type == CHANNEL_MQUEUE ? ch->config->mq_name : ch->config->path);
                 r = ch->ops->recreate(ch);
                 if (r < 0) {
@@ -232,11 +232,10 @@ int channel_ensure(struct channel *ch) {
         }
         if (r == -EEXIST) {
                 if (ch->state != CHANNEL_REFUSED)
-                        channel_set_problem(ch, CHANNEL_REFUSED,
-                                            "%s %s was replaced by another object; refusing to hand it out",
-                                            ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO",
-                                            ch->config->type == CHANNEL_MQUEUE ? ch->config->mq_name
-                                                                                : ch->config->path);
+                        channel_set_problem(
+                                ch, CHANNEL_REFUSED, "%s %s was replaced by another object; refusing to hand it out",
+                                ch->config->type == CHANNEL_MQUEUE ? "queue" : "FIFO",
+                                ch->config->type == CHANNEL_MQUEUE ? ch->config->mq_name : ch->config->path);
                 return -EEXIST;
         }
         channel_set_problem(ch, CHANNEL_FAILED, "cannot check the object: %s", strerror(-r));

@@ -32,12 +32,12 @@ enum {
 };
 
 struct channel_info {
-        long max_messages;   /* mqueue: mq_maxmsg; fifo: capacity / message_size */
+        long max_messages; /* mqueue: mq_maxmsg; fifo: capacity / message_size */
         long message_size;
-        long messages;       /* queued now (fifo: -1 when unknown) */
-        long long bytes;     /* bytes queued now (mqueue: -1 when unknown) */
-        long flags;          /* mqueue: mq_flags of the daemon's descriptor */
-        long capacity;       /* fifo: pipe buffer size in effect */
+        long messages;   /* queued now (fifo: -1 when unknown) */
+        long long bytes; /* bytes queued now (mqueue: -1 when unknown) */
+        long flags;      /* mqueue: mq_flags of the daemon's descriptor */
+        long capacity;   /* fifo: pipe buffer size in effect */
 };
 
 #define CHANNEL_ORPHANS_MAX 4
@@ -81,9 +81,9 @@ struct channel {
          * packets unreadable waits until the FIFO is empty) */
         enum fifo_framing framing;
         long fifo_msgsize;
-        bool created; /* we created the object (not adopted) in this run */
-        bool capacity_warned; /* FIFOs: setting the capacity failed, and that was logged */
-        time_t capacity_noticed;          /* FIFOs: when a restored capacity was last logged */
+        bool created;                    /* we created the object (not adopted) in this run */
+        bool capacity_warned;            /* FIFOs: setting the capacity failed, and that was logged */
+        time_t capacity_noticed;         /* FIFOs: when a restored capacity was last logged */
         unsigned long capacity_restores; /* restores since then */
         /* earlier objects of this channel (deleted or resized) that programs may still hold */
         int orphans[CHANNEL_ORPHANS_MAX];

@@ -34,18 +34,18 @@ enum client_state {
 struct client {
         struct broker *broker;
         struct listener *listener;
-        struct list_node live;  /* in the listener's live connections (not when kept) */
-        struct list_node wait;  /* in the listener's connections with an unread reply */
+        struct list_node live; /* in the listener's live connections (not when kept) */
+        struct list_node wait; /* in the listener's connections with an unread reply */
         int fd;
         ev_io io;
         ev_timer idle;
         ev_timer age;
         struct peer_cred cred;
-        struct user *user; /* who it is charged to */
-        struct list_node turn;  /* in its user's queue of connections waiting for their turn */
+        struct user *user;     /* who it is charged to */
+        struct list_node turn; /* in its user's queue of connections waiting for their turn */
         enum client_state state;
-        bool replied; /* a reply went out: it must be read before the next request is */
-        bool passed_fd; /* the last reply carried a descriptor */
+        bool replied;      /* a reply went out: it must be read before the next request is */
+        bool passed_fd;    /* the last reply carried a descriptor */
         bool may_hold_fds; /* descriptors may sit unread in its socket: read them out before closing */
         uint64_t requests;
 };

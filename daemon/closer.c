@@ -33,7 +33,7 @@ struct closer_shared {
         struct closer_item *todo, *todo_last; /* to close, oldest first */
         struct closer_item *done;             /* closed, to report */
         struct ev_loop *loop;
-        ev_async *async; /* NULL once the loop stopped listening */
+        ev_async *async;  /* NULL once the loop stopped listening */
         unsigned threads; /* started */
         unsigned idle;    /* waiting for work */
         unsigned queued;  /* in todo */

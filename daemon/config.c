@@ -409,15 +409,15 @@ struct parser {
         const char *file; /* owned by the config (stable for messages) */
         bool is_dropin;
         unsigned line;
-        int max_line; /* inih's buffer size */
-        bool line_handled_error; /* the reader already reported this line */
-        bool continuation;       /* this line continues the previous key's value */
-        char *section;           /* full section name of the current line, NULL before the first */
-        char *key;               /* full key of the current line */
-        bool section_bad;        /* the current section is invalid: ignore its keys */
-        bool key_seen;           /* a key line since the section header (continuations need one) */
+        int max_line;                  /* inih's buffer size */
+        bool line_handled_error;       /* the reader already reported this line */
+        bool continuation;             /* this line continues the previous key's value */
+        char *section;                 /* full section name of the current line, NULL before the first */
+        char *key;                     /* full key of the current line */
+        bool section_bad;              /* the current section is invalid: ignore its keys */
+        bool key_seen;                 /* a key line since the section header (continuations need one) */
         struct channel_draft *current; /* the channel section being read */
-        struct str_index by_name;       /* draft index by channel name */
+        struct str_index by_name;      /* draft index by channel name */
 };
 
 #define perr(p, ...) config_errors_add((p)->errors, (p)->file, (p)->line, __VA_ARGS__)
@@ -726,7 +726,9 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                         break;
                 }
                 if (strlen(v) + CHANNEL_NAME_MAX > CONFIG_MQ_NAME_MAX + 1) {
-                        perr(p, "mq_prefix '%s' is too long: with a %d-character channel name it must fit in %d characters",
+                        perr(p,
+                             "mq_prefix '%s' is too long: with a %d-character channel name it must fit in %d "
+                             "characters",
                              v, CHANNEL_NAME_MAX, CONFIG_MQ_NAME_MAX);
                         break;
                 }
@@ -1105,8 +1107,8 @@ static void parser_finish_channel(struct parser *p, struct channel_draft *d) {
         for (int k = 0; k < _KEY_MAX; k++)
                 if (d->key_line[k] && keys[k].scope == SCOPE_CHANNEL && !(keys[k].types & (1u << c->type))) {
                         config_errors_add(p->errors, d->key_file[k], d->key_line[k],
-                                          "channel '%s': key '%s' does not apply to type %s", c->name,
-                                          keys[k].name, channel_type_to_string(c->type));
+                                          "channel '%s': key '%s' does not apply to type %s", c->name, keys[k].name,
+                                          channel_type_to_string(c->type));
                         d->bad = true;
                 }
 
@@ -1144,8 +1146,8 @@ static void parser_finish_channel(struct parser *p, struct channel_draft *d) {
                         c->capacity = DEFAULT_FIFO_CAPACITY;
                 else if (c->capacity < PIPE_BUF) {
                         config_errors_add(p->errors, d->key_file[KEY_CAPACITY], d->key_line[KEY_CAPACITY],
-                                          "channel '%s': capacity %ld is below the smallest pipe buffer (%d)",
-                                          c->name, c->capacity, PIPE_BUF);
+                                          "channel '%s': capacity %ld is below the smallest pipe buffer (%d)", c->name,
+                                          c->capacity, PIPE_BUF);
                         d->bad = true;
                 }
                 c->explicit_name = d->explicit_path != NULL;

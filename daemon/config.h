@@ -78,11 +78,11 @@ struct channel_config {
         struct principal_list recv;
         char *send_text; /* the lists for humans, formatted once at load (no lookups at request time) */
         char *recv_text;
-        long max_messages; /* mqueue: mq_maxmsg */
-        long message_size; /* largest message in bytes */
-        long capacity;     /* fifo: pipe buffer bytes */
-        char *mq_name;     /* mqueue: kernel name, "/..." */
-        char *path;        /* fifo: absolute path */
+        long max_messages;  /* mqueue: mq_maxmsg */
+        long message_size;  /* largest message in bytes */
+        long capacity;      /* fifo: pipe buffer bytes */
+        char *mq_name;      /* mqueue: kernel name, "/..." */
+        char *path;         /* fifo: absolute path */
         bool explicit_name; /* mq_name or path was set, rather than derived */
         enum on_stop on_stop;
         enum fifo_framing framing; /* fifo only */
@@ -115,8 +115,7 @@ struct config_errors {
         size_t n;
 };
 
-void config_errors_add(struct config_errors *e, const char *file, unsigned line, const char *fmt, ...)
-        _printf_(4, 5);
+void config_errors_add(struct config_errors *e, const char *file, unsigned line, const char *fmt, ...) _printf_(4, 5);
 void config_errors_clear(struct config_errors *e);
 
 /* Built-in paths; overridable so tests need not touch the system's. */

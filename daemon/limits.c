@@ -96,12 +96,12 @@ void limits_check(const struct config *c, const struct kernel_limits *k, struct 
                         total += bytes;
                         if (!k->cap_sys_resource && k->rlimit_msgqueue.rlim_max != RLIM_INFINITY &&
                             total > k->rlimit_msgqueue.rlim_max) {
-                                config_errors_add(errors, ch->file, ch->line,
-                                                  "channel '%s' does not fit in RLIMIT_MSGQUEUE: the queues up to this "
-                                                  "one need %llu bytes of kernel memory, the hard limit is %llu and the "
-                                                  "daemon lacks CAP_SYS_RESOURCE to raise it (this queue: %llu bytes)",
-                                                  ch->name, total, (unsigned long long)k->rlimit_msgqueue.rlim_max,
-                                                  bytes);
+                                config_errors_add(
+                                        errors, ch->file, ch->line,
+                                        "channel '%s' does not fit in RLIMIT_MSGQUEUE: the queues up to this "
+                                        "one need %llu bytes of kernel memory, the hard limit is %llu and the "
+                                        "daemon lacks CAP_SYS_RESOURCE to raise it (this queue: %llu bytes)",
+                                        ch->name, total, (unsigned long long)k->rlimit_msgqueue.rlim_max, bytes);
                                 over = true;
                         }
                 } else {
@@ -113,10 +113,11 @@ void limits_check(const struct config *c, const struct kernel_limits *k, struct 
                 }
         }
         if (over)
-                config_errors_add(errors, c->file, 0,
-                                  "the declared queues need %llu bytes of RLIMIT_MSGQUEUE in all; lower max_messages or "
-                                  "message_size, or run the daemon with CAP_SYS_RESOURCE (LimitMSGQUEUE= in the unit)",
-                                  total);
+                config_errors_add(
+                        errors, c->file, 0,
+                        "the declared queues need %llu bytes of RLIMIT_MSGQUEUE in all; lower max_messages or "
+                        "message_size, or run the daemon with CAP_SYS_RESOURCE (LimitMSGQUEUE= in the unit)",
+                        total);
         if (!k->cap_sys_resource && k->queues_max > 0 && (long)n_queues > k->queues_max)
                 config_errors_add(errors, c->file, 0,
                                   "%zu queues declared but fs.mqueue.queues_max is %ld and the daemon lacks "

@@ -11,10 +11,10 @@
 #include "config.h"
 
 struct kernel_limits {
-        long msg_max;        /* fs.mqueue.msg_max */
-        long msgsize_max;    /* fs.mqueue.msgsize_max */
-        long queues_max;     /* fs.mqueue.queues_max */
-        long pipe_max_size;  /* fs.pipe-max-size */
+        long msg_max;       /* fs.mqueue.msg_max */
+        long msgsize_max;   /* fs.mqueue.msgsize_max */
+        long queues_max;    /* fs.mqueue.queues_max */
+        long pipe_max_size; /* fs.pipe-max-size */
         struct rlimit rlimit_msgqueue;
         bool cap_sys_resource; /* may exceed the sysctls and raise RLIMIT_MSGQUEUE */
 };

@@ -50,8 +50,8 @@ static inline void list_unlink(struct list *l, struct list_node *n) {
 }
 
 /* The element of type TYPE whose MEMBER is node N (NULL for NULL); N is evaluated once. */
-#define list_entry(n, type, member)                                         \
-        ({                                                                  \
-                struct list_node *_n = (n);                                 \
-                _n ? container_of(_n, type, member) : (type *)NULL;         \
+#define list_entry(n, type, member)                                                                                    \
+        ({                                                                                                             \
+                struct list_node *_n = (n);                                                                            \
+                _n ? container_of(_n, type, member) : (type *)NULL;                                                    \
         })

@@ -34,8 +34,8 @@
 #include "safepath.h"
 #include "users.h"
 
-#define LISTENER_BACKOFF 0.1 /* seconds to pause accepting after EMFILE/ENFILE */
-#define LISTENER_SWEEP 0.1   /* seconds between checks of connections with an unread reply */
+#define LISTENER_BACKOFF 0.1  /* seconds to pause accepting after EMFILE/ENFILE */
+#define LISTENER_SWEEP 0.1    /* seconds between checks of connections with an unread reply */
 #define LISTENER_SWEEP_STEP 4 /* kept connections checked each time another is kept */
 #define LISTENER_DRAIN_MAX 64 /* packets read out of a socket before it is closed */
 
@@ -62,8 +62,8 @@ struct listener {
         ev_timer sweep;
         struct users users;
         struct sched sched;
-        ev_prepare turns; /* serves one request of each waiting user per loop iteration */
-        ev_idle busy;     /* keeps the loop from sleeping while users wait */
+        ev_prepare turns;      /* serves one request of each waiting user per loop iteration */
+        ev_idle busy;          /* keeps the loop from sleeping while users wait */
         struct closer *closer; /* closes what clients passed, off the loop */
 };
 
@@ -225,8 +225,8 @@ static void listener_admit(struct listener *l, int fd) {
         /* root and admins get in beyond max_clients, so no user can lock them out */
         if (l->clients.n >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
                 log_client(cred.uid, LOG_WARNING,
-                           "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)",
-                           cred.uid, cred.pid, l->clients.n);
+                           "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)", cred.uid,
+                           cred.pid, l->clients.n);
                 listener_reject(l, fd, may_hold_fds, "too many clients connected to ipcbrokerd (max_clients)", NULL);
                 free(cred.extra_groups);
                 return;

@@ -21,11 +21,8 @@ static int log_max_level = LOG_INFO;
 static bool log_journal;
 
 static const char *const level_names[] = {
-        [LOG_ERR] = "error",
-        [LOG_WARNING] = "warning",
-        [LOG_NOTICE] = "notice",
-        [LOG_INFO] = "info",
-        [LOG_DEBUG] = "debug",
+        [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 void log_set_level(int level) {

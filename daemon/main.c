@@ -59,12 +59,9 @@ static void print_summary(const struct config *c) {
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "check-config", no_argument, NULL, 't' },
-                { "verbose", no_argument, NULL, 'v' },
-                { "version", no_argument, NULL, 'V' },
-                { "help", no_argument, NULL, 'h' },
-                {},
+                { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 't' },
+                { "verbose", no_argument, NULL, 'v' },      { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },         {},
         };
         const char *config_path = SYSCONFDIR "/ipcbroker.conf";
         struct config_defaults defaults;
@@ -124,8 +121,8 @@ int main(int argc, char **argv) {
                                 log_error("%s: %s", config_path, strerror(-r));
                 }
                 if (check)
-                        fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", config_path,
-                                errors.n, errors.n == 1 ? "error" : "errors");
+                        fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", config_path, errors.n,
+                                errors.n == 1 ? "error" : "errors");
                 else
                         log_error("%s: configuration is invalid (%zu %s)", config_path, errors.n,
                                   errors.n == 1 ? "error" : "errors");

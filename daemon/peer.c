@@ -319,8 +319,8 @@ int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret) {
                 return 0;
         *ret = range_owner;
         log_client(*ret, LOG_DEBUG,
-                   "pid %d uid %u: its user namespace cannot be read; charged to uid %u, whose subordinate range in "
-                   SUBUID_FILE " it is in",
+                   "pid %d uid %u: its user namespace cannot be read; charged to uid %u, whose subordinate range "
+                   "in " SUBUID_FILE " it is in",
                    (int)cred->pid, cred->uid, *ret);
         return 0;
 }

@@ -22,7 +22,7 @@
 #include "users.h"
 
 /* Room to keep free before adding an entry to a LIST or PURGE reply. */
-#define LIST_ENTRY_ROOM 1024  /* a list entry: ~300 bytes, plus a problem text */
+#define LIST_ENTRY_ROOM 1024 /* a list entry: ~300 bytes, plus a problem text */
 /* entries per reply: the decoder takes WIRE_ATTRS_MAX attributes a level, ERROR and CURSOR included */
 #define ENTRIES_MAX (WIRE_ATTRS_MAX - 4)
 #define PURGE_ENTRY_ROOM 1024 /* a purge result may carry a problem text */
@@ -128,8 +128,7 @@ static int request_open(struct request *r) {
                 ch->denials++;
                 b->counters.denials++;
                 log_client(c->user->uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s on channel '%s'", c->cred.uid,
-                           c->cred.pid,
-                           access_to_string((int)want & ~allowed), name);
+                           c->cred.pid, access_to_string((int)want & ~allowed), name);
                 return fail(r, EACCES, "permission denied: uid %u may not %s on channel '%s'", c->cred.uid,
                             access_to_string((int)want & ~allowed), name);
         }
@@ -145,7 +144,8 @@ static int request_open(struct request *r) {
         log_client(c->user->uid, LOG_DEBUG, "granted: uid %u (pid %d) opens channel '%s' to %s", c->cred.uid,
                    c->cred.pid, name, access_to_string((int)want));
         /* what the library needs, from what we know: no system call on this path */
-        wire_put_u32(r->reply, WIRE_ATTR_TYPE, ch->config->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
+        wire_put_u32(r->reply, WIRE_ATTR_TYPE,
+                     ch->config->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
         if (ch->config->type == CHANNEL_MQUEUE) {
                 wire_put_i64(r->reply, WIRE_ATTR_MAX_MESSAGES, ch->mq_maxmsg);
                 wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->mq_msgsize);
@@ -225,7 +225,7 @@ static void purge_one(struct request *r, const char *name, struct channel *ch) {
         wire_put_u32(r->reply, WIRE_ATTR_ERROR, (uint32_t)-e);
         if (e < 0)
                 wire_put_string(r->reply, WIRE_ATTR_MESSAGE,
-                                e == -ENOENT ? "no such channel"
+                                e == -ENOENT        ? "no such channel"
                                 : ch && ch->problem ? ch->problem
                                                     : strerror(-e));
         wire_put_u64(r->reply, WIRE_ATTR_PURGED_MESSAGES, messages);
@@ -315,12 +315,8 @@ static int request_status(struct request *r) {
 typedef int (*request_handler)(struct request *r);
 
 static const request_handler handlers[_WIRE_REQ_MAX] = {
-        [WIRE_REQ_OPEN] = request_open,
-        [WIRE_REQ_INFO] = request_info,
-        [WIRE_REQ_LIST] = request_list,
-        [WIRE_REQ_PURGE] = request_purge,
-        [WIRE_REQ_RELOAD] = request_reload,
-        [WIRE_REQ_STATUS] = request_status,
+        [WIRE_REQ_OPEN] = request_open,   [WIRE_REQ_INFO] = request_info,     [WIRE_REQ_LIST] = request_list,
+        [WIRE_REQ_PURGE] = request_purge, [WIRE_REQ_RELOAD] = request_reload, [WIRE_REQ_STATUS] = request_status,
 };
 
 void request_dispatch(struct request *r) {

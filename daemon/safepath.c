@@ -81,15 +81,15 @@ static int walk(const char *path, size_t len, mode_t create_mode, const struct s
                 fd = next;
                 dir_len = i;
                 continue;
-        fail: {
-                struct stat st;
-                r = -errno;
-                /* O_PATH|O_NOFOLLOW on a symlink with O_DIRECTORY gives ENOTDIR: say what it is */
-                if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-                        r = -ELOOP;
-                set_bad(ret_bad, path, i);
-                return r;
-        }
+fail : {
+        struct stat st;
+        r = -errno;
+        /* O_PATH|O_NOFOLLOW on a symlink with O_DIRECTORY gives ENOTDIR: say what it is */
+        if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                r = -ELOOP;
+        set_bad(ret_bad, path, i);
+        return r;
+}
         }
         if (rules && (r = safepath_check_dir(fd, rules->last_allow_sticky, rules->last_trusted_uid, &reason)) < 0) {
                 set_bad(ret_bad, path, dir_len);
@@ -117,8 +117,7 @@ static int open_parent(const char *path, mode_t create_mode, const struct safepa
         return walk(path, (size_t)(slash - path), create_mode, rules, ret_dirfd, ret_bad, ret_reason);
 }
 
-int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
-                         char **ret_bad) {
+int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base, char **ret_bad) {
         return open_parent(path, create_mode, NULL, ret_dirfd, ret_base, ret_bad, NULL);
 }
 

@@ -18,8 +18,7 @@
  * sets *ret_bad (if not NULL) to a malloc'd string naming the offending
  * component.
  */
-int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base,
-                         char **ret_bad);
+int safepath_open_parent(const char *path, mode_t create_mode, int *ret_dirfd, const char **ret_base, char **ret_bad);
 
 /*
  * What the directories on a path must be, as sshd's StrictModes and systemd

@@ -17,10 +17,10 @@
 
 struct user {
         uid_t uid;
-        unsigned connections; /* live connections */
-        unsigned pinned;      /* kept connections and descriptors awaiting close */
+        unsigned connections;    /* live connections */
+        unsigned pinned;         /* kept connections and descriptors awaiting close */
         struct sched_queue turn; /* its connections that wait for their turn */
-        struct user *next;    /* hash chain */
+        struct user *next;       /* hash chain */
 };
 
 struct users {

@@ -51,10 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_DROPIN_DIR "/tmp/ipcbroker-fuzz.d"
 
-#define check(cond)                          \
-        do {                                 \
-                if (!(cond))                 \
-                        __builtin_trap();    \
+#define check(cond)                                                                                                    \
+        do {                                                                                                           \
+                if (!(cond))                                                                                           \
+                        __builtin_trap();                                                                              \
         } while (0)
 
 static int input_fd = -1;

@@ -53,10 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ALIGN4(n) (((n) + 3u) & ~(size_t)3u)
 
 /* A named check, so a crash's stack says which invariant broke. */
-#define check(cond)                          \
-        do {                                 \
-                if (!(cond))                 \
-                        __builtin_trap();    \
+#define check(cond)                                                                                                    \
+        do {                                                                                                           \
+                if (!(cond))                                                                                           \
+                        __builtin_trap();                                                                              \
         } while (0)
 
 static struct wire_writer writer; /* 32 KiB each: keep them off the stack */
@@ -344,8 +344,8 @@ static void check_same_attrs(const struct wire_attrs *a, const uint8_t *alo, con
 static bool attrs_identical(const struct wire_attrs *a, const struct wire_attrs *b) {
         for (int t = 0; t < _WIRE_ATTR_MAX; t++) {
                 const struct wire_value *x = &a->v[t], *y = &b->v[t];
-                if (x->present != y->present || x->kind != y->kind || x->u != y->u || x->i != y->i ||
-                    x->s != y->s || x->data != y->data || x->len != y->len)
+                if (x->present != y->present || x->kind != y->kind || x->u != y->u || x->i != y->i || x->s != y->s ||
+                    x->data != y->data || x->len != y->len)
                         return false;
         }
         return true;
@@ -357,7 +357,7 @@ static bool code_documented(int r) {
 
 /* The input as a bare attribute area (a nested payload), under every policy there is. */
 static void fuzz_area(const uint8_t *data, size_t size) {
-        static const uint16_t types[] = { WIRE_REQ_OPEN,  WIRE_REQ_INFO,   WIRE_REQ_LIST, WIRE_REQ_PURGE,
+        static const uint16_t types[] = { WIRE_REQ_OPEN,   WIRE_REQ_INFO,   WIRE_REQ_LIST, WIRE_REQ_PURGE,
                                           WIRE_REQ_RELOAD, WIRE_REQ_STATUS, WIRE_REPLY };
         struct wire_value nested = { .present = true, .kind = WIRE_KIND_NESTED, .data = data, .len = size };
         struct wire_attrs attrs;

@@ -410,14 +410,14 @@ static void gen_damaged(void) {
         struct wire_header h;
 
         /* the base: an OPEN request */
-#define BASE()                                                           \
-        do {                                                             \
-                wire_writer_init(&w, WIRE_REQ_OPEN, 7);                  \
-                wire_put_string(&w, WIRE_ATTR_NAME, "jobs");             \
-                wire_put_u32(&w, WIRE_ATTR_ACCESS, WIRE_ACCESS_RECV);    \
-                n = (size_t)wire_writer_finish(&w);                      \
-                memcpy(buf, w.buf, n);                                   \
-                memcpy(&h, buf, sizeof(h));                              \
+#define BASE()                                                                                                         \
+        do {                                                                                                           \
+                wire_writer_init(&w, WIRE_REQ_OPEN, 7);                                                                \
+                wire_put_string(&w, WIRE_ATTR_NAME, "jobs");                                                           \
+                wire_put_u32(&w, WIRE_ATTR_ACCESS, WIRE_ACCESS_RECV);                                                  \
+                n = (size_t)wire_writer_finish(&w);                                                                    \
+                memcpy(buf, w.buf, n);                                                                                 \
+                memcpy(&h, buf, sizeof(h));                                                                            \
         } while (0)
 
         BASE();

@@ -24,9 +24,9 @@
 extern "C" {
 #endif
 
-#define IPCB_NAME_MAX 128   /* longest channel name */
-#define IPCB_PATH_MAX 512   /* longest kernel name or FIFO path reported */
-#define IPCB_TEXT_MAX 512   /* longest free text in a report */
+#define IPCB_NAME_MAX 128 /* longest channel name */
+#define IPCB_PATH_MAX 512 /* longest kernel name or FIFO path reported */
+#define IPCB_TEXT_MAX 512 /* longest free text in a report */
 
 typedef struct ipcb_channel ipcb_channel;
 
@@ -101,14 +101,14 @@ int ipcb_set_nonblock(ipcb_channel *ch, int nonblock);
 
 /* What an open channel is, and how full it is now (read from the kernel). */
 typedef struct ipcb_attr {
-        int type;           /* IPCB_MQUEUE or IPCB_FIFO */
-        int flags;          /* IPCB_SEND/IPCB_RECV/IPCB_NONBLOCK of this handle */
-        long max_messages;  /* queue: mq_maxmsg; FIFO: packets the pipe holds */
-        long message_size;  /* largest message */
-        long messages;      /* queued now; -1 when the kernel cannot tell (FIFO) */
-        long long bytes;    /* bytes queued now; -1 when the kernel cannot tell (queue) */
-        long capacity;      /* FIFO: pipe buffer size; -1 for queues */
-        int framing;        /* FIFO: IPCB_FRAMING_PACKET or IPCB_FRAMING_BATCH */
+        int type;          /* IPCB_MQUEUE or IPCB_FIFO */
+        int flags;         /* IPCB_SEND/IPCB_RECV/IPCB_NONBLOCK of this handle */
+        long max_messages; /* queue: mq_maxmsg; FIFO: packets the pipe holds */
+        long message_size; /* largest message */
+        long messages;     /* queued now; -1 when the kernel cannot tell (FIFO) */
+        long long bytes;   /* bytes queued now; -1 when the kernel cannot tell (queue) */
+        long capacity;     /* FIFO: pipe buffer size; -1 for queues */
+        int framing;       /* FIFO: IPCB_FRAMING_PACKET or IPCB_FRAMING_BATCH */
 } ipcb_attr;
 
 int ipcb_getattr(const ipcb_channel *ch, ipcb_attr *attr);
@@ -118,25 +118,25 @@ const char *ipcb_name(const ipcb_channel *ch);
 
 typedef struct ipcb_info {
         char name[IPCB_NAME_MAX + 1];
-        int type;                 /* IPCB_MQUEUE or IPCB_FIFO */
-        int state;                /* IPCB_STATE_* */
+        int type;  /* IPCB_MQUEUE or IPCB_FIFO */
+        int state; /* IPCB_STATE_* */
         uid_t owner;
         gid_t group;
         unsigned mode;
-        long max_messages;        /* mq_maxmsg (FIFO: packets the pipe holds) */
-        long message_size;        /* mq_msgsize (FIFO: largest message) */
-        long messages;            /* mq_curmsgs; -1 unknown */
-        long long bytes;          /* bytes queued; -1 unknown */
-        long capacity;            /* FIFO pipe size; -1 for queues */
-        long mq_flags;            /* mq_flags of the daemon's descriptor */
+        long max_messages;               /* mq_maxmsg (FIFO: packets the pipe holds) */
+        long message_size;               /* mq_msgsize (FIFO: largest message) */
+        long messages;                   /* mq_curmsgs; -1 unknown */
+        long long bytes;                 /* bytes queued; -1 unknown */
+        long capacity;                   /* FIFO pipe size; -1 for queues */
+        long mq_flags;                   /* mq_flags of the daemon's descriptor */
         char kernel_name[IPCB_PATH_MAX]; /* queue name or FIFO path (ipcb_stat only) */
-        char on_stop[16];         /* keep | remove (ipcb_stat only) */
-        char send[IPCB_TEXT_MAX]; /* extra senders (ipcb_stat only) */
-        char recv[IPCB_TEXT_MAX]; /* extra receivers (ipcb_stat only) */
-        char problem[IPCB_TEXT_MAX]; /* why it is not ready, if it is not */
-        unsigned long long opens;   /* opens granted (ipcb_stat only) */
-        unsigned long long denials; /* opens denied (ipcb_stat only) */
-        int framing;              /* FIFO: IPCB_FRAMING_PACKET or IPCB_FRAMING_BATCH */
+        char on_stop[16];                /* keep | remove (ipcb_stat only) */
+        char send[IPCB_TEXT_MAX];        /* extra senders (ipcb_stat only) */
+        char recv[IPCB_TEXT_MAX];        /* extra receivers (ipcb_stat only) */
+        char problem[IPCB_TEXT_MAX];     /* why it is not ready, if it is not */
+        unsigned long long opens;        /* opens granted (ipcb_stat only) */
+        unsigned long long denials;      /* opens denied (ipcb_stat only) */
+        int framing;                     /* FIFO: IPCB_FRAMING_PACKET or IPCB_FRAMING_BATCH */
 } ipcb_info;
 
 int ipcb_stat(const char *name, ipcb_info *info);
@@ -145,10 +145,10 @@ int ipcb_list(ipcb_info **infos, size_t *n);
 
 typedef struct ipcb_purge_result {
         char name[IPCB_NAME_MAX + 1];
-        int error;                     /* 0 or a negative errno */
-        char message[IPCB_TEXT_MAX];   /* why it failed */
-        unsigned long long messages;   /* dropped */
-        unsigned long long bytes;      /* dropped */
+        int error;                   /* 0 or a negative errno */
+        char message[IPCB_TEXT_MAX]; /* why it failed */
+        unsigned long long messages; /* dropped */
+        unsigned long long bytes;    /* dropped */
 } ipcb_purge_result;
 
 /*
@@ -165,7 +165,7 @@ int ipcb_reload(char **message);
 typedef struct ipcb_status {
         char version[32];
         pid_t pid;
-        unsigned long long uptime;  /* seconds */
+        unsigned long long uptime; /* seconds */
         char config_file[IPCB_PATH_MAX];
         char socket[IPCB_PATH_MAX];
         unsigned long long channels;

@@ -156,7 +156,8 @@ static bool has_error_v(const struct config_errors *e, const char *file, unsigne
         dump_errors(e);
         return false;
 }
-#define has_error(e, file, line, desc, ...) has_error_v((e), (file), (line), (const char *const[]){ __VA_ARGS__, NULL }, (desc))
+#define has_error(e, file, line, desc, ...)                                                                            \
+        has_error_v((e), (file), (line), (const char *const[]){ __VA_ARGS__, NULL }, (desc))
 
 static bool no_error_mentions(const struct config_errors *e, const char *word, const char *desc) {
         for (size_t i = 0; i < e->n; i++)
@@ -194,7 +195,7 @@ static void check_one_error_v(const char *desc, const char *content, unsigned li
         config_errors_clear(&e);
         tmp_done(&t);
 }
-#define check_one_error(desc, content, line, ...) \
+#define check_one_error(desc, content, line, ...)                                                                      \
         check_one_error_v((desc), (content), (line), (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Load CONTENT and expect success; the caller frees *ret and calls tmp_done(t). */
@@ -370,7 +371,10 @@ static void test_broker_keys(void) {
                 const char *name;
                 int level;
         } levels[] = {
-                { "error", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE }, { "info", LOG_INFO },
+                { "error", LOG_ERR },
+                { "warning", LOG_WARNING },
+                { "notice", LOG_NOTICE },
+                { "info", LOG_INFO },
         };
         for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
                 tmp_new(&t);
@@ -413,7 +417,7 @@ static void test_principals(void) {
 
                 if (ok(p, "channel p found")) {
                         static const struct principal want[] = {
-                                { PRINCIPAL_USER, 0 }, { PRINCIPAL_USER, 0 }, { PRINCIPAL_GROUP, 0 },
+                                { PRINCIPAL_USER, 0 },  { PRINCIPAL_USER, 0 }, { PRINCIPAL_GROUP, 0 },
                                 { PRINCIPAL_GROUP, 0 }, { PRINCIPAL_ANY, 0 },
                         };
                         is_int(p->owner, nobody, "owner nobody resolved");
@@ -511,11 +515,11 @@ static void test_sorting(void) {
 
         tmp_new(&t);
         c = load_ok(&t, "sorting",
-                    "[channel zeta]\ntype = mqueue\n"    /* 1 */
-                    "[channel alpha]\ntype = fifo\n"     /* 3 */
-                    "[channel Mid]\ntype = mqueue\n"     /* 5 */
-                    "[channel beta-2]\ntype = mqueue\n"  /* 7 */
-                    "[channel alpha.1]\ntype = fifo\n",  /* 9 */
+                    "[channel zeta]\ntype = mqueue\n"   /* 1 */
+                    "[channel alpha]\ntype = fifo\n"    /* 3 */
+                    "[channel Mid]\ntype = mqueue\n"    /* 5 */
+                    "[channel beta-2]\ntype = mqueue\n" /* 7 */
+                    "[channel alpha.1]\ntype = fifo\n", /* 9 */
                     NULL);
         if (c && is_int(c->n_channels, 5, "five channels")) {
                 static const unsigned lines[] = { 5, 3, 9, 7, 1 };
@@ -678,11 +682,11 @@ static void test_long_names_and_lines(void) {
 
                 tmp_new(&t);
                 conf = tmp_fmt(&t,
-                               "[channel l]\n"            /* 1 */
-                               "type = mqueue\n"          /* 2 */
-                               "%s\n"                     /* 3: too long */
-                               "mode = 0644\n"            /* 4 */
-                               "on_stop = bad\n",         /* 5: an error after it keeps its line number */
+                               "[channel l]\n"    /* 1 */
+                               "type = mqueue\n"  /* 2 */
+                               "%s\n"             /* 3: too long */
+                               "mode = 0644\n"    /* 4 */
+                               "on_stop = bad\n", /* 5: an error after it keeps its line number */
                                line);
                 {
                         struct config_errors e = {};
@@ -758,15 +762,14 @@ static void test_section_errors(void) {
         free(conf);
 
         check_one_error("duplicate channel",
-                        "[channel d]\n"        /* 1 */
-                        "type = mqueue\n"      /* 2 */
-                        "\n"                   /* 3 */
-                        "[channel d]\n"        /* 4 */
-                        "type = fifo\n"        /* 5: ignored */
-                        "capacity = 100\n",    /* 6: ignored */
+                        "[channel d]\n"     /* 1 */
+                        "type = mqueue\n"   /* 2 */
+                        "\n"                /* 3 */
+                        "[channel d]\n"     /* 4 */
+                        "type = fifo\n"     /* 5: ignored */
+                        "capacity = 100\n", /* 6: ignored */
                         4, "duplicate channel 'd'", "already declared at", ":1)");
-        check_one_error("text after a section header", "[channel a] junk\n", 1,
-                        "unexpected text after section header");
+        check_one_error("text after a section header", "[channel a] junk\n", 1, "unexpected text after section header");
         /*
          * The keys under a rejected section header belong to no channel: they
          * must not land in the previous section (here: a duplicate 'type').
@@ -775,11 +778,11 @@ static void test_section_errors(void) {
                         "[channel a]\ntype = mqueue\n[channel b] junk\ntype = fifo\n", 3,
                         "unexpected text after section header");
         check_one_error("unterminated section header",
-                        "[channel ok]\n"      /* 1 */
-                        "type = mqueue\n"     /* 2 */
-                        "[channel x\n"        /* 3 */
-                        "[channel y]\n"       /* 4 */
-                        "type = fifo\n",      /* 5 */
+                        "[channel ok]\n"  /* 1 */
+                        "type = mqueue\n" /* 2 */
+                        "[channel x\n"    /* 3 */
+                        "[channel y]\n"   /* 4 */
+                        "type = fifo\n",  /* 5 */
                         3, "unterminated section header");
         check_one_error("unterminated header with a comment", "[channel ok]\ntype = mqueue\n[channel x ; ]\n", 3,
                         "unterminated section header");
@@ -817,12 +820,12 @@ static void test_key_errors(void) {
         free(conf);
         free(long_key);
 
-        check_one_error("broker key in a channel", "[channel x]\ntype = mqueue\nsocket = /run/x.sock\n", 3,
-                        "'socket'", "[broker]");
+        check_one_error("broker key in a channel", "[channel x]\ntype = mqueue\nsocket = /run/x.sock\n", 3, "'socket'",
+                        "[broker]");
         check_one_error("channel key in [broker]", "[broker]\nlog_level = info\ntype = mqueue\n", 3, "'type'",
                         "[channel NAME]");
-        check_one_error("max_messages on a fifo", "[channel f]\ntype = fifo\nmax_messages = 5\n", 3,
-                        "channel 'f'", "'max_messages'", "does not apply", "fifo");
+        check_one_error("max_messages on a fifo", "[channel f]\ntype = fifo\nmax_messages = 5\n", 3, "channel 'f'",
+                        "'max_messages'", "does not apply", "fifo");
         check_one_error("max_messages on a fifo, before type", "[channel f]\nmax_messages = 5\ntype = fifo\n", 2,
                         "'max_messages'", "does not apply", "fifo");
         check_one_error("capacity on an mqueue", "[channel m]\ntype = mqueue\nmode = 0600\ncapacity = 65536\n", 4,
@@ -832,11 +835,11 @@ static void test_key_errors(void) {
         check_one_error("mq_name on a fifo", "[channel f]\ntype = fifo\n\nmq_name = /q\n", 4, "'mq_name'",
                         "does not apply", "fifo");
         check_one_error("missing type",
-                        "[broker]\n"           /* 1 */
-                        "log_level = info\n"   /* 2 */
-                        "\n"                   /* 3 */
-                        "[channel nt]\n"       /* 4 */
-                        "mode = 0600\n",       /* 5 */
+                        "[broker]\n"         /* 1 */
+                        "log_level = info\n" /* 2 */
+                        "\n"                 /* 3 */
+                        "[channel nt]\n"     /* 4 */
+                        "mode = 0600\n",     /* 5 */
                         4, "channel 'nt'", "missing 'type'");
         check_one_error("bad type", "[channel t]\nmode = 0600\ntype = pipe\n", 3, "type", "'pipe'");
         check_one_error("duplicate key", "[channel k]\ntype = mqueue\nmode = 0600\nmode = 0644\n", 4,
@@ -873,24 +876,33 @@ static void test_key_errors(void) {
 static void test_value_errors(void) {
         static const struct {
                 const char *desc;
-                const char *line;  /* line 3 of a channel of type TYPE */
+                const char *line; /* line 3 of a channel of type TYPE */
                 const char *type;
                 const char *words[4];
         } cases[] = {
-                { "max_messages 10abc", "max_messages = 10abc", "mqueue", { "max_messages", "'10abc'", "not a number" } },
+                { "max_messages 10abc",
+                  "max_messages = 10abc",
+                  "mqueue",
+                  { "max_messages", "'10abc'", "not a number" } },
                 { "max_messages -1", "max_messages = -1", "mqueue", { "max_messages", "'-1'", "not a number" } },
                 { "max_messages 0", "max_messages = 0", "mqueue", { "max_messages", "0", "out of range" } },
-                { "max_messages 99999999999999999999 (overflows)", "max_messages = 99999999999999999999", "mqueue",
+                { "max_messages 99999999999999999999 (overflows)",
+                  "max_messages = 99999999999999999999",
+                  "mqueue",
                   { "max_messages", "99999999999999999999", "out of range" } },
                 { "max_messages empty", "max_messages =", "mqueue", { "max_messages", "empty value" } },
                 { "max_messages 0x10", "max_messages = 0x10", "mqueue", { "max_messages", "not a number" } },
                 { "max_messages +5", "max_messages = +5", "mqueue", { "max_messages", "not a number" } },
                 { "max_messages 65537", "max_messages = 65537", "mqueue", { "max_messages", "65537", "out of range" } },
                 { "message_size 0", "message_size = 0", "mqueue", { "message_size", "out of range" } },
-                { "message_size 16 MiB + 1", "message_size = 16777217", "mqueue",
+                { "message_size 16 MiB + 1",
+                  "message_size = 16777217",
+                  "mqueue",
                   { "message_size", "16777217", "out of range" } },
                 { "message_size 1k", "message_size = 1k", "fifo", { "message_size", "'1k'", "not a number" } },
-                { "fifo message_size 4097", "message_size = 4097", "fifo",
+                { "fifo message_size 4097",
+                  "message_size = 4097",
+                  "fifo",
                   { "channel 'c'", "message_size 4097", "PIPE_BUF" } },
                 { "capacity 100", "capacity = 100", "fifo", { "channel 'c'", "capacity 100" } },
                 { "capacity 4095", "capacity = 4095", "fifo", { "capacity 4095" } },
@@ -902,16 +914,30 @@ static void test_value_errors(void) {
                 { "mode 01777", "mode = 01777", "fifo", { "mode", "'01777'", "octal" } },
                 { "mode -600", "mode = -600", "fifo", { "mode", "'-600'" } },
                 { "mode empty", "mode =", "fifo", { "mode", "empty value" } },
-                { "unknown owner", "owner = no-such-user-xyz", "mqueue", { "owner", "unknown user", "no-such-user-xyz" } },
+                { "unknown owner",
+                  "owner = no-such-user-xyz",
+                  "mqueue",
+                  { "owner", "unknown user", "no-such-user-xyz" } },
                 { "owner uid -1", "owner = 4294967295", "mqueue", { "owner", "4294967295" } },
-                { "unknown group", "group = no-such-group-xyz", "fifo", { "group", "unknown group", "no-such-group-xyz" } },
-                { "unknown user in send", "send = root no-such-user-xyz", "mqueue",
+                { "unknown group",
+                  "group = no-such-group-xyz",
+                  "fifo",
+                  { "group", "unknown group", "no-such-group-xyz" } },
+                { "unknown user in send",
+                  "send = root no-such-user-xyz",
+                  "mqueue",
                   { "send", "unknown user", "'no-such-user-xyz'" } },
-                { "unknown group in send", "send = @no-such-group-xyz", "mqueue",
+                { "unknown group in send",
+                  "send = @no-such-group-xyz",
+                  "mqueue",
                   { "send", "unknown group", "'no-such-group-xyz'" } },
-                { "unknown user in recv", "recv = * no-such-user-xyz", "fifo",
+                { "unknown user in recv",
+                  "recv = * no-such-user-xyz",
+                  "fifo",
                   { "recv", "unknown user", "'no-such-user-xyz'" } },
-                { "unknown group in recv", "recv = @nogroup @no-such-group-xyz", "fifo",
+                { "unknown group in recv",
+                  "recv = @nogroup @no-such-group-xyz",
+                  "fifo",
                   { "recv", "unknown group", "'no-such-group-xyz'" } },
                 { "bare '@' in recv", "recv = @", "fifo", { "recv", "'@'" } },
                 { "relative path", "path = fifo/x", "fifo", { "path", "absolute", "'fifo/x'" } },
@@ -936,9 +962,14 @@ static void test_value_errors(void) {
         } broker_cases[] = {
                 { "relative socket", "socket = ipcbroker.sock", { "socket", "absolute", "'ipcbroker.sock'" } },
                 { "socket too long for sun_path",
-                  "socket = /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock",
+                  "socket = "
+                  "/run/"
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                  "aa.sock",
                   { "socket", "too long" } },
-                { "relative runtime_dir", "runtime_dir = run/ipcbroker", { "runtime_dir", "absolute", "'run/ipcbroker'" } },
+                { "relative runtime_dir",
+                  "runtime_dir = run/ipcbroker",
+                  { "runtime_dir", "absolute", "'run/ipcbroker'" } },
                 { "runtime_dir with .", "runtime_dir = /run/./x", { "runtime_dir", "'.'" } },
                 { "relative include", "include = ipcbroker.d", { "include", "absolute", "'ipcbroker.d'" } },
                 { "runtime_dir with //", "runtime_dir = /run//x", { "runtime_dir", "canonical", "'//'" } },
@@ -959,8 +990,12 @@ static void test_value_errors(void) {
                 { "max_connection_age 0", "max_connection_age = 0", { "max_connection_age", "out of range" } },
                 { "max_connection_age 86401", "max_connection_age = 86401", { "max_connection_age", "out of range" } },
                 { "max_connection_age 5m", "max_connection_age = 5m", { "max_connection_age", "not a number" } },
-                { "unknown user in admins", "admins = root no-such-user-xyz", { "admins", "unknown user", "'no-such-user-xyz'" } },
-                { "unknown group in admins", "admins = @no-such-group-xyz", { "admins", "unknown group", "'no-such-group-xyz'" } },
+                { "unknown user in admins",
+                  "admins = root no-such-user-xyz",
+                  { "admins", "unknown user", "'no-such-user-xyz'" } },
+                { "unknown group in admins",
+                  "admins = @no-such-group-xyz",
+                  { "admins", "unknown group", "'no-such-group-xyz'" } },
                 { "mq_prefix without '/'", "mq_prefix = ipcbroker.", { "mq_prefix", "'ipcbroker.'" } },
                 { "mq_prefix with a second '/'", "mq_prefix = /a/b.", { "mq_prefix", "'/a/b.'" } },
                 { "log_level verbose", "log_level = verbose", { "log_level", "'verbose'" } },
@@ -984,20 +1019,20 @@ static void test_value_errors(void) {
 
 static void test_shared_kernel_objects(void) {
         check_one_error("two channels with the same mq_name",
-                        "[channel a]\n"          /* 1 */
-                        "type = mqueue\n"        /* 2 */
-                        "mq_name = /shared\n"    /* 3 */
-                        "[channel b]\n"          /* 4 */
-                        "type = mqueue\n"        /* 5 */
-                        "mq_name = /shared\n",   /* 6 */
+                        "[channel a]\n"        /* 1 */
+                        "type = mqueue\n"      /* 2 */
+                        "mq_name = /shared\n"  /* 3 */
+                        "[channel b]\n"        /* 4 */
+                        "type = mqueue\n"      /* 5 */
+                        "mq_name = /shared\n", /* 6 */
                         4, "channel 'b'", "'/shared'", "channel 'a'", ":1)");
         check_one_error("explicit mq_name equal to a derived one",
-                        "[channel b]\ntype = mqueue\n"                        /* 1 */
+                        "[channel b]\ntype = mqueue\n"                          /* 1 */
                         "[channel a]\ntype = mqueue\nmq_name = /ipcbroker.b\n", /* 3 */
                         3, "channel 'a'", "'/ipcbroker.b'", "channel 'b'");
         check_one_error("two fifos with the same path",
-                        "[channel a]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n"   /* 1 */
-                        "[channel b]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n",  /* 4 */
+                        "[channel a]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n"  /* 1 */
+                        "[channel b]\ntype = fifo\npath = /tmp/ipcbroker-test-x\n", /* 4 */
                         4, "channel 'b'", "'/tmp/ipcbroker-test-x'", "channel 'a'");
 
         check_one_error("explicit mq_name equal to a derived one, explicit first",
@@ -1005,19 +1040,19 @@ static void test_shared_kernel_objects(void) {
                         "[channel b]\ntype = mqueue\n",                        /* 4 */
                         4, "channel 'b'", "'/ipcbroker.b'", "channel 'a'");
         check_one_error("explicit mq_name equal to one derived from a later mq_prefix",
-                        "[channel b]\ntype = mqueue\n"                  /* 1 */
+                        "[channel b]\ntype = mqueue\n"                 /* 1 */
                         "[channel a]\ntype = mqueue\nmq_name = /q.b\n" /* 3 */
-                        "[broker]\nmq_prefix = /q.\n",                  /* 6 */
+                        "[broker]\nmq_prefix = /q.\n",                 /* 6 */
                         3, "channel 'a'", "'/q.b'", "channel 'b'");
         check_one_error("explicit path equal to a derived one",
-                        "[broker]\nruntime_dir = /run/rt\n"                  /* 1 */
+                        "[broker]\nruntime_dir = /run/rt\n"                 /* 1 */
                         "[channel a]\ntype = fifo\npath = /run/rt/fifo/b\n" /* 3 */
-                        "[channel b]\ntype = fifo\n",                        /* 6 */
+                        "[channel b]\ntype = fifo\n",                       /* 6 */
                         6, "channel 'b'", "same path '/run/rt/fifo/b'", "channel 'a'");
         check_one_error("explicit path equal to one derived from a later runtime_dir",
-                        "[channel b]\ntype = fifo\n"                                /* 1 */
+                        "[channel b]\ntype = fifo\n"                               /* 1 */
                         "[channel a]\ntype = fifo\npath = /run/elsewhere/fifo/b\n" /* 3 */
-                        "[broker]\nruntime_dir = /run/elsewhere\n",                 /* 6 */
+                        "[broker]\nruntime_dir = /run/elsewhere\n",                /* 6 */
                         3, "channel 'a'", "'/run/elsewhere/fifo/b'", "channel 'b'");
         /* across files: a drop-in's explicit names against the main file's derived ones */
         {
@@ -1032,11 +1067,12 @@ static void test_shared_kernel_objects(void) {
                 drop = tmp_write(&t, "conf.d/a.conf",
                                  tmp_fmt(&t,
                                          "[channel dq]\ntype = mqueue\nmq_name = /ipcbroker.mq\n" /* 1 */
-                                         "[channel df]\ntype = fifo\npath = %s/fifo/zf\n",         /* 4 */
+                                         "[channel df]\ntype = fifo\npath = %s/fifo/zf\n",        /* 4 */
                                          t.runtime));
                 path = tmp_write(&t, "ipcbroker.conf",
-                                 tmp_fmt(&t, "[broker]\ninclude = %s\n[channel mq]\ntype = mqueue\n" /* 3 */
-                                             "[channel zf]\ntype = fifo\n",                            /* 5 */
+                                 tmp_fmt(&t,
+                                         "[broker]\ninclude = %s\n[channel mq]\ntype = mqueue\n" /* 3 */
+                                         "[channel zf]\ntype = fifo\n",                          /* 5 */
                                          dir));
                 r = config_load(path, &t.defaults, &c, &e);
                 is_int(r, -EINVAL, "shared objects across a drop-in: rejected");
@@ -1074,20 +1110,20 @@ static void test_many_errors(void) {
 
         tmp_new(&t);
         path = tmp_write(&t, "ipcbroker.conf",
-                         "[broker]\n"              /* 1 */
-                         "max_clients = 0\n"       /* 2: error */
-                         "log_level = loud\n"      /* 3: error */
-                         "[channel a]\n"           /* 4 */
-                         "type = mqueue\n"         /* 5 */
-                         "max_messages = 10abc\n"  /* 6: error */
-                         "bogus = 1\n"             /* 7: error */
-                         "[channel .bad]\n"        /* 8: error */
-                         "type = fifo\n"           /* 9: ignored */
-                         "[channel nt]\n"          /* 10: error, missing type */
-                         "mode = 999\n"            /* 11: error */
-                         "[nope]\n"                /* 12: error */
-                         "[channel ok]\n"          /* 13 */
-                         "type = fifo\n");         /* 14 */
+                         "[broker]\n"             /* 1 */
+                         "max_clients = 0\n"      /* 2: error */
+                         "log_level = loud\n"     /* 3: error */
+                         "[channel a]\n"          /* 4 */
+                         "type = mqueue\n"        /* 5 */
+                         "max_messages = 10abc\n" /* 6: error */
+                         "bogus = 1\n"            /* 7: error */
+                         "[channel .bad]\n"       /* 8: error */
+                         "type = fifo\n"          /* 9: ignored */
+                         "[channel nt]\n"         /* 10: error, missing type */
+                         "mode = 999\n"           /* 11: error */
+                         "[nope]\n"               /* 12: error */
+                         "[channel ok]\n"         /* 13 */
+                         "type = fifo\n");        /* 14 */
         r = config_load(path, &t.defaults, &c, &e);
         is_int(r, -EINVAL, "several errors: -EINVAL");
         ok(!c, "several errors: no config");
@@ -1222,7 +1258,8 @@ static void test_dropins(void) {
         tmp_write(&t, "conf.d/b.conf", "[channel b]\ntype = fifo\ncolour = red\n");
         tmp_write(&t, "conf.d/c.conf", "mode = 0644\n[channel c]\ntype = mqueue\n");
         c = NULL;
-        path = tmp_write(&t, "ipcbroker.conf", tmp_fmt(&t, "[broker]\ninclude = %s\n[channel m]\ntype = mqueue\n", dir));
+        path = tmp_write(&t, "ipcbroker.conf",
+                         tmp_fmt(&t, "[broker]\ninclude = %s\n[channel m]\ntype = mqueue\n", dir));
         r = config_load(path, &t.defaults, &c, &e);
         is_int(r, -EINVAL, "drop-in errors: rejected");
         if (!is_int(e.n, 3, "drop-in errors: three errors"))
@@ -1266,7 +1303,7 @@ static void check_refused(struct tmp *t, const char *desc, const char *path, con
         config_free(c);
         config_errors_clear(&e);
 }
-#define check_refused_w(t, desc, path, file, r, ...) \
+#define check_refused_w(t, desc, path, file, r, ...)                                                                   \
         check_refused((t), (desc), (path), (file), (r), (const char *const[]){ __VA_ARGS__, NULL })
 
 static void test_file_trust(void) {
@@ -1307,7 +1344,8 @@ static void test_file_trust(void) {
         tmp_new(&t);
         dir = tmp_mkdir(&t, "conf.d");
         drop = tmp_write(&t, "conf.d/admin.conf", "[broker]\nadmins = nobody\n");
-        path = tmp_write(&t, "ipcbroker.conf", tmp_fmt(&t, "[broker]\ninclude = %s\n[channel a]\ntype = mqueue\n", dir));
+        path = tmp_write(&t, "ipcbroker.conf",
+                         tmp_fmt(&t, "[broker]\ninclude = %s\n[channel a]\ntype = mqueue\n", dir));
         chmod(dir, 0775);
         check_refused_w(&t, "a group-writable include directory", path, dir, -EINVAL, "writable by group or others");
         chmod(dir, 01777);
@@ -1359,7 +1397,10 @@ static void test_limits(void) {
         struct kernel_limits privileged = unprivileged;
         struct kernel_limits few_queues = unprivileged;
         struct kernel_limits unknown = {
-                .msg_max = -1, .msgsize_max = -1, .queues_max = -1, .pipe_max_size = -1,
+                .msg_max = -1,
+                .msgsize_max = -1,
+                .queues_max = -1,
+                .pipe_max_size = -1,
                 .rlimit_msgqueue = { RLIM_INFINITY, RLIM_INFINITY },
         };
         struct config_errors e = {};
@@ -1373,20 +1414,20 @@ static void test_limits(void) {
 
         tmp_new(&t);
         c = load_ok(&t, "limits config",
-                    "[channel big]\n"            /* 1 */
+                    "[channel big]\n" /* 1 */
                     "type = mqueue\n"
                     "max_messages = 11\n"
-                    "[channel fat]\n"            /* 4 */
+                    "[channel fat]\n" /* 4 */
                     "type = mqueue\n"
                     "message_size = 8193\n"
-                    "[channel pipe]\n"           /* 7 */
+                    "[channel pipe]\n" /* 7 */
                     "type = fifo\n"
                     "capacity = 2097152\n"
-                    "[channel fine]\n"           /* 10 */
+                    "[channel fine]\n" /* 10 */
                     "type = mqueue\n"
                     "max_messages = 10\n"
                     "message_size = 8192\n"
-                    "[channel fine-pipe]\n"      /* 14 */
+                    "[channel fine-pipe]\n" /* 14 */
                     "type = fifo\n"
                     "capacity = 1048576\n",
                     &path);
@@ -1423,8 +1464,7 @@ static void test_limits(void) {
         /* RLIMIT_MSGQUEUE: nine default queues fit in 819200 bytes, the tenth does not. */
         ok(limits_mq_bytes(10, 8192) * 9 <= 819200, "nine default queues fit in 819200 bytes (%llu)",
            limits_mq_bytes(10, 8192) * 9);
-        ok(limits_mq_bytes(10, 8192) * 10 > 819200, "ten default queues do not (%llu)",
-           limits_mq_bytes(10, 8192) * 10);
+        ok(limits_mq_bytes(10, 8192) * 10 > 819200, "ten default queues do not (%llu)", limits_mq_bytes(10, 8192) * 10);
         for (int n = 9; n <= 10; n++) {
                 char *q9;
 

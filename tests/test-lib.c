@@ -336,7 +336,8 @@ static void test_basic_fifo(void) {
                 raw = open(path, O_WRONLY | O_CLOEXEC);
                 ok(raw >= 0 && fcntl(raw, F_SETFL, O_DIRECT) == 0, "fifo: a second, raw writer in packet mode");
                 memset(big, 'B', sizeof(big));
-                ok(raw >= 0 && write(raw, big, sizeof(big)) == (ssize_t)sizeof(big), "fifo: it writes a 200-byte packet");
+                ok(raw >= 0 && write(raw, big, sizeof(big)) == (ssize_t)sizeof(big),
+                   "fifo: it writes a 200-byte packet");
                 if (raw >= 0)
                         close(raw);
                 is_int(ipcb_recv(rch, buf, sizeof(buf), NULL), -EMSGSIZE,
@@ -352,7 +353,10 @@ static void test_basic_fifo(void) {
 static void test_priorities(void) {
         ipcb_channel *ch = open_ok("q", IPCB_SEND | IPCB_RECV);
         ipcb_channel *f = open_ok("f", IPCB_SEND | IPCB_RECV);
-        static const struct { const char *m; unsigned p; } in[] = { { "low", 1 }, { "high", 5 }, { "mid", 3 }, { "zero", 0 } };
+        static const struct {
+                const char *m;
+                unsigned p;
+        } in[] = { { "low", 1 }, { "high", 5 }, { "mid", 3 }, { "zero", 0 } };
         static const char *order[] = { "high", "mid", "low", "zero" };
         static const unsigned prios[] = { 5, 3, 1, 0 };
         char buf[100];
@@ -495,7 +499,10 @@ static void test_timeouts(void) {
 }
 
 static void test_msgsize(void) {
-        static const struct { const char *name; size_t size; } chans[] = { { "q", 64 }, { "f", 100 } };
+        static const struct {
+                const char *name;
+                size_t size;
+        } chans[] = { { "q", 64 }, { "f", 100 } };
 
         for (int c = 0; c < 2; c++) {
                 ipcb_channel *ch = open_ok(chans[c].name, IPCB_SEND | IPCB_RECV);
@@ -544,8 +551,7 @@ static void test_errors(void) {
         is_int(ipcb_open("q", IPCB_SEND, NULL), -EINVAL, "open with a NULL result pointer: -EINVAL");
         memset(longname, 'a', sizeof(longname) - 1);
         longname[sizeof(longname) - 1] = '\0';
-        is_int(ipcb_open(longname, IPCB_SEND, &ch), -EINVAL, "open of a %d-character name: -EINVAL",
-               IPCB_NAME_MAX + 1);
+        is_int(ipcb_open(longname, IPCB_SEND, &ch), -EINVAL, "open of a %d-character name: -EINVAL", IPCB_NAME_MAX + 1);
         is_int(ipcb_open(".hidden", IPCB_SEND, &ch), -EINVAL, "open of a name starting with '.': -EINVAL");
         is_int(ipcb_open("a/b", IPCB_SEND, &ch), -EINVAL, "open of a name with '/': -EINVAL");
         is_int(ipcb_open("a b", IPCB_SEND, &ch), -EINVAL, "open of a name with a space: -EINVAL");
@@ -565,7 +571,8 @@ static void test_errors(void) {
                 is_int(ipcb_send(fro, "x", 1, 0), -EBADF, "fifo: send on a receive-only handle: -EBADF");
                 is_int(ipcb_recv(fwo, buf, sizeof(buf), NULL), -EBADF, "fifo: receive on a send-only handle: -EBADF");
                 /* the kernel agrees: the descriptors carry only the access granted */
-                ok((fcntl(ipcb_fd(ro), F_GETFL) & O_ACCMODE) == O_RDONLY, "mqueue: receive-only descriptor is O_RDONLY");
+                ok((fcntl(ipcb_fd(ro), F_GETFL) & O_ACCMODE) == O_RDONLY,
+                   "mqueue: receive-only descriptor is O_RDONLY");
                 ok((fcntl(ipcb_fd(wo), F_GETFL) & O_ACCMODE) == O_WRONLY, "mqueue: send-only descriptor is O_WRONLY");
                 ok((fcntl(ipcb_fd(fro), F_GETFL) & O_ACCMODE) == O_RDONLY, "fifo: receive-only descriptor is O_RDONLY");
                 ok((fcntl(ipcb_fd(fwo), F_GETFL) & O_ACCMODE) == O_WRONLY, "fifo: send-only descriptor is O_WRONLY");
@@ -1250,7 +1257,8 @@ static void test_daemon_restart(void) {
         r = ipcb_open("k", IPCB_RECV, &ch);
         is_int(r, 0, "restart: a new open succeeds");
         n = ch ? ipcb_timedrecv(ch, buf, sizeof(buf), NULL, 2000) : -1;
-        ok(n == 5 && memcmp(buf, "after", 5) == 0, "restart: the new handle gets the old handle's message (queue adopted)");
+        ok(n == 5 && memcmp(buf, "after", 5) == 0,
+           "restart: the new handle gets the old handle's message (queue adopted)");
         if (ch)
                 ipcb_close(ch);
         ch = NULL;

@@ -103,17 +103,17 @@ static int raw_decode(struct raw *p, const char **why) {
 }
 
 /* Expect RAW (length fixed up) to be rejected with ERR; also checks the explanation exists. */
-#define expect_reject(p, err, desc)                                                                   \
-        do {                                                                                          \
-                const char *why_;                                                                     \
-                int r_;                                                                               \
-                raw_fix_length(p);                                                                    \
-                r_ = raw_decode(p, &why_);                                                            \
-                is_int(r_, err, "%s: rejected with " #err, desc);                                     \
-                if (r_ < 0)                                                                           \
-                        ok(why_ && *why_, "%s: explained (%s)", desc, why_ ? why_ : "(null)");       \
-                else                                                                                  \
-                        fail("%s: explained", desc);                                                  \
+#define expect_reject(p, err, desc)                                                                                    \
+        do {                                                                                                           \
+                const char *why_;                                                                                      \
+                int r_;                                                                                                \
+                raw_fix_length(p);                                                                                     \
+                r_ = raw_decode(p, &why_);                                                                             \
+                is_int(r_, err, "%s: rejected with " #err, desc);                                                      \
+                if (r_ < 0)                                                                                            \
+                        ok(why_ &&*why_, "%s: explained (%s)", desc, why_ ? why_ : "(null)");                          \
+                else                                                                                                   \
+                        fail("%s: explained", desc);                                                                   \
         } while (0)
 
 static struct wire_attrs A;
@@ -245,8 +245,8 @@ static void test_roundtrip_empty_types(void) {
 
 /* LAST (the connection's final request) is a flag every request may carry, and no reply. */
 static void test_last_flag(void) {
-        static const uint16_t types[] = { WIRE_REQ_OPEN,   WIRE_REQ_INFO,   WIRE_REQ_LIST,
-                                          WIRE_REQ_PURGE,  WIRE_REQ_RELOAD, WIRE_REQ_STATUS };
+        static const uint16_t types[] = { WIRE_REQ_OPEN,  WIRE_REQ_INFO,   WIRE_REQ_LIST,
+                                          WIRE_REQ_PURGE, WIRE_REQ_RELOAD, WIRE_REQ_STATUS };
         struct wire_header h;
         const char *why;
         int n, r;
