@@ -15,6 +15,20 @@
 #include "ipcbroker.h"
 #include "protocol.h"
 
+/*
+ * The public constants are the wire's values, passed through unconverted:
+ * the protocol (common/protocol.h) is their one definition.
+ */
+#define LIB_SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(LIB_SAME(IPCB_NAME_MAX, WIRE_NAME_MAX), "channel name limit");
+_Static_assert(LIB_SAME(IPCB_SEND, WIRE_ACCESS_SEND) && LIB_SAME(IPCB_RECV, WIRE_ACCESS_RECV), "access bits");
+_Static_assert(LIB_SAME(IPCB_MQUEUE, WIRE_CHANNEL_MQUEUE) && LIB_SAME(IPCB_FIFO, WIRE_CHANNEL_FIFO), "channel types");
+_Static_assert(LIB_SAME(IPCB_FRAMING_PACKET, WIRE_FRAMING_PACKET) && LIB_SAME(IPCB_FRAMING_BATCH, WIRE_FRAMING_BATCH),
+               "framing");
+_Static_assert(LIB_SAME(IPCB_STATE_READY, WIRE_STATE_READY) && LIB_SAME(IPCB_STATE_REFUSED, WIRE_STATE_REFUSED) &&
+                       LIB_SAME(IPCB_STATE_FAILED, WIRE_STATE_FAILED),
+               "channel states");
+
 /* A batch-framed FIFO packet: records of a u16 length (host order) and the bytes. */
 #define LIB_RECORD_HEADER 2
 #define LIB_PACKET_MAX 4096 /* PIPE_BUF: the largest atomic write */

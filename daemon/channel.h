@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "protocol.h"
 
 enum channel_state {
         CHANNEL_READY,   /* the object exists, verified; fd is ours */
@@ -30,6 +31,11 @@ enum {
         CHANNEL_ACCESS_SEND = 1,
         CHANNEL_ACCESS_RECV = 2,
 };
+
+/* the daemon's names for the wire's values (common/protocol.h defines them) */
+_Static_assert((int)CHANNEL_ACCESS_SEND == (int)WIRE_ACCESS_SEND && (int)CHANNEL_ACCESS_RECV == (int)WIRE_ACCESS_RECV,
+               "access bits");
+_Static_assert(CHANNEL_NAME_MAX == WIRE_NAME_MAX, "channel name limit");
 
 struct channel_info {
         long max_messages; /* mqueue: mq_maxmsg; fifo: capacity / message_size */
