@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +31,6 @@
 
 #define CLIENT_DONE 1
 #define CLIENT_WAIT 2 /* the previous reply is unread */
-
-void client_log(const struct client *c, int level, const char *fmt, ...) {
-        char buf[768];
-        va_list ap;
-
-        if (level > log_get_level())
-                return;
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        log_client(c->user ? c->user->uid : c->cred.uid, level, "client pid %d uid %u: %s", c->cred.pid, c->cred.uid,
-                   buf);
-}
 
 /* Send one reply packet, with an optional descriptor; never blocks. */
 static int client_send(int fd, const void *buf, size_t len, int pass_fd) {
@@ -108,7 +94,8 @@ static int client_handle_one(struct client *c) {
         ssize_t n;
         int r;
 
-        if (c->replied && client_reply_unread(c))
+        /* every request read so far was answered: the last answer must have been read */
+        if (c->requests > 0 && client_reply_unread(c))
                 return CLIENT_WAIT;
         if (listener_packet_has_fds(c->listener, c)) {
                 /*
@@ -119,7 +106,6 @@ static int client_handle_one(struct client *c) {
                  */
                 client_log(c, LOG_WARNING, "passed descriptors to the daemon; disconnecting");
                 client_send_error(c->fd, 0, EPERM, "descriptors may not be passed to ipcbrokerd");
-                c->replied = true;
                 return -EPERM;
         }
         n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
@@ -137,17 +123,14 @@ static int client_handle_one(struct client *c) {
         if (mh.msg_flags & MSG_TRUNC) {
                 client_log(c, LOG_WARNING, "request larger than %d bytes; disconnecting", WIRE_PACKET_MAX);
                 client_send_error(c->fd, 0, EMSGSIZE, "request larger than the protocol allows");
-                c->replied = true;
                 return -EMSGSIZE;
         }
         r = wire_decode(buf, (size_t)n, &hdr, &attrs, &why);
         if (r == -EBADMSG) {
                 client_log(c, LOG_WARNING, "malformed request (%s); disconnecting", why);
                 client_send_error(c->fd, (size_t)n >= sizeof(hdr) ? hdr.serial : 0, EBADMSG, why);
-                c->replied = true;
                 return -EBADMSG;
         }
-        c->replied = true;
         if (r < 0) {
                 char msg[160];
                 if (r == -EPROTONOSUPPORT)

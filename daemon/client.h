@@ -19,6 +19,8 @@
 
 #include "list.h"
 #include "policy.h"
+#include "ratelimit.h"
+#include "users.h"
 #include "util.h"
 
 struct broker;
@@ -44,7 +46,6 @@ struct client {
         struct user *user;     /* who it is charged to */
         struct list_node turn; /* in its user's queue of connections waiting for their turn */
         enum client_state state;
-        bool replied;      /* a reply went out: it must be read before the next request is */
         bool passed_fd;    /* the last reply carried a descriptor */
         bool may_hold_fds; /* descriptors may sit unread in its socket: read them out before closing */
         uint64_t requests;
@@ -66,5 +67,6 @@ void client_reply_read(struct client *c);
 bool client_reply_unread(const struct client *c);
 /* Send a bare error reply on a connection (also before a client exists). */
 void client_send_error(int fd, uint32_t serial, int err, const char *message);
-/* Log a line about the client, within its user's budget. */
-void client_log(const struct client *c, int level, const char *fmt, ...) _printf_(3, 4);
+/* Log a line about client C, within its user's budget. */
+#define client_log(c, level, fmt, ...)                                                                                 \
+        log_client((c)->user->uid, (level), "client pid %d uid %u: " fmt, (c)->cred.pid, (c)->cred.uid, ##__VA_ARGS__)

@@ -44,7 +44,6 @@ struct closer {
         ev_async async;
         closer_done_fn done;
         void *userdata;
-        unsigned pending;
         struct closer_shared *shared; /* outlives the closer while the thread runs */
 };
 
@@ -87,7 +86,6 @@ static void closer_on_async(struct ev_loop *loop, ev_async *w, int revents) {
         pthread_mutex_unlock(&c->shared->lock);
         while (done) {
                 struct closer_item *next = done->next;
-                c->pending--;
                 c->done(done->owner, c->userdata);
                 free(done);
                 done = next;
@@ -169,12 +167,7 @@ int closer_close(struct closer *c, int fd, void *owner) {
                 close(fd);
                 return r;
         }
-        c->pending++;
         return 0;
-}
-
-unsigned closer_pending(const struct closer *c) {
-        return c->pending;
 }
 
 void closer_free(struct closer *c) {

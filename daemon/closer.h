@@ -31,8 +31,6 @@ int closer_new(struct ev_loop *loop, closer_done_fn done, void *userdata, struct
  * or thread is to be had: then DONE is not called.
  */
 int closer_close(struct closer *c, int fd, void *owner);
-/* Descriptors handed over and not yet closed. */
-unsigned closer_pending(const struct closer *c);
 /*
  * Stop taking reports. The helper may be stuck in a close for as long as the
  * file's owner likes; it is detached and ends with the process.

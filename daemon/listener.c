@@ -58,7 +58,6 @@ struct listener {
         bool old_backlog;
         struct list clients; /* live connections */
         struct list waiting; /* paused and kept connections, oldest first */
-        size_t n_kept;
         ev_timer sweep;
         struct users users;
         struct sched sched;
@@ -159,21 +158,22 @@ static void listener_close_socket(struct listener *l, int fd, bool may_hold_fds,
                 int what = may_hold_fds ? listener_peek(fd, true) : 1;
                 char byte;
 
-                if (what == 0 || what < 0)
-                        break;
-                if (what == 2) {
-                        listener_close_later(l, fd, user);
+                if (what <= 0) {
+                        close(fd); /* empty */
                         return;
                 }
+                if (what == 2)
+                        break; /* holds descriptors */
                 /* no descriptor in this one: nothing the kernel could release here */
-                if (recv(fd, &byte, 1, MSG_DONTWAIT) <= 0 && !may_hold_fds)
-                        break;
-                if (i == LISTENER_DRAIN_MAX - 1 && may_hold_fds) {
-                        listener_close_later(l, fd, user); /* does not empty */
+                if (recv(fd, &byte, 1, MSG_DONTWAIT) <= 0 && !may_hold_fds) {
+                        close(fd); /* empty, or an empty packet: nothing to release either way */
                         return;
                 }
         }
-        close(fd);
+        if (may_hold_fds)
+                listener_close_later(l, fd, user); /* holds descriptors, or does not empty */
+        else
+                close(fd);
 }
 
 bool listener_packet_has_fds(const struct listener *l, const struct client *c) {
@@ -211,33 +211,32 @@ static void listener_admit(struct listener *l, int fd) {
         const struct config *cfg = l->broker->config;
         bool may_hold_fds = listener_may_hold_fds(l, fd);
         struct peer_cred cred = {};
+        struct user *user = NULL;
         struct client *c;
-        struct user *user;
+        const char *why;
         uid_t charged;
         int r;
 
         r = peer_read_cred(fd, &cred);
         if (r < 0) {
                 log_warning("cannot read the credentials of a new client: %s", strerror(-r));
-                listener_reject(l, fd, may_hold_fds, "cannot read your credentials", NULL);
-                return;
+                why = "cannot read your credentials";
+                goto refuse;
         }
         /* root and admins get in beyond max_clients, so no user can lock them out */
         if (l->clients.n >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
                 log_client(cred.uid, LOG_WARNING,
                            "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)", cred.uid,
                            cred.pid, l->clients.n);
-                listener_reject(l, fd, may_hold_fds, "too many clients connected to ipcbrokerd (max_clients)", NULL);
-                free(cred.extra_groups);
-                return;
+                why = "too many clients connected to ipcbrokerd (max_clients)";
+                goto refuse;
         }
-        (void)peer_charge_uid(fd, &cred, &charged);
+        charged = peer_charge_uid(fd, &cred);
         user = users_get(&l->users, charged);
         if (!user) {
                 log_error("cannot accept a connection: out of memory");
-                listener_reject(l, fd, may_hold_fds, "out of memory", NULL);
-                free(cred.extra_groups);
-                return;
+                why = "out of memory";
+                goto refuse;
         }
         /* one user must not starve the others (root is exempt) */
         if (cred.uid != 0 && user_charge(user) >= cfg->max_clients_per_user) {
@@ -252,17 +251,12 @@ static void listener_admit(struct listener *l, int fd) {
                                    "refusing a connection from uid %u (pid %d): it holds %u connections and "
                                    "descriptors (max_clients_per_user)",
                                    cred.uid, cred.pid, user_charge(user));
-                listener_reject(l, fd, may_hold_fds, "too many connections from this user (max_clients_per_user)",
-                                user);
-                users_put(&l->users, user);
-                free(cred.extra_groups);
-                return;
+                why = "too many connections from this user (max_clients_per_user)";
+                goto refuse;
         }
         if (client_new(l->broker, l, fd, &cred, user, &c) < 0) {
-                listener_reject(l, fd, may_hold_fds, "out of memory", user);
-                users_put(&l->users, user);
-                free(cred.extra_groups);
-                return;
+                why = "out of memory";
+                goto refuse;
         }
         c->may_hold_fds = may_hold_fds;
         user->connections++;
@@ -279,6 +273,13 @@ static void listener_admit(struct listener *l, int fd) {
                 listener_wait_turn(l, c);
         else
                 client_serve(c);
+        return;
+
+refuse:
+        listener_reject(l, fd, may_hold_fds, why, user);
+        if (user)
+                users_put(&l->users, user);
+        free(cred.extra_groups);
 }
 
 static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
@@ -344,15 +345,17 @@ static void listener_on_busy(struct ev_loop *loop, ev_idle *w, int revents) {
 
 /* ---- connections with an unread reply ---- */
 
-/* Check the oldest waiting connections: go on with those whose reply was read. */
-static void listener_sweep_some(struct listener *l, size_t max, const struct client *stop) {
-        for (size_t i = 0; i < max && l->waiting.first && l->waiting.first != &stop->wait; i++) {
+/*
+ * Check up to MAX of the oldest waiting connections, stopping at STOP: go on
+ * with those whose reply was read; the others go to the back.
+ */
+static void listener_sweep(struct listener *l, size_t max, const struct list_node *stop) {
+        for (size_t i = 0; i < max && l->waiting.first && l->waiting.first != stop; i++) {
                 struct client *c = list_entry(l->waiting.first, struct client, wait);
                 if (!client_reply_unread(c)) {
                         client_reply_read(c); /* leaves the list */
                         continue;
                 }
-                /* still unread: to the back */
                 list_unlink(&l->waiting, &c->wait);
                 list_append(&l->waiting, &c->wait);
         }
@@ -360,14 +363,8 @@ static void listener_sweep_some(struct listener *l, size_t max, const struct cli
 
 static void listener_on_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
         struct listener *l = container_of(w, struct listener, sweep);
-        struct list_node *n = l->waiting.first;
 
-        while (n) {
-                struct client *c = list_entry(n, struct client, wait);
-                n = n->next; /* C may leave the list */
-                if (!client_reply_unread(c))
-                        client_reply_read(c);
-        }
+        listener_sweep(l, l->waiting.n, NULL); /* each one once */
         if (!l->waiting.first)
                 ev_timer_stop(loop, &l->sweep);
 }
@@ -383,7 +380,6 @@ void listener_keep(struct listener *l, struct client *c, enum client_state state
                 ev_timer_stop(loop, &c->idle);
                 ev_timer_stop(loop, &c->age);
                 list_unlink(&l->clients, &c->live);
-                l->n_kept++;
                 c->user->connections--;
                 c->user->pinned++;
                 broker_status_changed(l->broker);
@@ -391,7 +387,7 @@ void listener_keep(struct listener *l, struct client *c, enum client_state state
         c->state = state;
         if (!listed)
                 list_append(&l->waiting, &c->wait);
-        listener_sweep_some(l, LISTENER_SWEEP_STEP, c);
+        listener_sweep(l, LISTENER_SWEEP_STEP, &c->wait);
         if (l->waiting.first && !ev_is_active(&l->sweep)) {
                 ev_timer_set(&l->sweep, LISTENER_SWEEP, LISTENER_SWEEP);
                 ev_timer_start(loop, &l->sweep);
@@ -408,10 +404,9 @@ void listener_client_gone(struct listener *l, struct client *c) {
 
         sched_remove(&l->sched, &user->turn, &c->turn);
         list_unlink(&l->waiting, &c->wait);
-        if (c->state == CLIENT_KEPT) {
-                l->n_kept--;
+        if (c->state == CLIENT_KEPT)
                 user->pinned--;
-        } else {
+        else {
                 list_unlink(&l->clients, &c->live);
                 user->connections--;
                 broker_status_changed(l->broker);

@@ -301,10 +301,9 @@ static int userns_charge(int fd, const struct peer_cred *cred, uid_t *ret) {
         return 0;
 }
 
-int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret) {
-        uid_t range_owner;
+uid_t peer_charge_uid(int fd, const struct peer_cred *cred) {
+        uid_t range_owner, owner;
 
-        *ret = cred->uid;
         if (cred->uid == 0)
                 return 0;
         /*
@@ -314,15 +313,14 @@ int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret) {
          */
         range_owner = subuid_owner(cred->uid);
         if (range_owner == cred->uid)
-                return 0;
-        if (userns_charge(fd, cred, ret) == 0)
-                return 0;
-        *ret = range_owner;
-        log_client(*ret, LOG_DEBUG,
+                return cred->uid;
+        if (userns_charge(fd, cred, &owner) == 0)
+                return owner;
+        log_client(range_owner, LOG_DEBUG,
                    "pid %d uid %u: its user namespace cannot be read; charged to uid %u, whose subordinate range "
                    "in " SUBUID_FILE " it is in",
-                   (int)cred->pid, cred->uid, *ret);
-        return 0;
+                   (int)cred->pid, cred->uid, range_owner);
+        return range_owner;
 }
 
 void peer_done(void) {

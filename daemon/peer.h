@@ -23,8 +23,8 @@ int peer_read_cred(int fd, struct peer_cred *cred);
  * own), and a subordinate uid to the owner of the peer's user namespace, or,
  * when the peer's process cannot be asked (gone, or /proc closed to the
  * daemon), to the owner of its range. Uids in a namespace that root made
- * (system containers) count one by one. Always succeeds.
+ * (system containers) count one by one.
  */
-int peer_charge_uid(int fd, const struct peer_cred *cred, uid_t *ret);
+uid_t peer_charge_uid(int fd, const struct peer_cred *cred);
 /* Free what the look-ups cached. */
 void peer_done(void);

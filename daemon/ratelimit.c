@@ -9,7 +9,6 @@
  */
 #include "build-config.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -122,14 +121,12 @@ static struct rl_slot *rl_find(uid_t uid, ev_tstamp now) {
         return reuse;
 }
 
-void log_client(uid_t uid, int level, const char *fmt, ...) {
+bool ratelimit_allow(uid_t uid, int level) {
         ev_tstamp now = rl.loop ? ev_now(rl.loop) : 0;
         struct rl_slot *s;
-        char buf[1024];
-        va_list ap;
 
         if (level > log_get_level())
-                return; /* not shown anyway: spends no budget */
+                return false; /* not shown anyway: spends no budget */
         s = rl_find(uid, now);
         if (rl_ended(s, now)) {
                 rl_summary(s);
@@ -146,11 +143,8 @@ void log_client(uid_t uid, int level, const char *fmt, ...) {
                         ev_timer_set(&rl.timer, 1.0, 1.0);
                         ev_timer_start(rl.loop, &rl.timer);
                 }
-                return;
+                return false;
         }
         s->lines++;
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        log_msg(level, "%s", buf);
+        return true;
 }

@@ -12,9 +12,10 @@
 #pragma once
 
 #include <ev.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "log.h"
 
 #define RATELIMIT_INTERVAL 5.0 /* seconds */
 #define RATELIMIT_BURST 10     /* lines per user and interval */
@@ -24,5 +25,15 @@ void ratelimit_setup(struct ev_loop *loop);
 /* Write the pending summaries and forget everything. */
 void ratelimit_done(void);
 
+/*
+ * May a line at LEVEL that UID caused be written now? Counts it either way:
+ * a line beyond the budget is suppressed and goes into the next summary.
+ */
+bool ratelimit_allow(uid_t uid, int level);
+
 /* Log a line a client caused, charged to UID. */
-void log_client(uid_t uid, int level, const char *fmt, ...) _printf_(3, 4);
+#define log_client(uid, level, ...)                                                                                    \
+        do {                                                                                                           \
+                if (ratelimit_allow((uid), (level)))                                                                   \
+                        log_msg((level), __VA_ARGS__);                                                                 \
+        } while (0)
