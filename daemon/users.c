@@ -61,7 +61,8 @@ struct user *users_get(struct users *u, uid_t uid) {
                         if (user->uid == uid)
                                 return user;
         }
-        if ((u->n_users + 1 > u->n_buckets * 2 || !u->n_buckets) && users_grow(u) < 0 && !u->n_buckets)
+        /* at most two users a bucket; with no table yet, a failed growth is fatal */
+        if (u->n_users + 1 > u->n_buckets * 2 && users_grow(u) < 0 && !u->n_buckets)
                 return NULL;
         user = calloc(1, sizeof(*user));
         if (!user)
