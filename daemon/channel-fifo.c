@@ -30,6 +30,37 @@
 #include "log.h"
 #include "safepath.h"
 
+/* A FIFO channel: the framing and message size handed out, and the capacity's watch. */
+struct fifo_channel {
+        struct channel ch;
+        /* a change that could make queued packets unreadable waits until the FIFO is empty */
+        enum fifo_framing framing;
+        long msgsize;
+        bool capacity_warned;            /* setting the capacity failed, and that was logged */
+        time_t capacity_noticed;         /* when a restored capacity was last logged */
+        unsigned long capacity_restores; /* restores since then */
+};
+
+static struct fifo_channel *fifo_of(struct channel *ch) {
+        return container_of(ch, struct fifo_channel, ch);
+}
+
+/* What open(2)-like steps find besides success and a failure (which records the channel's problem). */
+enum {
+        FIFO_ABSENT = 1, /* nothing at the path */
+        FIFO_RACED,      /* what was checked is not what was opened: try again */
+};
+
+/* Hand out the framing and message size the configuration says. */
+static void fifo_take_config(struct channel *ch) {
+        fifo_of(ch)->framing = ch->config->framing;
+        fifo_of(ch)->msgsize = ch->config->message_size;
+}
+
+static int fifo_wire_framing(const struct channel *ch) {
+        return fifo_of((struct channel *)ch)->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET;
+}
+
 static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base) {
         const struct channel_config *c = ch->config;
         /* the FIFO's own directory may be the channel owner's, and sticky (/tmp) for an explicit path */
@@ -76,18 +107,28 @@ static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base
  * A failure is logged once until the capacity is right again; RESTORE says
  * the capacity was right before, so a difference is someone else's doing.
  */
-static int fifo_set_capacity(struct channel *ch, int fd, bool restore) {
+/*
+ * Make the pipe buffer the declared capacity. Anyone holding a descriptor,
+ * even a send-only one, may F_SETPIPE_SZ it (shrink it to one message for
+ * everyone, or grow it at the daemon's expense), so this runs at setup, at
+ * every open and at every check: F_GETPIPE_SZ, and a set only on a difference.
+ * A failure is not fatal (the FIFO works with the capacity it has): it is
+ * logged here, once until the capacity is right again. RESTORE says the
+ * capacity was right before, so a difference is someone else's doing.
+ */
+static void fifo_set_capacity(struct channel *ch, int fd, bool restore) {
+        struct fifo_channel *f = fifo_of(ch);
         const struct channel_config *c = ch->config;
         int cur = fcntl(fd, F_GETPIPE_SZ);
 
         /* the kernel rounds up to a power of two pages: what it gives for the capacity is right */
         if (cur >= c->capacity && cur < c->capacity * 2) {
-                ch->capacity_warned = false;
-                return 0;
+                f->capacity_warned = false;
+                return;
         }
         if (fcntl(fd, F_SETPIPE_SZ, (int)c->capacity) < 0) {
                 int r = -errno;
-                if (ch->capacity_warned)
+                if (f->capacity_warned)
                         log_debug("channel '%s': FIFO capacity is still %d, not %ld: %s", c->name, cur, c->capacity,
                                   strerror(-r));
                 else if (r == -EBUSY)
@@ -96,30 +137,35 @@ static int fifo_set_capacity(struct channel *ch, int fd, bool restore) {
                 else
                         log_error("channel '%s': cannot set FIFO capacity to %ld bytes: %s", c->name, c->capacity,
                                   r == -EPERM ? "above fs.pipe-max-size or the per-user pipe limit" : strerror(-r));
-                ch->capacity_warned = true;
-                return r;
+                f->capacity_warned = true;
+                return;
         }
         if (restore) {
                 /* a holder can resize and reopen in a loop: one notice a minute per channel */
                 time_t now = time(NULL);
-                ch->capacity_restores++;
-                if (now - ch->capacity_noticed >= 60) {
+                f->capacity_restores++;
+                if (now - f->capacity_noticed >= 60) {
                         log_notice("channel '%s': FIFO capacity was %d bytes, not the declared %ld; set it back%s",
                                    c->name, cur, c->capacity,
-                                   ch->capacity_restores > 1 ? " (again: a holder keeps resizing it)" : "");
-                        if (ch->capacity_restores > 1)
+                                   f->capacity_restores > 1 ? " (again: a holder keeps resizing it)" : "");
+                        if (f->capacity_restores > 1)
                                 log_notice("channel '%s': capacity set back %lu times since the last notice", c->name,
-                                           ch->capacity_restores);
-                        ch->capacity_noticed = now;
-                        ch->capacity_restores = 0;
+                                           f->capacity_restores);
+                        f->capacity_noticed = now;
+                        f->capacity_restores = 0;
                 }
         }
-        ch->capacity_warned = false;
-        return 0;
+        f->capacity_warned = false;
+}
+
+static int fifo_failed(struct channel *ch, int err, const char *what) {
+        channel_set_problem(ch, CHANNEL_FAILED, "cannot %s FIFO %s: %s", what, ch->config->path, strerror(-err));
+        return err;
 }
 
 /*
- * Open and verify what is at the path. Returns the descriptor, or -ENOENT when nothing is there.
+ * Open and verify what is at the path: 0 with *RET_FD set, FIFO_ABSENT,
+ * FIFO_RACED, or a negative errno with the channel's problem set.
  *
  * Nothing is opened for real before it is checked: an O_PATH|O_NOFOLLOW
  * descriptor pins the object (opening it has no effect on a FIFO or a
@@ -135,9 +181,9 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
 
         pfd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (pfd < 0)
-                return -errno;
+                return errno == ENOENT ? FIFO_ABSENT : fifo_failed(ch, -errno, "open");
         if (fstat(pfd, &st) < 0)
-                return -errno;
+                return fifo_failed(ch, -errno, "open");
         if (!S_ISFIFO(st.st_mode)) {
                 channel_set_problem(ch, CHANNEL_REFUSED, "%s exists and is %s, not a FIFO; refusing it", c->path,
                                     S_ISLNK(st.st_mode)   ? "a symlink"
@@ -163,51 +209,57 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
         fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
-                int r = -errno;
-                if (r == -ENOENT) {
+                if (errno == ENOENT) {
                         channel_set_problem(ch, CHANNEL_FAILED,
                                             "cannot reopen FIFO %s through %s: is /proc mounted? The daemon opens an "
                                             "existing FIFO only after checking it, which needs /proc",
                                             c->path, proc);
-                        return -ENODEV; /* not -ENOENT: the FIFO is there */
+                        return -ENODEV;
                 }
-                return r;
+                return fifo_failed(ch, -errno, "open");
         }
         /* /proc/self/fd/N is the pinned inode; make sure of it all the same */
         if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISFIFO(st2.st_mode)) {
                 close(fd);
-                return -EAGAIN;
+                return FIFO_RACED;
         }
         *ret_fd = fd;
         return 0;
 }
 
-/* Create a new FIFO at the path and open it. */
-static int fifo_make(struct channel *ch, int dirfd, const char *base, int *ret_fd) {
-        int r;
-
+/*
+ * Open the FIFO at the path, creating it when nothing is there (MADE says
+ * whether we did). 0, or a negative errno with the channel's problem set.
+ */
+static int fifo_open_or_make(struct channel *ch, int dirfd, const char *base, int *ret_fd, bool *made) {
+        *made = false;
         for (int attempt = 0; attempt < 5; attempt++) {
-                if (mkfifoat(dirfd, base, 0600) < 0 && errno != EEXIST)
-                        return -errno;
-                r = fifo_open_existing(ch, dirfd, base, ret_fd);
-                if (r == -EAGAIN || r == -ENOENT)
+                int r = fifo_open_existing(ch, dirfd, base, ret_fd);
+                if (r == FIFO_ABSENT) {
+                        if (mkfifoat(dirfd, base, 0600) < 0 && errno != EEXIST)
+                                return fifo_failed(ch, -errno, "create");
+                        *made = true;
                         continue;
-                return r;
+                }
+                if (r != FIFO_RACED)
+                        return r;
         }
+        channel_set_problem(ch, CHANNEL_FAILED, "FIFO %s keeps appearing and vanishing; giving up", ch->config->path);
         return -EBUSY;
 }
 
+/* Make FD, the FIFO at the path, the channel's: claim it, set owner, mode and capacity. */
 static int fifo_take(struct channel *ch, int fd) {
         struct stat st;
         int r;
 
         if (fstat(fd, &st) < 0)
-                return -errno;
+                return fifo_failed(ch, -errno, "inspect");
         /* a FIFO reached through a second path (a bind mount) may be another channel's */
         r = channel_claim_object(ch, st.st_dev, st.st_ino);
         if (r < 0)
                 return r;
-        r = channel_apply_owner_mode(ch, fd);
+        r = channel_apply_owner_mode(ch, fd, true);
         if (r < 0)
                 return r;
         fifo_set_capacity(ch, fd, false);
@@ -216,41 +268,36 @@ static int fifo_take(struct channel *ch, int fd) {
         return 0;
 }
 
-static int fifo_setup(struct channel *ch) {
-        const struct channel_config *c = ch->config;
+/* Open (or create) the FIFO at the path and take it; *RET_FD is ours. */
+static int fifo_open_owned(struct channel *ch, int *ret_fd, bool *made) {
         _cleanup_close_ int dirfd = -1;
         const char *base;
         int fd = -1, r;
-        bool made = false;
 
         r = fifo_parent(ch, &dirfd, &base);
         if (r < 0)
                 return r;
-        for (int attempt = 0; attempt < 5; attempt++) {
-                r = fifo_open_existing(ch, dirfd, base, &fd);
-                if (r == -ENOENT) {
-                        if (mkfifoat(dirfd, base, 0600) < 0 && errno != EEXIST) {
-                                r = -errno;
-                                channel_set_problem(ch, CHANNEL_FAILED, "cannot create FIFO %s: %s", c->path,
-                                                    strerror(-r));
-                                return r;
-                        }
-                        made = true;
-                        continue;
-                }
-                if (r != -EAGAIN)
-                        break;
-        }
-        if (r < 0) {
-                if (ch->state == CHANNEL_READY || !ch->problem)
-                        channel_set_problem(ch, CHANNEL_FAILED, "cannot open FIFO %s: %s", c->path, strerror(-r));
+        r = fifo_open_or_make(ch, dirfd, base, &fd, made);
+        if (r < 0)
                 return r;
-        }
         r = fifo_take(ch, fd);
         if (r < 0) {
                 close(fd);
                 return r;
         }
+        *ret_fd = fd;
+        return 0;
+}
+
+static int fifo_setup(struct channel *ch) {
+        const struct channel_config *c = ch->config;
+        bool made;
+        int fd = -1, r;
+
+        fifo_take_config(ch);
+        r = fifo_open_owned(ch, &fd, &made);
+        if (r < 0)
+                return r;
         ch->fd = fd;
         ch->created = made;
         if (made)
@@ -270,29 +317,29 @@ static int fifo_check(struct channel *ch) {
 
         r = safepath_open_parent(ch->config->path, 0, &dirfd, &base, &bad);
         if (r == -ENOENT)
-                return -ENOENT;
+                return CHANNEL_GONE;
         if (r == -ELOOP || r == -ENOTDIR)
-                return -EEXIST; /* the path now leads somewhere else (a symlink on the way) */
+                return CHANNEL_REPLACED; /* the path now leads somewhere else (a symlink on the way) */
         if (r < 0)
                 return r;
         if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? -ENOENT : -errno;
+                return errno == ENOENT ? CHANNEL_GONE : -errno;
         if (st.st_dev != ch->dev || st.st_ino != ch->ino)
-                return -EEXIST;
+                return CHANNEL_REPLACED;
         /* a holder of the FIFO may have resized its buffer */
         fifo_set_capacity(ch, ch->fd, true);
-        return 0;
+        return CHANNEL_OURS;
 }
 
 /* Copy what is in OLD into NEW, one read (one packet) at a time, as far as NEW has room. */
-long channel_fifo_move(const char *path, int old_fd, int new_fd) {
+static void fifo_move(const char *path, int old_fd, int new_fd) {
         char buf[PIPE_BUF * 16];
         long moved = 0;
         int fl = fcntl(new_fd, F_GETFL);
         int queued = 0;
 
         if (ioctl(old_fd, FIONREAD, &queued) < 0 || queued == 0)
-                return 0;
+                return;
         if (fl >= 0)
                 fcntl(new_fd, F_SETFL, fl | O_DIRECT | O_NONBLOCK);
         /* bounded by what OLD held when we started */
@@ -317,41 +364,78 @@ long channel_fifo_move(const char *path, int old_fd, int new_fd) {
                 fcntl(new_fd, F_SETFL, fl);
         if (moved)
                 log_info("FIFO %s: moved %ld queued messages to the new FIFO", path, moved);
-        if (ioctl(old_fd, FIONREAD, &queued) < 0)
-                return 0;
-        return queued;
 }
 
 static int fifo_recreate(struct channel *ch) {
-        _cleanup_close_ int dirfd = -1;
-        const char *base;
-        int fd = -1, r;
+        int old = ch->fd, fd = -1, r;
+        bool made;
 
-        r = fifo_parent(ch, &dirfd, &base);
+        r = fifo_open_owned(ch, &fd, &made);
         if (r < 0)
                 return r;
-        r = fifo_make(ch, dirfd, base, &fd);
-        if (r < 0)
-                return r;
-        r = fifo_take(ch, fd);
-        if (r < 0) {
-                close(fd);
-                return r;
-        }
-        channel_fifo_move(ch->config->path, ch->fd, fd);
-        /* programs that hold the old FIFO may still write to it: keep forwarding from it */
-        channel_keep_orphan(ch, ch->fd);
+        fifo_move(ch->config->path, old, fd);
         ch->fd = fd;
         ch->created = true;
+        /* programs that hold the old FIFO may still write to it: keep forwarding from it */
+        channel_holdover_add(ch, old);
         return 0;
 }
 
-static int fifo_apply(struct channel *ch) {
-        int r = channel_ensure(ch);
+static long fifo_queued(int fd) {
+        int queued = 0;
 
+        return ioctl(fd, FIONREAD, &queued) < 0 ? -errno : queued;
+}
+
+/*
+ * Queued FIFO packets carry no mark of their framing, and a receiver refuses
+ * one longer than the channel's message size: a framing change or a smaller
+ * message size, read by handles opened after it, would lose what is queued.
+ * Apply those only while the FIFO is empty, as a queue is resized only while
+ * empty; until then keep handing out the old ones.
+ */
+static void fifo_reconfigure_framing(struct channel *ch) {
+        struct fifo_channel *f = fifo_of(ch);
+        const struct channel_config *config = ch->config;
+        bool framing = f->framing != config->framing;
+        bool shrink = config->message_size < f->msgsize;
+        long queued;
+
+        if (!framing && !shrink) {
+                f->msgsize = config->message_size; /* growing is always safe */
+                return;
+        }
+        queued = fifo_queued(ch->fd);
+        if (queued != 0) {
+                if (framing)
+                        log_warning("channel '%s': FIFO holds %ld bytes; keeping %s framing instead of %s until it "
+                                    "is empty at a later reload",
+                                    config->name, queued, framing_to_string(f->framing),
+                                    framing_to_string(config->framing));
+                if (shrink)
+                        log_warning("channel '%s': FIFO holds %ld bytes; keeping messages of up to %ld bytes instead "
+                                    "of %ld until it is empty at a later reload",
+                                    config->name, queued, f->msgsize, config->message_size);
+                if (!shrink)
+                        f->msgsize = config->message_size;
+                return;
+        }
+        if (framing)
+                log_warning("channel '%s': framing changed from %s to %s; handles opened before the reload keep the "
+                            "old framing until they are opened again",
+                            config->name, framing_to_string(f->framing), framing_to_string(config->framing));
+        fifo_take_config(ch);
+}
+
+static int fifo_reconfigure(struct channel *ch, const struct channel_config *next) {
+        int r;
+
+        ch->config = next;
+        fifo_reconfigure_framing(ch);
+        r = channel_ensure(ch);
         if (r < 0)
                 return r;
-        r = channel_apply_owner_mode(ch, ch->fd);
+        r = channel_apply_owner_mode(ch, ch->fd, false);
         if (r < 0)
                 return r;
         fifo_set_capacity(ch, ch->fd, false);
@@ -369,7 +453,7 @@ static int fifo_unlink(struct channel *ch) {
         return 0;
 }
 
-static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
+static int fifo_open_fresh(struct channel *ch, int access, struct channel_handle *h) {
         _cleanup_close_ int dirfd = -1;
         _cleanup_close_ int fd = -1;
         const char *base;
@@ -379,13 +463,13 @@ static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
         flags = channel_access_flags(access);
         r = safepath_open_parent(ch->config->path, 0, &dirfd, &base, NULL);
         if (r < 0)
-                return r;
+                return r == -ENOENT ? CHANNEL_GONE : r;
         /* non-blocking: a writer's open must never wait (we hold a reader anyway) */
         fd = openat(dirfd, base, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return -errno;
+                return errno == ENOENT ? CHANNEL_GONE : -errno;
         if (fstat(fd, &st) < 0 || st.st_dev != ch->dev || st.st_ino != ch->ino || !S_ISFIFO(st.st_mode))
-                return -ESTALE;
+                return CHANNEL_REPLACED;
         /* a holder (even send-only) may have resized the pipe: every open restores the declared capacity */
         fifo_set_capacity(ch, fd, true);
         flags = fcntl(fd, F_GETFL);
@@ -396,19 +480,31 @@ static int fifo_open_fresh(struct channel *ch, int access, int *ret_fd) {
                 flags |= O_DIRECT; /* packet mode: one write, one message */
         if (fcntl(fd, F_SETFL, flags) < 0)
                 return -errno;
-        *ret_fd = TAKE_FD(fd);
+        *h = (struct channel_handle){
+                .fd = TAKE_FD(fd),
+                .type = WIRE_CHANNEL_FIFO,
+                .max_messages = -1,
+                .message_size = fifo_of(ch)->msgsize,
+                .framing = fifo_wire_framing(ch),
+        };
         return 0;
 }
 
-static int fifo_info(struct channel *ch, struct channel_info *info) {
-        int r = pipe_fill(ch->fd, ch->framing == FRAMING_BATCH, &info->capacity, &info->bytes, &info->max_messages);
+static void fifo_info(struct channel *ch, struct channel_info *info) {
+        struct fifo_channel *f = fifo_of(ch);
 
-        if (r < 0)
-                return r;
-        info->message_size = ch->fifo_msgsize;
+        info->framing = fifo_wire_framing(ch);
         info->messages = -1; /* the kernel does not count packets */
-        info->flags = 0;
-        return 0;
+        info->message_size = f->msgsize;
+        if (ch->fd >= 0 &&
+            pipe_fill(ch->fd, f->framing == FRAMING_BATCH, &info->capacity, &info->bytes, &info->max_messages) == 0) {
+                info->live = true;
+                return;
+        }
+        info->message_size = ch->config->message_size;
+        info->max_messages = -1;
+        info->bytes = -1;
+        info->capacity = ch->config->capacity;
 }
 
 static int fifo_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
@@ -426,12 +522,18 @@ static int fifo_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
 }
 
 const struct channel_ops channel_fifo_ops = {
+        .kind = "FIFO",
+        .wire_type = WIRE_CHANNEL_FIFO,
+        .size = sizeof(struct fifo_channel),
+        .data_needs_holder = true, /* a pipe's data lives only while a descriptor is open */
         .setup = fifo_setup,
         .check = fifo_check,
-        .apply = fifo_apply,
+        .reconfigure = fifo_reconfigure,
         .recreate = fifo_recreate,
         .unlink = fifo_unlink,
         .open = fifo_open_fresh,
         .info = fifo_info,
         .purge = fifo_purge,
+        .queued = fifo_queued,
+        .move = fifo_move,
 };

@@ -19,6 +19,25 @@
 #include "channel.h"
 #include "log.h"
 
+/* A queue channel: the attributes of the queue we hold (they lag the configuration while a resize waits). */
+struct mq_channel {
+        struct channel ch;
+        long maxmsg;
+        long msgsize;
+};
+
+static struct mq_channel *mq_of(struct channel *ch) {
+        return container_of(ch, struct mq_channel, ch);
+}
+
+/* The object we hold now has the configured size. */
+static void mq_took(struct channel *ch, const struct stat *st) {
+        mq_of(ch)->maxmsg = ch->config->max_messages;
+        mq_of(ch)->msgsize = ch->config->message_size;
+        ch->dev = st->st_dev;
+        ch->ino = st->st_ino;
+}
+
 static int mq_identity(int fd, struct stat *st) {
         return fstat(fd, st) < 0 ? -errno : 0;
 }
@@ -76,18 +95,18 @@ static int mq_create(struct channel *ch, int *ret_fd) {
 /*
  * Move what OLD holds into NEW (both ours, non-blocking), as far as NEW has
  * room, and no more than OLD held when we started: senders that still hold
- * OLD must not keep the daemon busy. Returns how many messages stay in OLD.
+ * OLD must not keep the daemon busy. What does not fit stays in OLD.
  */
-long channel_mq_move(const char *name, int old_fd, int new_fd) {
+static void mq_move(const char *name, int old_fd, int new_fd) {
         struct mq_attr a, b;
         long moved = 0;
         char *buf;
 
         if (mq_getattr((mqd_t)old_fd, &a) < 0 || a.mq_curmsgs == 0)
-                return 0;
+                return;
         buf = malloc((size_t)a.mq_msgsize);
         if (!buf)
-                return a.mq_curmsgs;
+                return; /* forwarded at the next attempt */
         for (long i = 0; i < a.mq_curmsgs; i++) {
                 unsigned prio;
                 ssize_t n;
@@ -110,9 +129,6 @@ long channel_mq_move(const char *name, int old_fd, int new_fd) {
         free(buf);
         if (moved)
                 log_info("queue %s: moved %ld queued messages to the new queue", name, moved);
-        if (mq_getattr((mqd_t)old_fd, &a) < 0)
-                return 0;
-        return a.mq_curmsgs;
 }
 
 static int mq_adopt(struct channel *ch, int fd) {
@@ -121,9 +137,11 @@ static int mq_adopt(struct channel *ch, int fd) {
         struct stat st;
         int r;
 
-        r = mq_identity(fd, &st);
-        if (r < 0)
+        if (mq_identity(fd, &st) < 0 || mq_getattr((mqd_t)fd, &a) < 0) {
+                r = -errno;
+                channel_set_problem(ch, CHANNEL_FAILED, "cannot inspect queue %s: %s", c->mq_name, strerror(-r));
                 return r;
+        }
         if (!channel_owner_trusted(ch, st.st_uid)) {
                 channel_set_problem(ch, CHANNEL_REFUSED,
                                     "queue %s already exists and belongs to uid %u, not to the daemon or the channel's "
@@ -134,8 +152,6 @@ static int mq_adopt(struct channel *ch, int fd) {
         r = channel_claim_object(ch, st.st_dev, st.st_ino);
         if (r < 0)
                 return r;
-        if (mq_getattr((mqd_t)fd, &a) < 0)
-                return -errno;
         if (a.mq_maxmsg != c->max_messages || a.mq_msgsize != c->message_size) {
                 channel_set_problem(ch, CHANNEL_REFUSED,
                                     "queue %s already exists with %ld messages of %ld bytes, but the configuration "
@@ -144,14 +160,37 @@ static int mq_adopt(struct channel *ch, int fd) {
                                     a.mq_curmsgs);
                 return -EEXIST;
         }
-        r = channel_apply_owner_mode(ch, fd);
+        r = channel_apply_owner_mode(ch, fd, true);
         if (r < 0)
                 return r;
-        ch->mq_maxmsg = c->max_messages;
-        ch->mq_msgsize = c->message_size;
-        ch->dev = st.st_dev;
-        ch->ino = st.st_ino;
+        mq_took(ch, &st);
         log_info("channel '%s': adopted queue %s with %ld queued messages", c->name, c->mq_name, a.mq_curmsgs);
+        return 0;
+}
+
+/* Create the queue anew under the channel's name and give it its owner and mode; *RET_FD is ours. */
+static int mq_create_owned(struct channel *ch, int *ret_fd) {
+        const struct channel_config *c = ch->config;
+        struct stat st;
+        int fd = -1, r;
+
+        r = mq_create(ch, &fd);
+        if (r == -EEXIST)
+                return r; /* the caller tries again */
+        if (r < 0) {
+                mq_explain(ch, -r, "create", false);
+                return r;
+        }
+        r = channel_apply_owner_mode(ch, fd, true);
+        if (r >= 0 && (r = mq_identity(fd, &st)) < 0)
+                channel_set_problem(ch, CHANNEL_FAILED, "cannot set up queue %s: %s", c->mq_name, strerror(-r));
+        if (r < 0) {
+                mq_unlink(c->mq_name);
+                close(fd);
+                return r;
+        }
+        mq_took(ch, &st);
+        *ret_fd = fd;
         return 0;
 }
 
@@ -161,7 +200,7 @@ static int mq_setup(struct channel *ch) {
         /* Open-or-create, bounded: the name may appear or vanish between the two calls. */
         for (int attempt = 0; attempt < 5; attempt++) {
                 mqd_t q = mq_open(c->mq_name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-                int fd, r;
+                int fd = -1, r;
 
                 if (q != (mqd_t)-1) {
                         fd = (int)q;
@@ -185,28 +224,11 @@ static int mq_setup(struct channel *ch) {
                         mq_explain(ch, e, "open", true);
                         return -e;
                 }
-                r = mq_create(ch, &fd);
+                r = mq_create_owned(ch, &fd);
                 if (r == -EEXIST)
                         continue;
-                if (r < 0) {
-                        mq_explain(ch, -r, "create", false);
+                if (r < 0)
                         return r;
-                }
-                r = channel_apply_owner_mode(ch, fd);
-                if (r >= 0) {
-                        struct stat st;
-                        r = mq_identity(fd, &st);
-                        ch->mq_maxmsg = c->max_messages;
-                        ch->mq_msgsize = c->message_size;
-                        ch->dev = st.st_dev;
-                        ch->ino = st.st_ino;
-                }
-                if (r < 0) {
-                        mq_unlink(c->mq_name);
-                        close(fd);
-                        channel_set_problem(ch, CHANNEL_FAILED, "cannot set up queue %s: %s", c->mq_name, strerror(-r));
-                        return r;
-                }
                 ch->fd = fd;
                 ch->created = true;
                 log_info("channel '%s': created queue %s (%ld x %ld bytes, %u:%u, mode %04o)", c->name, c->mq_name,
@@ -224,46 +246,39 @@ static int mq_check(struct channel *ch) {
 
         q = mq_open(ch->config->mq_name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (q == (mqd_t)-1)
-                return errno == ENOENT ? -ENOENT : errno == EACCES ? -EEXIST : -errno;
+                return errno == ENOENT ? CHANNEL_GONE : errno == EACCES ? CHANNEL_REPLACED : -errno;
         r = mq_identity((int)q, &st);
         close((int)q);
         if (r < 0)
                 return r;
-        if (st.st_dev != ch->dev || st.st_ino != ch->ino)
-                return -EEXIST;
-        return 0;
+        return st.st_dev == ch->dev && st.st_ino == ch->ino ? CHANNEL_OURS : CHANNEL_REPLACED;
 }
 
 /* Replace our queue by a new one under the same name, keeping its messages. */
 static int mq_replace(struct channel *ch, bool unlink_old) {
-        int fd, r;
-        struct stat st;
+        int old = ch->fd, fd = -1, r;
 
-        if (unlink_old && mq_unlink(ch->config->mq_name) < 0 && errno != ENOENT)
-                return -errno;
-        r = mq_create(ch, &fd);
-        if (r < 0) {
-                mq_explain(ch, -r, "create", false);
+        if (unlink_old && mq_unlink(ch->config->mq_name) < 0 && errno != ENOENT) {
+                r = -errno;
+                channel_set_problem(ch, CHANNEL_FAILED, "cannot replace queue %s: %s", ch->config->mq_name,
+                                    strerror(-r));
                 return r;
         }
-        r = channel_apply_owner_mode(ch, fd);
-        if (r >= 0)
-                r = mq_identity(fd, &st);
+        r = mq_create_owned(ch, &fd);
         if (r < 0) {
-                mq_unlink(ch->config->mq_name);
-                close(fd);
+                if (r == -EEXIST)
+                        channel_set_problem(ch, CHANNEL_FAILED,
+                                            "cannot create queue %s: another process took the "
+                                            "name first",
+                                            ch->config->mq_name);
                 return r;
         }
-        /* what does not fit now stays reachable: keep the old queue and move the rest later */
-        channel_mq_move(ch->config->mq_name, ch->fd, fd);
-        /* programs that hold the old queue may still send to it: keep forwarding from it */
-        channel_keep_orphan(ch, ch->fd);
+        /* what does not fit now stays reachable: the old queue is held over and forwarded from later */
+        mq_move(ch->config->mq_name, old, fd);
         ch->fd = fd;
-        ch->mq_maxmsg = ch->config->max_messages;
-        ch->mq_msgsize = ch->config->message_size;
-        ch->dev = st.st_dev;
-        ch->ino = st.st_ino;
         ch->created = true;
+        /* programs that hold the old queue may still send to it */
+        channel_holdover_add(ch, old);
         return 0;
 }
 
@@ -271,16 +286,21 @@ static int mq_recreate(struct channel *ch) {
         return mq_replace(ch, false);
 }
 
-static int mq_apply(struct channel *ch) {
-        const struct channel_config *c = ch->config;
+static int mq_reconfigure(struct channel *ch, const struct channel_config *next) {
+        const struct channel_config *c = next;
         struct mq_attr a;
         int r;
 
+        ch->config = next;
         r = channel_ensure(ch);
         if (r < 0)
                 return r;
-        if (mq_getattr((mqd_t)ch->fd, &a) < 0)
-                return -errno;
+        if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
+                r = -errno;
+                log_error("channel '%s': cannot read the attributes of queue %s: %s", c->name, c->mq_name,
+                          strerror(-r));
+                return r;
+        }
         if (a.mq_maxmsg != c->max_messages || a.mq_msgsize != c->message_size) {
                 /*
                  * A queue's size cannot change: it takes a new queue. Do it only
@@ -301,7 +321,7 @@ static int mq_apply(struct channel *ch) {
                                  c->max_messages, c->message_size);
                 }
         }
-        return channel_apply_owner_mode(ch, ch->fd);
+        return channel_apply_owner_mode(ch, ch->fd, false);
 }
 
 static int mq_unlink_ours(struct channel *ch) {
@@ -310,52 +330,70 @@ static int mq_unlink_ours(struct channel *ch) {
         return 0;
 }
 
-static int mq_open_fresh(struct channel *ch, int access, int *ret_fd) {
+static int mq_open_fresh(struct channel *ch, int access, struct channel_handle *h) {
         int flags = channel_access_flags(access);
         struct stat st;
         mqd_t q;
 
         q = mq_open(ch->config->mq_name, flags | O_CLOEXEC);
         if (q == (mqd_t)-1)
-                return -errno;
+                return errno == ENOENT ? CHANNEL_GONE : -errno;
         if (fstat((int)q, &st) < 0 || st.st_dev != ch->dev || st.st_ino != ch->ino) {
                 /* Lost a race with a replacement: never hand out what we did not verify. */
                 close((int)q);
-                return -ESTALE;
+                return CHANNEL_REPLACED;
         }
-        *ret_fd = (int)q;
+        /* what the library needs, from what we know: no further system call */
+        *h = (struct channel_handle){
+                .fd = (int)q,
+                .type = WIRE_CHANNEL_MQUEUE,
+                .max_messages = mq_of(ch)->maxmsg,
+                .message_size = mq_of(ch)->msgsize,
+                .framing = -1,
+        };
         return 0;
 }
 
-static int mq_info(struct channel *ch, struct channel_info *info) {
+/* The kernel keeps no byte count per queue; QSIZE in /dev/mqueue has one, when it happens to be mounted. */
+static long long mq_bytes(const struct channel *ch) {
+        char path[300];
+        long long q = -1;
+        struct stat st;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/dev/mqueue%s", ch->config->mq_name);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        if (fstat(fileno(f), &st) < 0 || st.st_ino != ch->ino || fscanf(f, "QSIZE:%lld", &q) != 1)
+                q = -1;
+        fclose(f);
+        return q;
+}
+
+static void mq_info(struct channel *ch, struct channel_info *info) {
         struct mq_attr a;
 
-        if (mq_getattr((mqd_t)ch->fd, &a) < 0)
-                return -errno;
+        info->bytes = -1;
+        info->capacity = -1;
+        if (ch->fd < 0 || mq_getattr((mqd_t)ch->fd, &a) < 0) {
+                info->max_messages = ch->config->max_messages;
+                info->message_size = ch->config->message_size;
+                info->messages = -1;
+                return;
+        }
+        info->live = true;
         info->max_messages = a.mq_maxmsg;
         info->message_size = a.mq_msgsize;
         info->messages = a.mq_curmsgs;
-        info->bytes = -1;
         info->flags = a.mq_flags;
-        info->capacity = -1;
-        /*
-         * The kernel keeps no byte count per queue. QSIZE in /dev/mqueue has
-         * one; read it when the filesystem happens to be mounted.
-         */
-        {
-                char path[300];
-                FILE *f;
-                snprintf(path, sizeof(path), "/dev/mqueue%s", ch->config->mq_name);
-                f = fopen(path, "re");
-                if (f) {
-                        long long q;
-                        struct stat st;
-                        if (fstat(fileno(f), &st) == 0 && st.st_ino == ch->ino && fscanf(f, "QSIZE:%lld", &q) == 1)
-                                info->bytes = q;
-                        fclose(f);
-                }
-        }
-        return 0;
+        info->bytes = mq_bytes(ch);
+}
+
+static long mq_queued(int fd) {
+        struct mq_attr a;
+
+        return mq_getattr((mqd_t)fd, &a) < 0 ? -errno : a.mq_curmsgs;
 }
 
 static int mq_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
@@ -380,12 +418,18 @@ static int mq_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
 }
 
 const struct channel_ops channel_mq_ops = {
+        .kind = "queue",
+        .wire_type = WIRE_CHANNEL_MQUEUE,
+        .size = sizeof(struct mq_channel),
+        .data_needs_holder = false, /* a queue keeps its messages in the kernel */
         .setup = mq_setup,
         .check = mq_check,
-        .apply = mq_apply,
+        .reconfigure = mq_reconfigure,
         .recreate = mq_recreate,
         .unlink = mq_unlink_ours,
         .open = mq_open_fresh,
         .info = mq_info,
         .purge = mq_purge,
+        .queued = mq_queued,
+        .move = mq_move,
 };

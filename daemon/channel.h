@@ -7,15 +7,21 @@
  * object from one deleted, replaced or squatted behind its back: a descriptor
  * is only ever handed out after it was checked against it.
  *
- * The type-specific work is in channel-mq.c and channel-fifo.c, behind
- * struct channel_ops; channel.c holds what both share.
+ * Everything that depends on the kind of object is in the type's file
+ * (channel-mq.c, channel-fifo.c), behind struct channel_ops; so is the
+ * type's own state, in a struct that begins with struct channel. channel.c
+ * holds the life both kinds share, channel-holdover.c the objects a channel
+ * no longer uses but that must stay open.
+ *
+ * Who reports: an operation that fails records why in the channel
+ * (channel_set_problem, which logs it once) or, where the channel stays
+ * usable, logs it itself; callers only look at the result.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include "config.h"
 #include "protocol.h"
@@ -37,63 +43,78 @@ _Static_assert((int)CHANNEL_ACCESS_SEND == (int)WIRE_ACCESS_SEND && (int)CHANNEL
                "access bits");
 _Static_assert(CHANNEL_NAME_MAX == WIRE_NAME_MAX, "channel name limit");
 
+/*
+ * What a check finds at the channel's name, besides a negative errno when it
+ * cannot tell: the object is ours, gone, or another object took the name.
+ */
+enum channel_found {
+        CHANNEL_OURS,
+        CHANNEL_GONE,
+        CHANNEL_REPLACED,
+};
+
+/* What stat and list show of a channel; -1 where a value does not apply or is not known. */
 struct channel_info {
+        uint32_t type;     /* WIRE_CHANNEL_* */
+        int framing;       /* WIRE_FRAMING_*, FIFOs only */
+        bool live;         /* read from the object (else what the configuration declares) */
         long max_messages; /* mqueue: mq_maxmsg; fifo: capacity / message_size */
         long message_size;
-        long messages;   /* queued now (fifo: -1 when unknown) */
-        long long bytes; /* bytes queued now (mqueue: -1 when unknown) */
+        long messages;   /* queued now */
+        long long bytes; /* bytes queued now */
         long flags;      /* mqueue: mq_flags of the daemon's descriptor */
         long capacity;   /* fifo: pipe buffer size in effect */
 };
 
-#define CHANNEL_ORPHANS_MAX 4
+/* What an open hands out: the descriptor and what the library needs to use it. */
+struct channel_handle {
+        int fd;
+        uint32_t type;     /* WIRE_CHANNEL_* */
+        long max_messages; /* -1 where it does not apply */
+        long message_size;
+        int framing; /* WIRE_FRAMING_*, or -1 */
+};
 
 struct channel;
 
 struct channel_ops {
+        const char *kind;   /* "queue", "FIFO": for messages */
+        uint32_t wire_type; /* WIRE_CHANNEL_* */
+        size_t size;        /* of the type's struct, which begins with struct channel */
+        /* the data lives only while a descriptor is open (a pipe): withdrawing must not drop it */
+        bool data_needs_holder;
         /* Create the object, or adopt an existing one that is ours; sets fd, dev, ino. */
         int (*setup)(struct channel *ch);
-        /*
-         * Check that the object at the channel's name is still the one we hold:
-         * 0 when it is, -ENOENT when it is gone, -EEXIST when another object
-         * took the name.
-         */
+        /* What is at the channel's name now: enum channel_found, or a negative errno. */
         int (*check)(struct channel *ch);
-        /* Apply owner, group, mode (and fifo capacity) from the configuration. */
-        int (*apply)(struct channel *ch);
+        /* Switch to NEXT (reload): owner, group, mode, sizes; what cannot change yet waits. */
+        int (*reconfigure)(struct channel *ch, const struct channel_config *next);
         /* The name is gone: create a new object and move queued messages into it. */
         int (*recreate)(struct channel *ch);
         /* Unlink the object's name, if it is still ours. */
         int (*unlink)(struct channel *ch);
-        /* Open a fresh descriptor with the given access, verified to be ours. */
-        int (*open)(struct channel *ch, int access, int *ret_fd);
-        int (*info)(struct channel *ch, struct channel_info *info);
+        /* Open a fresh descriptor with the given access, verified to be ours; CHANNEL_GONE or REPLACED on a miss. */
+        int (*open)(struct channel *ch, int access, struct channel_handle *h);
+        /* Fill INFO from the object (fd >= 0) or from the configuration. */
+        void (*info)(struct channel *ch, struct channel_info *info);
         /* Drop queued messages; report how many and how many bytes. */
         int (*purge)(struct channel *ch, uint64_t *messages, uint64_t *bytes);
+        /* How much FD holds (messages, or bytes for a pipe): >= 0, or a negative errno. */
+        long (*queued)(int fd);
+        /* Move what FROM holds into TO, as far as TO has room; the rest stays in FROM. */
+        void (*move)(const char *name, int from, int to);
 };
 
 struct channel {
-        const struct channel_config *config; /* points into the broker's current config */
+        const struct channel_config *config; /* points into the configuration in force */
         const struct channel_ops *ops;
         enum channel_state state;
         char *problem; /* why the channel is not READY, for logs and status */
         int fd;        /* our descriptor on the object, -1 when none */
         dev_t dev;
         ino_t ino;
-        /* queues: the attributes of the object we hold (they lag the config while a resize waits) */
-        long mq_maxmsg;
-        long mq_msgsize;
-        /* FIFOs: the framing and message size handed out (a change that could make queued
-         * packets unreadable waits until the FIFO is empty) */
-        enum fifo_framing framing;
-        long fifo_msgsize;
-        bool created;                    /* we created the object (not adopted) in this run */
-        bool capacity_warned;            /* FIFOs: setting the capacity failed, and that was logged */
-        time_t capacity_noticed;         /* FIFOs: when a restored capacity was last logged */
-        unsigned long capacity_restores; /* restores since then */
-        /* earlier objects of this channel (deleted or resized) that programs may still hold */
-        int orphans[CHANNEL_ORPHANS_MAX];
-        size_t n_orphans;
+        bool created;       /* we created the object (not adopted) in this run */
+        size_t n_holdovers; /* earlier objects of this channel forwarded into it (channel-holdover.c) */
         /* counters */
         uint64_t opens;
         uint64_t denials;
@@ -103,43 +124,39 @@ extern const struct channel_ops channel_mq_ops;
 extern const struct channel_ops channel_fifo_ops;
 
 int channel_new(const struct channel_config *config, struct channel **ret);
-/* Close our descriptor; with on_stop=remove also unlink the object. */
+/* Close our descriptor; with REMOVE also unlink the object (if it is still ours). */
 void channel_stop(struct channel *ch, bool remove);
 void channel_free(struct channel *ch);
 
-/* Create or adopt the object, logging what happened. */
+/* Create or adopt the object. */
 int channel_setup(struct channel *ch);
 /*
  * Make sure the object is still ours: recreate it when deleted (keeping its
  * messages), refuse it when replaced. Returns 0 when the channel is READY.
  */
 int channel_ensure(struct channel *ch);
-/* Switch to a new configuration of the same name (reload). */
+/* Switch to a new configuration of the same name and object (reload). */
 int channel_reconfigure(struct channel *ch, const struct channel_config *config);
 
-int channel_open(struct channel *ch, int access, int *ret_fd);
-int channel_info(struct channel *ch, struct channel_info *info);
+int channel_open(struct channel *ch, int access, struct channel_handle *h);
+/* Fill INFO; info->live says whether it comes from the object. */
+void channel_info(struct channel *ch, struct channel_info *info);
+/* Does the object hold nothing (or is there no object)? */
+bool channel_is_empty(const struct channel *ch);
 int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes);
-
-/*
- * Keep an earlier object open after it was replaced: its messages (and what
- * programs holding it still send) are moved into the current object by
- * channel_drain_orphans(). At most CHANNEL_ORPHANS_MAX are kept per channel.
- */
-void channel_keep_orphan(struct channel *ch, int fd);
-void channel_drain_orphans(struct channel *ch);
-/* Move what an old object holds into the new one; returns what stays in the old. */
-long channel_mq_move(const char *name, int old_fd, int new_fd);
-long channel_fifo_move(const char *path, int old_fd, int new_fd);
 
 /* open(2) flags for CHANNEL_ACCESS_* bits: only the access granted. */
 int channel_access_flags(int access);
 
-/* Record why a channel is unusable (and log it loudly). */
+/* Record why a channel is unusable (and log it, once while it stays the same). */
 void channel_set_problem(struct channel *ch, enum channel_state state, const char *fmt, ...) _printf_(3, 4);
 
-/* Do the descriptor's owner and mode already match the configuration? Fixes drift. */
-int channel_apply_owner_mode(struct channel *ch, int fd);
+/*
+ * Give the object behind FD the configured owner, group and mode. On failure
+ * the channel's problem is set when SETUP (the object is not handed out),
+ * else the failure is logged and the channel stays as it was.
+ */
+int channel_apply_owner_mode(struct channel *ch, int fd, bool setup);
 /*
  * Before a channel takes the object DEV/INO (adopts or recreates it): no other
  * channel may hold that object. Returns 0, or -EEXIST with the channel refused.
@@ -147,3 +164,26 @@ int channel_apply_owner_mode(struct channel *ch, int fd);
 int channel_claim_object(struct channel *ch, dev_t dev, ino_t ino);
 /* Is an existing object with this owner one we may adopt? */
 bool channel_owner_trusted(const struct channel *ch, uid_t uid);
+
+/*
+ * Objects a channel no longer uses that must stay open (channel-holdover.c).
+ *
+ * A superseded object (deleted and recreated, or replaced by a resized one)
+ * may still be held by programs that go on sending to it: it is kept and
+ * what it holds is forwarded into the channel's current object, at most
+ * CHANNEL_HOLDOVERS_MAX per channel. A retired object (its channel was
+ * withdrawn, or the channel went away) whose data lives only while it is
+ * open (a FIFO) is kept until it is empty.
+ */
+#define CHANNEL_HOLDOVERS_MAX 4
+void channel_holdover_add(struct channel *ch, int fd);
+/* CH is withdrawn: keep holding its object while it holds data that needs a holder. */
+void channel_holdover_retire(struct channel *ch);
+/* Forward into CH what its superseded objects hold. */
+void channel_holdovers_forward(struct channel *ch);
+/* Forward into every channel; let go of retired objects that are empty. */
+void channel_holdovers_run(void);
+/* CH goes away: its superseded objects are retired or closed. */
+void channel_holdovers_release(struct channel *ch);
+/* Stop: close every object held over. */
+void channel_holdovers_close_all(void);

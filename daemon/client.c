@@ -21,13 +21,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker.h"
 #include "client.h"
-#include "listener.h"
+#include "counters.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
-#include "users.h"
 
 #define CLIENT_DONE 1
 #define CLIENT_WAIT 2 /* the previous reply is unread */
@@ -69,6 +67,40 @@ void client_send_error(int fd, uint32_t serial, int err, const char *message) {
                 (void)client_send(fd, w.buf, (size_t)n, -1);
 }
 
+/*
+ * Nothing is installed in our table: with no room for SCM_RIGHTS the kernel
+ * only flags MSG_CTRUNC and drops its own extra references, which are never
+ * the last (the packet keeps one). With CREDS there is room for
+ * SCM_CREDENTIALS alone, which every packet carries, even an empty one: that
+ * tells an empty packet from the end of the data. Without it an empty packet
+ * reads as 1.
+ */
+int client_socket_peek(int fd, bool creds) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } control;
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (creds) {
+                mh.msg_control = control.buf;
+                mh.msg_controllen = sizeof(control.buf);
+        }
+        do
+                n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        if (mh.msg_flags & MSG_CTRUNC)
+                return 2;
+        if (creds && n == 0 && mh.msg_controllen == 0)
+                return 0;
+        return 1;
+}
+
 bool client_reply_unread(const struct client *c) {
         int queued = 0;
 
@@ -77,90 +109,67 @@ bool client_reply_unread(const struct client *c) {
 }
 
 /*
- * Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left,
- * CLIENT_WAIT when the previous reply is unread, CLIENT_DONE after the reply
- * to the client's last request, other negative to hang up.
+ * Check one packet before it is dispatched. Returns 0 to dispatch it, 1 when
+ * it was answered with an error and the client may go on, negative to hang
+ * up (after an error reply).
  */
-static int client_handle_one(struct client *c) {
-        static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
-        static uint8_t buf[WIRE_PACKET_MAX];
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        /* no room for descriptors: none is ever taken into the daemon's table */
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        struct wire_header hdr;
-        struct wire_attrs attrs;
-        struct request req = {};
+static int client_check_request(struct client *c, const uint8_t *buf, size_t n, bool truncated, struct wire_header *hdr,
+                                struct wire_attrs *attrs) {
         const char *why = NULL;
-        ssize_t n;
+        char msg[160];
         int r;
 
-        /* every request read so far was answered: the last answer must have been read */
-        if (c->requests > 0 && client_reply_unread(c))
-                return CLIENT_WAIT;
-        if (listener_packet_has_fds(c->listener, c)) {
-                /*
-                 * Only before Linux 6.16: taking the packet would release its
-                 * descriptors here, and a file's release may take as long as
-                 * its owner likes. It stays where it is; the socket goes to a
-                 * closing thread whole.
-                 */
-                client_log(c, LOG_WARNING, "passed descriptors to the daemon; disconnecting");
-                client_send_error(c->fd, 0, EPERM, "descriptors may not be passed to ipcbrokerd");
-                return -EPERM;
-        }
-        n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return -EAGAIN;
-                return -errno;
-        }
-        if (n == 0)
-                return -ECONNRESET; /* the client hung up */
-
-        c->requests++;
-        c->broker->counters.requests++;
-
-        if (mh.msg_flags & MSG_TRUNC) {
+        if (truncated) {
                 client_log(c, LOG_WARNING, "request larger than %d bytes; disconnecting", WIRE_PACKET_MAX);
                 client_send_error(c->fd, 0, EMSGSIZE, "request larger than the protocol allows");
                 return -EMSGSIZE;
         }
-        r = wire_decode(buf, (size_t)n, &hdr, &attrs, &why);
+        r = wire_decode(buf, n, hdr, attrs, &why);
         if (r == -EBADMSG) {
                 client_log(c, LOG_WARNING, "malformed request (%s); disconnecting", why);
-                client_send_error(c->fd, (size_t)n >= sizeof(hdr) ? hdr.serial : 0, EBADMSG, why);
+                client_send_error(c->fd, n >= sizeof(*hdr) ? hdr->serial : 0, EBADMSG, why);
                 return -EBADMSG;
         }
         if (r < 0) {
-                char msg[160];
                 if (r == -EPROTONOSUPPORT)
                         snprintf(msg, sizeof(msg), "protocol version %u is not supported; the daemon speaks %u",
-                                 hdr.version, WIRE_VERSION);
+                                 hdr->version, WIRE_VERSION);
                 else
                         snprintf(msg, sizeof(msg), "%s", why);
                 client_log(c, LOG_DEBUG, "rejected request: %s", msg);
-                client_send_error(c->fd, hdr.serial, -r, msg);
-                return 0;
+                client_send_error(c->fd, hdr->serial, -r, msg);
+                return 1;
         }
-        if (hdr.type == WIRE_REPLY) {
-                client_send_error(c->fd, hdr.serial, EINVAL, "clients send requests, not replies");
-                return 0;
+        if (hdr->type == WIRE_REPLY) {
+                client_send_error(c->fd, hdr->serial, EINVAL, "clients send requests, not replies");
+                return 1;
         }
+        return 0;
+}
 
-        wire_writer_init(&reply, WIRE_REPLY, hdr.serial);
-        req.client = c;
-        req.hdr = &hdr;
-        req.attrs = &attrs;
-        req.packet = buf;
-        req.size = (size_t)n;
-        req.reply = &reply;
-        req.pass_fd = -1;
+/* Dispatch a checked request and send its reply. Returns 0, or negative to hang up. */
+static int client_answer(struct client *c, const uint8_t *buf, size_t n, const struct wire_header *hdr,
+                         const struct wire_attrs *attrs) {
+        static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
+        struct request req = {
+                .env = c->env,
+                .cred = &c->cred,
+                .charged_uid = c->user->uid,
+                .hdr = hdr,
+                .attrs = attrs,
+                .packet = buf,
+                .size = n,
+                .reply = &reply,
+                .pass_fd = -1,
+        };
+        int r;
+
+        wire_writer_init(&reply, WIRE_REPLY, hdr->serial);
         request_dispatch(&req);
-
         r = wire_writer_finish(&reply);
         if (r < 0) {
-                log_error("reply to %s request too large", wire_type_to_string(hdr.type));
-                client_send_error(c->fd, hdr.serial, EMSGSIZE, "reply too large");
+                log_error("reply to %s request too large", wire_type_to_string(hdr->type));
+                client_send_error(c->fd, hdr->serial, EMSGSIZE, "reply too large");
                 r = 0;
         } else
                 r = client_send(c->fd, reply.buf, (size_t)r, req.pass_fd);
@@ -172,56 +181,78 @@ static int client_handle_one(struct client *c) {
                 client_log(c, LOG_DEBUG, "cannot send reply: %s; disconnecting", strerror(-r));
                 return r == -EAGAIN ? -ENOBUFS : r;
         }
-        return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
+        return 0;
 }
 
 /*
- * The daemon is done with the client: let go, or keep it while the
- * descriptor its last reply carried may be unread. Right after a reply it
- * almost always is, so the check is left to the sweeps (listener.c), which
- * usually find it read at the next one.
+ * Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left,
+ * CLIENT_WAIT when the previous reply is unread, CLIENT_DONE after the reply
+ * to the client's last request, other negative to hang up.
  */
-static void client_finish(struct client *c) {
-        if (c->passed_fd) {
-                listener_keep(c->listener, c, CLIENT_KEPT);
-                return;
+static int client_handle_one(struct client *c) {
+        static uint8_t buf[WIRE_PACKET_MAX];
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+        /* no room for descriptors: none is ever taken into the daemon's table */
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct wire_header hdr;
+        struct wire_attrs attrs;
+        ssize_t n;
+        int r;
+
+        /* every request read so far was answered: the last answer must have been read */
+        if (c->requests > 0 && client_reply_unread(c))
+                return CLIENT_WAIT;
+        if (c->may_hold_fds && client_socket_peek(c->fd, false) == 2) {
+                /*
+                 * Only before Linux 6.16: taking the packet would release its
+                 * descriptors here, and a file's release may take as long as
+                 * its owner likes. It stays where it is; the socket goes to a
+                 * closing thread whole.
+                 */
+                client_log(c, LOG_WARNING, "passed descriptors to the daemon; disconnecting");
+                client_send_error(c->fd, 0, EPERM, "descriptors may not be passed to ipcbrokerd");
+                return -EPERM;
         }
-        client_free(c);
+        n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+        if (n == 0)
+                return -ECONNRESET; /* the client hung up */
+
+        c->requests++;
+        c->env->counters->requests++;
+        r = client_check_request(c, buf, (size_t)n, mh.msg_flags & MSG_TRUNC, &hdr, &attrs);
+        if (r != 0)
+                return r > 0 ? 0 : r;
+        r = client_answer(c, buf, (size_t)n, &hdr, &attrs);
+        if (r < 0)
+                return r;
+        return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
 }
 
-void client_serve(struct client *c) {
+enum client_outcome client_serve(struct client *c) {
         int r = client_handle_one(c);
 
-        if (r == -EAGAIN || r == 0) {
-                if (c->state == CLIENT_ACTIVE) {
-                        struct ev_loop *loop = c->broker->loop;
-                        /*
-                         * The timers run only for a client that stays: a
-                         * one-shot client served at once never needs them.
-                         */
-                        if (r == 0 || !ev_is_active(&c->idle))
-                                ev_timer_again(loop, &c->idle);
-                        if (!ev_is_active(&c->age))
-                                ev_timer_start(loop, &c->age);
-                        ev_io_start(loop, &c->io);
-                }
-                return;
-        }
         if (r == CLIENT_WAIT) {
                 client_log(c, LOG_DEBUG, "sent a request before reading the last reply; paused until it does");
-                listener_keep(c->listener, c, CLIENT_PAUSED);
-                return;
+                ev_io_stop(c->loop, &c->io);
+                return CLIENT_UNREAD;
         }
-        client_finish(c);
+        if (r != -EAGAIN && r != 0) {
+                client_stop(c);
+                return CLIENT_FINISHED;
+        }
+        /* The timers run only for a client that stays: a one-shot client served at once never needs them. */
+        if (r == 0 || !ev_is_active(&c->idle))
+                ev_timer_again(c->loop, &c->idle);
+        if (!ev_is_active(&c->age))
+                ev_timer_start(c->loop, &c->age);
+        ev_io_start(c->loop, &c->io);
+        return CLIENT_SERVED;
 }
 
-void client_reply_read(struct client *c) {
-        if (c->state == CLIENT_KEPT) {
-                client_free(c);
-                return;
-        }
-        listener_resume(c->listener, c);
-        ev_io_start(c->broker->loop, &c->io);
+void client_resume(struct client *c) {
+        ev_io_start(c->loop, &c->io);
 }
 
 static void client_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
@@ -229,51 +260,58 @@ static void client_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
 
         /* wait for the user's turn; the watcher stays off until then */
         ev_io_stop(loop, &c->io);
-        listener_wait_turn(c->listener, c);
+        c->on_event(c, CLIENT_READABLE, c->userdata);
 }
 
 static void client_on_idle(struct ev_loop *loop, ev_timer *w, int revents) {
         struct client *c = container_of(w, struct client, idle);
 
         client_log(c, LOG_DEBUG, "idle for %.0f s; disconnecting", w->repeat);
-        client_finish(c);
+        client_stop(c);
+        c->on_event(c, CLIENT_EXPIRED, c->userdata);
 }
 
 static void client_on_age(struct ev_loop *loop, ev_timer *w, int revents) {
         struct client *c = container_of(w, struct client, age);
 
-        client_log(c, LOG_DEBUG, "connected for %u s (max_connection_age); disconnecting",
-                   c->broker->config->max_connection_age);
-        client_finish(c);
+        client_log(c, LOG_DEBUG, "connected for %u s (max_connection_age); disconnecting", c->max_age);
+        client_stop(c);
+        c->on_event(c, CLIENT_EXPIRED, c->userdata);
 }
 
-int client_new(struct broker *b, struct listener *l, int fd, const struct peer_cred *cred, struct user *user,
+int client_new(const struct client_params *p, int fd, const struct peer_cred *cred, struct user *user,
                struct client **ret) {
         struct client *c = calloc(1, sizeof(*c));
 
         if (!c)
                 return -ENOMEM;
-        c->broker = b;
-        c->listener = l;
+        c->loop = p->loop;
+        c->env = p->env;
+        c->on_event = p->on_event;
+        c->userdata = p->userdata;
         c->fd = fd;
         c->cred = *cred;
         c->user = user;
         ev_io_init(&c->io, client_on_readable, fd, EV_READ);
         ev_init(&c->idle, client_on_idle);
-        c->idle.repeat = b->config->idle_timeout;
+        c->idle.repeat = p->idle_timeout;
         /* counts from the connection, started once the client stays (client_serve) */
-        ev_timer_init(&c->age, client_on_age, b->config->max_connection_age, 0.);
+        c->max_age = p->max_connection_age;
+        ev_timer_init(&c->age, client_on_age, p->max_connection_age, 0.);
         *ret = c;
         return 0;
+}
+
+void client_stop(struct client *c) {
+        ev_io_stop(c->loop, &c->io);
+        ev_timer_stop(c->loop, &c->idle);
+        ev_timer_stop(c->loop, &c->age);
 }
 
 void client_free(struct client *c) {
         if (!c)
                 return;
-        ev_io_stop(c->broker->loop, &c->io);
-        ev_timer_stop(c->broker->loop, &c->idle);
-        ev_timer_stop(c->broker->loop, &c->age);
-        listener_client_gone(c->listener, c); /* closes the socket */
+        client_stop(c);
         free(c->cred.extra_groups);
         free(c);
 }

@@ -1,6 +1,10 @@
 /*
  * client.h — one connection on the control socket: its kernel-verified
- * credentials, reading requests, dispatching them, sending replies.
+ * credentials, reading one request, dispatching it, sending the reply.
+ *
+ * The connection's owner (connections.c) decides when it is served and what
+ * happens when it is done: the client tells it through CLIENT_EVENT calls
+ * and the result of client_serve(), and never frees itself.
  *
  * A connection is in one of three states. ACTIVE: it is read, one request
  * per turn of its user (see sched.h). PAUSED: it sent a request before
@@ -23,9 +27,7 @@
 #include "users.h"
 #include "util.h"
 
-struct broker;
-struct listener;
-struct user;
+struct request_env;
 
 enum client_state {
         CLIENT_ACTIVE,
@@ -33,40 +35,75 @@ enum client_state {
         CLIENT_KEPT,
 };
 
+/* What client_serve() did. */
+enum client_outcome {
+        CLIENT_SERVED,   /* served a request, or found none yet: it is watched again */
+        CLIENT_UNREAD,   /* it sent a request before reading the last reply: pause it */
+        CLIENT_FINISHED, /* the daemon is done with it (last request, hang-up, error) */
+};
+
+/* What the client's watchers report to its owner. */
+enum client_event {
+        CLIENT_READABLE, /* a request waits: serve it in its user's turn */
+        CLIENT_EXPIRED,  /* idle or too old (logged): the daemon is done with it */
+};
+
+struct client;
+typedef void (*client_event_fn)(struct client *c, enum client_event event, void *userdata);
+
 struct client {
-        struct broker *broker;
-        struct listener *listener;
-        struct list_node live; /* in the listener's live connections (not when kept) */
-        struct list_node wait; /* in the listener's connections with an unread reply */
+        struct ev_loop *loop;
+        const struct request_env *env;
+        client_event_fn on_event;
+        void *userdata;
         int fd;
         ev_io io;
         ev_timer idle;
         ev_timer age;
+        unsigned max_age; /* max_connection_age when it connected */
         struct peer_cred cred;
-        struct user *user;     /* who it is charged to */
-        struct list_node turn; /* in its user's queue of connections waiting for their turn */
+        struct user *user; /* who it is charged to */
+        /* the owner's: its place in the lists of connections and in its user's turn */
+        struct list_node live;
+        struct list_node wait;
+        struct list_node turn;
         enum client_state state;
         bool passed_fd;    /* the last reply carried a descriptor */
         bool may_hold_fds; /* descriptors may sit unread in its socket: read them out before closing */
         uint64_t requests;
 };
 
+struct client_params {
+        struct ev_loop *loop;
+        const struct request_env *env;
+        unsigned idle_timeout;       /* seconds */
+        unsigned max_connection_age; /* seconds */
+        client_event_fn on_event;
+        void *userdata;
+};
+
 /* Take over an accepted connection whose credentials were read; charged to USER. */
-int client_new(struct broker *b, struct listener *l, int fd, const struct peer_cred *cred, struct user *user,
+int client_new(const struct client_params *p, int fd, const struct peer_cred *cred, struct user *user,
                struct client **ret);
-/* Release everything at once (stop, or a connection that was never served). */
+/* Stop watching: the owner is done with it. */
+void client_stop(struct client *c);
+/* Free the client; the owner closes its socket first (c->fd). */
 void client_free(struct client *c);
-/*
- * Serve what the client has sent: at most one request. Afterwards the client
- * may be paused, kept or freed; C must not be used by the caller.
- */
-void client_serve(struct client *c);
-/* Its last reply has been read (or the client left): go on reading, or let go. */
-void client_reply_read(struct client *c);
+/* Serve what the client has sent: at most one request. */
+enum client_outcome client_serve(struct client *c);
+/* Its reply was read while it was paused: watch it again. */
+void client_resume(struct client *c);
 /* Has the client read everything sent to it (or left)? */
 bool client_reply_unread(const struct client *c);
 /* Send a bare error reply on a connection (also before a client exists). */
 void client_send_error(int fd, uint32_t serial, int err, const char *message);
+/*
+ * What is queued first on socket FD, without taking it: 0 nothing (or only
+ * the end of a shut-down socket), 1 a packet without descriptors, 2 a packet
+ * with descriptors, negative on error. With CREDS (SO_PASSCRED is set on FD)
+ * an empty packet is told from the end of the data.
+ */
+int client_socket_peek(int fd, bool creds);
 /* Log a line about client C, within its user's budget. */
 #define client_log(c, level, fmt, ...)                                                                                 \
         log_client((c)->user->uid, (level), "client pid %d uid %u: " fmt, (c)->cred.pid, (c)->cred.uid, ##__VA_ARGS__)

@@ -143,6 +143,22 @@ static inline void config_freep(struct config **c) {
 #define _cleanup_config_ _cleanup_(config_freep)
 
 const struct channel_config *config_find_channel(const struct config *c, const char *name);
+
+/* The kernel object a channel names: the queue's name or the FIFO's path. */
+static inline const char *channel_config_object(const struct channel_config *c) {
+        return c->type == CHANNEL_MQUEUE ? c->mq_name : c->path;
+}
+/* Do A and B name the same kernel object? */
+static inline bool channel_config_same_object(const struct channel_config *a, const struct channel_config *b) {
+        return a->type == b->type && streq(channel_config_object(a), channel_config_object(b));
+}
+/* Does a channel of C live in runtime_dir/fifo (a FIFO without an explicit path)? */
+static inline bool config_uses_fifo_dir(const struct config *c) {
+        for (size_t i = 0; i < c->n_channels; i++)
+                if (c->channels[i]->type == CHANNEL_FIFO && !c->channels[i]->explicit_name)
+                        return true;
+        return false;
+}
 bool channel_name_valid(const char *name);
 
 const char *channel_type_to_string(enum channel_type t);

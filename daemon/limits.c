@@ -125,16 +125,16 @@ void limits_check(const struct config *c, const struct kernel_limits *k, struct 
                                   n_queues, k->queues_max);
 }
 
-int limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k) {
+void limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k) {
         unsigned long long need = total_mq_bytes(c);
         struct rlimit rl = k->rlimit_msgqueue;
 
         if (need == 0 || rl.rlim_cur == RLIM_INFINITY)
-                return 0;
+                return;
         /* headroom for queues recreated on reload while the old ones still exist */
         need += need / 4 + 819200;
         if (rl.rlim_cur >= need)
-                return 0;
+                return;
         if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
                 if (k->cap_sys_resource)
                         rl.rlim_max = need;
@@ -142,13 +142,11 @@ int limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k)
                         need = rl.rlim_max; /* anyone may raise the soft limit up to the hard one */
         }
         if (need <= rl.rlim_cur)
-                return 0;
+                return;
         rl.rlim_cur = need;
         if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0) {
-                int r = -errno;
-                log_warning("cannot raise RLIMIT_MSGQUEUE to %llu bytes: %s", need, strerror(-r));
-                return r;
+                log_warning("cannot raise RLIMIT_MSGQUEUE to %llu bytes: %s", need, strerror(errno));
+                return;
         }
         log_debug("RLIMIT_MSGQUEUE raised to %llu bytes", need);
-        return 0;
 }

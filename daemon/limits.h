@@ -31,6 +31,6 @@ void limits_check(const struct config *c, const struct kernel_limits *k, struct 
 /*
  * Raise RLIMIT_MSGQUEUE to what the configured queues need: beyond the hard
  * limit with CAP_SYS_RESOURCE, else the soft limit up to the hard one.
- * Returns 0 or a negative errno.
+ * A failure is logged (the queues that do not fit then fail, each saying why).
  */
-int limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k);
+void limits_raise_msgqueue(const struct config *c, const struct kernel_limits *k);

@@ -1,5 +1,5 @@
 /*
- * listener.c — the control socket and the set of connected clients.
+ * listener.c — the control socket: created or inherited, accepting connections.
  *
  * The socket is a SOCK_SEQPACKET Unix socket: one packet per message, so the
  * protocol needs no framing. It is inherited from systemd when the daemon is
@@ -7,9 +7,10 @@
  * by a crashed daemon is replaced; a live one (another daemon answers) or
  * anything that is not a socket is refused.
  *
- * Connections beyond max_clients are accepted and closed at once, so the
- * backlog cannot fill. When accept() runs out of descriptors, the listener
- * pauses briefly instead of spinning on a socket that stays readable.
+ * Each accepted connection goes to the accept callback (connections.c
+ * admits or refuses it); the listener knows nothing of clients. When
+ * accept() runs out of descriptors, the listener pauses briefly instead of
+ * spinning on a socket that stays readable.
  */
 #include "build-config.h"
 
@@ -24,27 +25,21 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "broker.h"
-#include "client.h"
-#include "closer.h"
+#include "config.h"
 #include "listener.h"
 #include "log.h"
-#include "peer.h"
-#include "ratelimit.h"
 #include "safepath.h"
-#include "users.h"
 
-#define LISTENER_BACKOFF 0.1  /* seconds to pause accepting after EMFILE/ENFILE */
-#define LISTENER_SWEEP 0.1    /* seconds between checks of connections with an unread reply */
-#define LISTENER_SWEEP_STEP 4 /* kept connections checked each time another is kept */
-#define LISTENER_DRAIN_MAX 64 /* packets read out of a socket before it is closed */
+#define LISTENER_BACKOFF 0.1 /* seconds to pause accepting after EMFILE/ENFILE */
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83
 #endif
 
 struct listener {
-        struct broker *broker;
+        struct ev_loop *loop;
+        listener_accept_fn accept;
+        void *userdata;
         int fd;
         bool activated; /* inherited from systemd: not ours to unlink */
         char *path;
@@ -56,138 +51,10 @@ struct listener {
         bool refuses_fds;
         /* connections queued before SO_PASSRIGHTS was set on an inherited socket */
         bool old_backlog;
-        struct list clients; /* live connections */
-        struct list waiting; /* paused and kept connections, oldest first */
-        ev_timer sweep;
-        struct users users;
-        struct sched sched;
-        ev_prepare turns;      /* serves one request of each waiting user per loop iteration */
-        ev_idle busy;          /* keeps the loop from sleeping while users wait */
-        struct closer *closer; /* closes what clients passed, off the loop */
 };
 
 const char *listener_path(const struct listener *l) {
         return l->path;
-}
-
-size_t listener_n_clients(const struct listener *l) {
-        return l->clients.n;
-}
-
-static void listener_on_closed(void *owner, void *userdata) {
-        struct listener *l = userdata;
-        struct user *user = owner;
-
-        if (!user)
-                return;
-        user->pinned--;
-        users_put(&l->users, user);
-}
-
-/* Close FD on a helper thread, charged to USER until it is closed. */
-static void listener_close_later(struct listener *l, int fd, struct user *user) {
-        if (!l->closer && closer_new(l->broker->loop, listener_on_closed, l, &l->closer) < 0) {
-                log_error("cannot set up the closing threads: out of memory; closing a client socket on the loop");
-                close(fd);
-                return;
-        }
-        if (user)
-                user->pinned++;
-        if (closer_close(l->closer, fd, user) < 0 && user)
-                user->pinned--; /* closed on the loop after all (closer_close said why) */
-}
-
-/*
- * What is queued first on FD, without taking it: 0 nothing (or only the end
- * of a shut-down socket), 1 a packet without descriptors, 2 a packet with
- * descriptors, negative on error. Nothing is installed in our table: with no
- * room for SCM_RIGHTS the kernel only flags MSG_CTRUNC and drops its own
- * extra references, which are never the last (the packet keeps one). With
- * CREDS (SO_PASSCRED is set on FD) there is room for SCM_CREDENTIALS alone,
- * which every packet carries, even an empty one: that tells an empty packet
- * from the end of the data. Without it an empty packet reads as 1.
- */
-static int listener_peek(int fd, bool creds) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(struct ucred))];
-        } control;
-        char byte;
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        ssize_t n;
-
-        if (creds) {
-                mh.msg_control = control.buf;
-                mh.msg_controllen = sizeof(control.buf);
-        }
-        do
-                n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return errno == EAGAIN ? 0 : -errno;
-        if (mh.msg_flags & MSG_CTRUNC)
-                return 2;
-        if (creds && n == 0 && mh.msg_controllen == 0)
-                return 0;
-        return 1;
-}
-
-/*
- * Close a connection's socket. Where descriptors may sit unread in it
- * (before Linux 6.16), its last close would release them here: it is shut
- * down (no one can add more), the packets without descriptors are read and
- * dropped, and a socket that still holds descriptors goes whole to a helper
- * thread, charged to USER. Otherwise what the client sent is read out too,
- * when the client should see our last packet (a socket closed with unread
- * data resets its peer).
- */
-static void listener_close_socket(struct listener *l, int fd, bool may_hold_fds, bool read_out, struct user *user) {
-        int one = 1;
-
-        if (!may_hold_fds && !read_out) {
-                close(fd);
-                return;
-        }
-        (void)shutdown(fd, SHUT_RDWR);
-        if (may_hold_fds && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
-                listener_close_later(l, fd, user);
-                return;
-        }
-        for (int i = 0; i < LISTENER_DRAIN_MAX; i++) {
-                int what = may_hold_fds ? listener_peek(fd, true) : 1;
-                char byte;
-
-                if (what <= 0) {
-                        close(fd); /* empty */
-                        return;
-                }
-                if (what == 2)
-                        break; /* holds descriptors */
-                /* no descriptor in this one: nothing the kernel could release here */
-                if (recv(fd, &byte, 1, MSG_DONTWAIT) <= 0 && !may_hold_fds) {
-                        close(fd); /* empty, or an empty packet: nothing to release either way */
-                        return;
-                }
-        }
-        if (may_hold_fds)
-                listener_close_later(l, fd, user); /* holds descriptors, or does not empty */
-        else
-                close(fd);
-}
-
-bool listener_packet_has_fds(const struct listener *l, const struct client *c) {
-        return c->may_hold_fds && listener_peek(c->fd, false) == 2;
-}
-
-static void listener_reject(struct listener *l, int fd, bool may_hold_fds, const char *why, struct user *user) {
-        /* one short error packet, then hang up: the client sees why */
-        client_send_error(fd, 0, EUSERS, why);
-        listener_close_socket(l, fd, may_hold_fds, true, user);
-}
-
-static bool listener_privileged(const struct listener *l, const struct peer_cred *cred) {
-        return cred->uid == 0 || policy_is_admin(l->broker->config, cred);
 }
 
 /* May descriptors sit in this new connection? Only where the kernel does not refuse them. */
@@ -204,82 +71,6 @@ static bool listener_may_hold_fds(struct listener *l, int fd) {
                 return true;
         l->old_backlog = false; /* accepted in order: every later one is newer still */
         return false;
-}
-
-/* Admit a new connection, or say why not. */
-static void listener_admit(struct listener *l, int fd) {
-        const struct config *cfg = l->broker->config;
-        bool may_hold_fds = listener_may_hold_fds(l, fd);
-        struct peer_cred cred = {};
-        struct user *user = NULL;
-        struct client *c;
-        const char *why;
-        uid_t charged;
-        int r;
-
-        r = peer_read_cred(fd, &cred);
-        if (r < 0) {
-                log_warning("cannot read the credentials of a new client: %s", strerror(-r));
-                why = "cannot read your credentials";
-                goto refuse;
-        }
-        /* root and admins get in beyond max_clients, so no user can lock them out */
-        if (l->clients.n >= cfg->max_clients + (listener_privileged(l, &cred) ? LISTENER_ADMIN_RESERVE : 0)) {
-                log_client(cred.uid, LOG_WARNING,
-                           "refusing a connection from uid %u (pid %d): %zu clients connected (max_clients)", cred.uid,
-                           cred.pid, l->clients.n);
-                why = "too many clients connected to ipcbrokerd (max_clients)";
-                goto refuse;
-        }
-        charged = peer_charge_uid(fd, &cred);
-        user = users_get(&l->users, charged);
-        if (!user) {
-                log_error("cannot accept a connection: out of memory");
-                why = "out of memory";
-                goto refuse;
-        }
-        /* one user must not starve the others (root is exempt) */
-        if (cred.uid != 0 && user_charge(user) >= cfg->max_clients_per_user) {
-                if (charged != cred.uid)
-                        log_client(charged, LOG_WARNING,
-                                   "refusing a connection from uid %u (pid %d), charged to uid %u (the owner of its "
-                                   "user namespace or subordinate uids): it holds %u connections and descriptors "
-                                   "(max_clients_per_user)",
-                                   cred.uid, cred.pid, charged, user_charge(user));
-                else
-                        log_client(charged, LOG_WARNING,
-                                   "refusing a connection from uid %u (pid %d): it holds %u connections and "
-                                   "descriptors (max_clients_per_user)",
-                                   cred.uid, cred.pid, user_charge(user));
-                why = "too many connections from this user (max_clients_per_user)";
-                goto refuse;
-        }
-        if (client_new(l->broker, l, fd, &cred, user, &c) < 0) {
-                why = "out of memory";
-                goto refuse;
-        }
-        c->may_hold_fds = may_hold_fds;
-        user->connections++;
-        list_append(&l->clients, &c->live);
-        l->broker->counters.connections++;
-        broker_status_changed(l->broker);
-        /*
-         * A one-shot client has usually sent its request by now: serving it
-         * at once spares a trip through the loop, and when that was its last
-         * request, the watcher never reaches epoll. While users wait for
-         * their turn, it waits for its own like everyone.
-         */
-        if (sched_waiting_users(&l->sched))
-                listener_wait_turn(l, c);
-        else
-                client_serve(c);
-        return;
-
-refuse:
-        listener_reject(l, fd, may_hold_fds, why, user);
-        if (user)
-                users_put(&l->users, user);
-        free(cred.extra_groups);
 }
 
 static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
@@ -307,7 +98,7 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *w, int revents) {
                 log_error("accept on the control socket failed: %s", strerror(errno));
                 return;
         }
-        listener_admit(l, fd);
+        l->accept(fd, listener_may_hold_fds(l, fd), l->userdata);
 }
 
 static void listener_on_backoff(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -316,114 +107,7 @@ static void listener_on_backoff(struct ev_loop *loop, ev_timer *w, int revents) 
         ev_io_start(loop, &l->io);
 }
 
-/* ---- turns ---- */
-
-void listener_wait_turn(struct listener *l, struct client *c) {
-        sched_push(&l->sched, &c->user->turn, &c->turn);
-}
-
-static void listener_on_turns(struct ev_loop *loop, ev_prepare *w, int revents) {
-        struct listener *l = container_of(w, struct listener, turns);
-        size_t n = sched_waiting_users(&l->sched);
-
-        /* one round: one request of each user that waits */
-        for (size_t i = 0; i < n; i++) {
-                struct client *c = list_entry(sched_pop(&l->sched), struct client, turn);
-                if (!c)
-                        break;
-                client_serve(c);
-        }
-        if (sched_waiting_users(&l->sched))
-                ev_idle_start(loop, &l->busy);
-        else
-                ev_idle_stop(loop, &l->busy);
-}
-
-static void listener_on_busy(struct ev_loop *loop, ev_idle *w, int revents) {
-        /* nothing: being active keeps the next poll from sleeping */
-}
-
-/* ---- connections with an unread reply ---- */
-
-/*
- * Check up to MAX of the oldest waiting connections, stopping at STOP: go on
- * with those whose reply was read; the others go to the back.
- */
-static void listener_sweep(struct listener *l, size_t max, const struct list_node *stop) {
-        for (size_t i = 0; i < max && l->waiting.first && l->waiting.first != stop; i++) {
-                struct client *c = list_entry(l->waiting.first, struct client, wait);
-                if (!client_reply_unread(c)) {
-                        client_reply_read(c); /* leaves the list */
-                        continue;
-                }
-                list_unlink(&l->waiting, &c->wait);
-                list_append(&l->waiting, &c->wait);
-        }
-}
-
-static void listener_on_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct listener *l = container_of(w, struct listener, sweep);
-
-        listener_sweep(l, l->waiting.n, NULL); /* each one once */
-        if (!l->waiting.first)
-                ev_timer_stop(loop, &l->sweep);
-}
-
-void listener_keep(struct listener *l, struct client *c, enum client_state state) {
-        struct ev_loop *loop = l->broker->loop;
-        bool listed = c->state != CLIENT_ACTIVE;
-
-        ev_io_stop(loop, &c->io);
-        sched_remove(&l->sched, &c->user->turn, &c->turn);
-        if (state == CLIENT_KEPT && c->state != CLIENT_KEPT) {
-                /* no longer a connection we serve, but what it pins stays charged */
-                ev_timer_stop(loop, &c->idle);
-                ev_timer_stop(loop, &c->age);
-                list_unlink(&l->clients, &c->live);
-                c->user->connections--;
-                c->user->pinned++;
-                broker_status_changed(l->broker);
-        }
-        c->state = state;
-        if (!listed)
-                list_append(&l->waiting, &c->wait);
-        listener_sweep(l, LISTENER_SWEEP_STEP, &c->wait);
-        if (l->waiting.first && !ev_is_active(&l->sweep)) {
-                ev_timer_set(&l->sweep, LISTENER_SWEEP, LISTENER_SWEEP);
-                ev_timer_start(loop, &l->sweep);
-        }
-}
-
-void listener_resume(struct listener *l, struct client *c) {
-        list_unlink(&l->waiting, &c->wait);
-        c->state = CLIENT_ACTIVE;
-}
-
-void listener_client_gone(struct listener *l, struct client *c) {
-        struct user *user = c->user;
-
-        sched_remove(&l->sched, &user->turn, &c->turn);
-        list_unlink(&l->waiting, &c->wait);
-        if (c->state == CLIENT_KEPT)
-                user->pinned--;
-        else {
-                list_unlink(&l->clients, &c->live);
-                user->connections--;
-                broker_status_changed(l->broker);
-        }
-        listener_close_socket(l, c->fd, c->may_hold_fds, false, user);
-        c->fd = -1;
-        users_put(&l->users, user);
-}
-
-void listener_channel_gone(struct listener *l, struct channel *ch) {
-        /* clients hold no channel references between requests */
-        (void)l;
-        (void)ch;
-}
-
-void listener_config_changed(struct listener *l) {
-        const struct config *c = l->broker->config;
+void listener_config_changed(struct listener *l, const struct config *c) {
         _cleanup_close_ int dirfd = -1;
         const char *base;
         struct stat st;
@@ -501,8 +185,7 @@ static int listener_inherit(struct listener *l) {
         return l->path ? 1 : -ENOMEM;
 }
 
-static int listener_create(struct listener *l) {
-        const struct config *c = l->broker->config;
+static int listener_create(struct listener *l, const struct config *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int dirfd = -1;
         _cleanup_close_ int fd = -1;
@@ -578,17 +261,20 @@ static int listener_create(struct listener *l) {
         return 0;
 }
 
-int listener_new(struct broker *b, struct listener **ret) {
+int listener_new(struct ev_loop *loop, const struct config *c, listener_accept_fn accept, void *userdata,
+                 struct listener **ret) {
         struct listener *l = calloc(1, sizeof(*l));
         int r;
 
         if (!l)
                 return -ENOMEM;
-        l->broker = b;
+        l->loop = loop;
+        l->accept = accept;
+        l->userdata = userdata;
         l->fd = -1;
         r = listener_inherit(l);
         if (r == 0)
-                r = listener_create(l);
+                r = listener_create(l, c);
         if (r < 0) {
                 free(l->path);
                 if (l->fd >= 0)
@@ -596,15 +282,9 @@ int listener_new(struct broker *b, struct listener **ret) {
                 free(l);
                 return r;
         }
-        users_init(&l->users);
         ev_io_init(&l->io, listener_on_readable, l->fd, EV_READ);
         ev_timer_init(&l->backoff, listener_on_backoff, LISTENER_BACKOFF, 0.);
-        ev_init(&l->sweep, listener_on_sweep);
-        ev_prepare_init(&l->turns, listener_on_turns);
-        ev_idle_init(&l->busy, listener_on_busy);
-        ev_io_start(b->loop, &l->io);
-        ev_prepare_start(b->loop, &l->turns);
-        ratelimit_setup(b->loop);
+        ev_io_start(loop, &l->io);
         *ret = l;
         return 0;
 }
@@ -612,19 +292,8 @@ int listener_new(struct broker *b, struct listener **ret) {
 void listener_free(struct listener *l) {
         if (!l)
                 return;
-        while (l->clients.first)
-                client_free(list_entry(l->clients.first, struct client, live)); /* unlinks itself */
-        while (l->waiting.first)
-                client_free(list_entry(l->waiting.first, struct client, wait)); /* kept ones */
-        ev_io_stop(l->broker->loop, &l->io);
-        ev_timer_stop(l->broker->loop, &l->backoff);
-        ev_timer_stop(l->broker->loop, &l->sweep);
-        ev_prepare_stop(l->broker->loop, &l->turns);
-        ev_idle_stop(l->broker->loop, &l->busy);
-        closer_free(l->closer);
-        users_done(&l->users);
-        ratelimit_done();
-        peer_done();
+        ev_io_stop(l->loop, &l->io);
+        ev_timer_stop(l->loop, &l->backoff);
         if (l->fd >= 0) {
                 if (!l->activated && l->path) {
                         struct stat st;

@@ -1,40 +1,26 @@
 /*
  * listener.h — the control socket: a SOCK_SEQPACKET Unix socket, created at
- * the configured path or inherited through socket activation, accepting
- * clients up to max_clients.
+ * the configured path or inherited through socket activation. It accepts
+ * connections and hands each to a callback; it knows nothing of clients.
  */
 #pragma once
 
+#include <ev.h>
 #include <stdbool.h>
-#include <stddef.h>
 
-#include "client.h"
+struct config;
+struct listener;
 
-struct broker;
-struct channel;
-struct user;
+/*
+ * An accepted connection, FD, now the callee's. MAY_HOLD_FDS: the kernel does
+ * not refuse descriptors sent on it (before Linux 6.16), so some may sit in it.
+ */
+typedef void (*listener_accept_fn)(int fd, bool may_hold_fds, void *userdata);
 
-/* Connections root and admins may hold beyond max_clients. */
-#define LISTENER_ADMIN_RESERVE 16
-
-int listener_new(struct broker *b, struct listener **ret);
+int listener_new(struct ev_loop *loop, const struct config *c, listener_accept_fn accept, void *userdata,
+                 struct listener **ret);
+/* Stop accepting; remove the socket if it is still the one we bound. */
 void listener_free(struct listener *l);
 const char *listener_path(const struct listener *l);
-size_t listener_n_clients(const struct listener *l);
-/* Called by a client when it goes away: uncharges it and closes its socket. */
-void listener_client_gone(struct listener *l, struct client *c);
-/* C has a request waiting: serve it in its user's turn. */
-void listener_wait_turn(struct listener *l, struct client *c);
-/* C's last reply is unread: pause or keep it (STATE) until it is read. */
-void listener_keep(struct listener *l, struct client *c, enum client_state state);
-/* C's reply was read: it is active again. */
-void listener_resume(struct listener *l, struct client *c);
-/*
- * Does the packet waiting on C carry descriptors? Looks without taking it,
- * and only where the kernel cannot refuse them (before Linux 6.16).
- */
-bool listener_packet_has_fds(const struct listener *l, const struct client *c);
-/* A channel is about to be freed (reload withdrew it). */
-void listener_channel_gone(struct listener *l, struct channel *ch);
-/* The configuration changed: socket mode, client limits. */
-void listener_config_changed(struct listener *l);
+/* The configuration changed: the socket's mode (the path takes effect at restart). */
+void listener_config_changed(struct listener *l, const struct config *c);

@@ -12,20 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker.h"
-#include "client.h"
-#include "listener.h"
+#include "counters.h"
 #include "log.h"
 #include "policy.h"
 #include "ratelimit.h"
+#include "registry.h"
 #include "request.h"
-#include "users.h"
 
-/* Room to keep free before adding an entry to a LIST or PURGE reply. */
-#define LIST_ENTRY_ROOM 1024 /* a list entry: ~300 bytes, plus a problem text */
+/* Room to keep free before adding an entry to a LIST or PURGE reply: ~300 bytes, plus a problem text. */
+#define ENTRY_ROOM 1024
 /* entries per reply: the decoder takes WIRE_ATTRS_MAX attributes a level, ERROR and CURSOR included */
 #define ENTRIES_MAX (WIRE_ATTRS_MAX - 4)
-#define PURGE_ENTRY_ROOM 1024 /* a purge result may carry a problem text */
 
 static int fail(struct request *r, int err, const char *fmt, ...) _printf_(3, 4);
 static int fail(struct request *r, int err, const char *fmt, ...) {
@@ -56,36 +53,28 @@ static uint32_t state_to_wire(enum channel_state s) {
 static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
         const struct channel_config *c = ch->config;
         struct channel_info info;
-        bool have = channel_info(ch, &info) == 0;
 
+        channel_info(ch, &info);
         wire_put_string(w, WIRE_ATTR_NAME, c->name);
-        wire_put_u32(w, WIRE_ATTR_TYPE, c->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
+        wire_put_u32(w, WIRE_ATTR_TYPE, info.type);
         wire_put_u32(w, WIRE_ATTR_OWNER, c->owner);
         wire_put_u32(w, WIRE_ATTR_GROUP, c->group);
         wire_put_u32(w, WIRE_ATTR_MODE, c->mode);
         wire_put_u32(w, WIRE_ATTR_STATE, state_to_wire(ch->state));
-        if (c->type == CHANNEL_FIFO)
-                wire_put_u32(w, WIRE_ATTR_FRAMING,
-                             ch->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
-        if (have) {
-                wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
-                wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, info.message_size);
-                wire_put_i64(w, WIRE_ATTR_MESSAGES, info.messages);
-                wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
-                wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
+        if (info.framing >= 0)
+                wire_put_u32(w, WIRE_ATTR_FRAMING, (uint32_t)info.framing);
+        wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
+        wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, info.message_size);
+        wire_put_i64(w, WIRE_ATTR_MESSAGES, info.messages);
+        wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
+        wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
+        if (info.live)
                 wire_put_i64(w, WIRE_ATTR_MQ_FLAGS, info.flags);
-        } else {
-                wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, c->type == CHANNEL_MQUEUE ? c->max_messages : -1);
-                wire_put_i64(w, WIRE_ATTR_MESSAGE_SIZE, c->message_size);
-                wire_put_i64(w, WIRE_ATTR_MESSAGES, -1);
-                wire_put_i64(w, WIRE_ATTR_BYTES, -1);
-                wire_put_i64(w, WIRE_ATTR_CAPACITY, c->type == CHANNEL_FIFO ? c->capacity : -1);
-        }
         if (ch->problem)
                 wire_put_string(w, WIRE_ATTR_PROBLEM, ch->problem);
         if (!full)
                 return;
-        wire_put_string(w, WIRE_ATTR_KERNEL_NAME, c->type == CHANNEL_MQUEUE ? c->mq_name : c->path);
+        wire_put_string(w, WIRE_ATTR_KERNEL_NAME, channel_config_object(c));
         wire_put_string(w, WIRE_ATTR_ON_STOP, on_stop_to_string(c->on_stop));
         if (c->send_text)
                 wire_put_string(w, WIRE_ATTR_SEND_LIST, c->send_text);
@@ -96,26 +85,25 @@ static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
 }
 
 static struct channel *find(struct request *r, const char *name, int *err) {
-        struct broker *b = r->client->broker;
         struct channel *ch;
 
         if (!channel_name_valid(name)) {
                 *err = fail(r, EINVAL, "'%.*s' is not a valid channel name", WIRE_NAME_MAX, name);
                 return NULL;
         }
-        ch = broker_find_channel(b, name);
+        ch = registry_find(r->env->registry, name);
         if (!ch)
                 *err = fail(r, ENOENT, "no channel named '%s'", name);
         return ch;
 }
 
 static int request_open(struct request *r) {
-        struct client *c = r->client;
-        struct broker *b = c->broker;
+        const struct peer_cred *cred = r->cred;
         const char *name = r->attrs->v[WIRE_ATTR_NAME].s;
         uint32_t want = (uint32_t)r->attrs->v[WIRE_ATTR_ACCESS].u;
+        struct channel_handle h;
         struct channel *ch;
-        int allowed, fd = -1, err = 0, e;
+        int allowed, err = 0, e;
 
         if (want == 0 || (want & ~(uint32_t)(WIRE_ACCESS_SEND | WIRE_ACCESS_RECV)))
                 return fail(r, EINVAL, "invalid access mode %#x: ask for send, receive or both", want);
@@ -123,16 +111,16 @@ static int request_open(struct request *r) {
         if (!ch)
                 return err;
 
-        allowed = policy_channel_access(ch->config, &c->cred);
+        allowed = policy_channel_access(ch->config, cred);
         if ((allowed & (int)want) != (int)want) {
                 ch->denials++;
-                b->counters.denials++;
-                log_client(c->user->uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s on channel '%s'", c->cred.uid,
-                           c->cred.pid, access_to_string((int)want & ~allowed), name);
-                return fail(r, EACCES, "permission denied: uid %u may not %s on channel '%s'", c->cred.uid,
+                r->env->counters->denials++;
+                log_client(r->charged_uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s on channel '%s'", cred->uid,
+                           cred->pid, access_to_string((int)want & ~allowed), name);
+                return fail(r, EACCES, "permission denied: uid %u may not %s on channel '%s'", cred->uid,
                             access_to_string((int)want & ~allowed), name);
         }
-        e = channel_open(ch, (int)want, &fd);
+        e = channel_open(ch, (int)want, &h);
         if (e < 0) {
                 if (ch->state != CHANNEL_READY)
                         return fail(r, EIO, "channel '%s' is unavailable: %s", name,
@@ -140,22 +128,18 @@ static int request_open(struct request *r) {
                 return fail(r, -e, "cannot open channel '%s': %s", name, strerror(-e));
         }
         ch->opens++;
-        b->counters.opens++;
-        log_client(c->user->uid, LOG_DEBUG, "granted: uid %u (pid %d) opens channel '%s' to %s", c->cred.uid,
-                   c->cred.pid, name, access_to_string((int)want));
-        /* what the library needs, from what we know: no system call on this path */
-        wire_put_u32(r->reply, WIRE_ATTR_TYPE,
-                     ch->config->type == CHANNEL_FIFO ? WIRE_CHANNEL_FIFO : WIRE_CHANNEL_MQUEUE);
-        if (ch->config->type == CHANNEL_MQUEUE) {
-                wire_put_i64(r->reply, WIRE_ATTR_MAX_MESSAGES, ch->mq_maxmsg);
-                wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->mq_msgsize);
-        } else {
-                wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, ch->fifo_msgsize);
-                wire_put_u32(r->reply, WIRE_ATTR_FRAMING,
-                             ch->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET);
-        }
+        r->env->counters->opens++;
+        log_client(r->charged_uid, LOG_DEBUG, "granted: uid %u (pid %d) opens channel '%s' to %s", cred->uid, cred->pid,
+                   name, access_to_string((int)want));
+        /* what the library needs, from what the channel knows: no system call on this path */
+        wire_put_u32(r->reply, WIRE_ATTR_TYPE, h.type);
+        if (h.max_messages >= 0)
+                wire_put_i64(r->reply, WIRE_ATTR_MAX_MESSAGES, h.max_messages);
+        wire_put_i64(r->reply, WIRE_ATTR_MESSAGE_SIZE, h.message_size);
+        if (h.framing >= 0)
+                wire_put_u32(r->reply, WIRE_ATTR_FRAMING, (uint32_t)h.framing);
         wire_put_u32(r->reply, WIRE_ATTR_ACCESS, want);
-        r->pass_fd = fd;
+        r->pass_fd = h.fd;
         return 0;
 }
 
@@ -165,55 +149,51 @@ static int request_info(struct request *r) {
 
         if (!ch)
                 return err;
-        /* a stat is a good moment to notice a deleted or replaced object */
-        (void)channel_ensure(ch);
+        /* a stat is a good moment to notice a deleted or replaced object (which records itself) */
+        if (channel_ensure(ch) < 0)
+                log_debug("channel '%s': unavailable at stat", ch->config->name);
         put_channel(r->reply, ch, true);
         return 0;
 }
 
-/* The index of the first channel whose name sorts after CURSOR. */
-static size_t after_cursor(struct broker *b, const char *cursor) {
-        size_t lo = 0, hi = b->n_channels;
+/*
+ * One page of entries, from the channel after the request's cursor, as many
+ * as fit; then the cursor to ask for the next page with, if any is left.
+ */
+static void put_page(struct request *r, void (*put)(struct request *r, struct channel *ch)) {
+        const struct registry *reg = r->env->registry;
+        size_t i = registry_after(reg, r->attrs->v[WIRE_ATTR_CURSOR].s);
 
-        if (!cursor)
-                return 0;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (strcmp(b->channels[mid]->config->name, cursor) <= 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+        for (size_t n = 0; i < reg->n; i++, n++) {
+                if (n >= ENTRIES_MAX || wire_writer_room(r->reply) < ENTRY_ROOM)
+                        break;
+                put(r, reg->channels[i]);
         }
-        return lo;
+        if (i < reg->n && i > 0)
+                wire_put_string(r->reply, WIRE_ATTR_CURSOR, reg->channels[i - 1]->config->name);
+}
+
+static void list_one(struct request *r, struct channel *ch) {
+        wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
+        put_channel(r->reply, ch, false);
+        wire_nest_end(r->reply);
 }
 
 static int request_list(struct request *r) {
-        struct broker *b = r->client->broker;
-        size_t i = after_cursor(b, r->attrs->v[WIRE_ATTR_CURSOR].s);
-
-        for (size_t n = 0; i < b->n_channels; i++, n++) {
-                if (n >= ENTRIES_MAX || wire_writer_room(r->reply) < LIST_ENTRY_ROOM)
-                        break;
-                wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
-                put_channel(r->reply, b->channels[i], false);
-                wire_nest_end(r->reply);
-        }
-        if (i < b->n_channels)
-                wire_put_string(r->reply, WIRE_ATTR_CURSOR, b->channels[i - 1]->config->name);
+        put_page(r, list_one);
         return 0;
 }
 
 static int require_admin(struct request *r, const char *what) {
-        struct client *c = r->client;
-        struct broker *b = c->broker;
+        const struct peer_cred *cred = r->cred;
 
-        if (policy_is_admin(b->config, &c->cred))
+        if (policy_is_admin(r->env->config, cred))
                 return 0;
-        b->counters.denials++;
-        log_client(c->user->uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s (not in admins)", c->cred.uid,
-                   c->cred.pid, what);
+        r->env->counters->denials++;
+        log_client(r->charged_uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s (not in admins)", cred->uid,
+                   cred->pid, what);
         return fail(r, EPERM, "permission denied: uid %u is not an administrator of ipcbrokerd (see admins=)",
-                    c->cred.uid);
+                    cred->uid);
 }
 
 static void purge_one(struct request *r, const char *name, struct channel *ch) {
@@ -232,25 +212,21 @@ static void purge_one(struct request *r, const char *name, struct channel *ch) {
         wire_put_u64(r->reply, WIRE_ATTR_PURGED_BYTES, bytes);
         wire_nest_end(r->reply);
         if (e == 0)
-                log_info("uid %u (pid %d) purged channel '%s': %llu messages, %llu bytes", r->client->cred.uid,
-                         r->client->cred.pid, name, (unsigned long long)messages, (unsigned long long)bytes);
+                log_info("uid %u (pid %d) purged channel '%s': %llu messages, %llu bytes", r->cred->uid, r->cred->pid,
+                         name, (unsigned long long)messages, (unsigned long long)bytes);
+}
+
+static void purge_page_one(struct request *r, struct channel *ch) {
+        purge_one(r, ch->config->name, ch);
 }
 
 static int request_purge(struct request *r) {
-        struct broker *b = r->client->broker;
         int e = require_admin(r, "purge channels");
 
         if (e < 0)
                 return e;
         if (r->attrs->v[WIRE_ATTR_ALL].present) {
-                size_t i = after_cursor(b, r->attrs->v[WIRE_ATTR_CURSOR].s);
-                for (size_t n = 0; i < b->n_channels; i++, n++) {
-                        if (n >= ENTRIES_MAX || wire_writer_room(r->reply) < PURGE_ENTRY_ROOM)
-                                break;
-                        purge_one(r, b->channels[i]->config->name, b->channels[i]);
-                }
-                if (i < b->n_channels)
-                        wire_put_string(r->reply, WIRE_ATTR_CURSOR, b->channels[i - 1]->config->name);
+                put_page(r, purge_page_one);
                 return 0;
         }
         if (!r->attrs->v[WIRE_ATTR_NAME].present)
@@ -270,7 +246,7 @@ static int request_purge(struct request *r) {
                 return fail(r, E2BIG, "too many names in one purge request (at most %d)", WIRE_PURGE_NAMES_MAX);
         wire_iter_init(&it, r->packet, r->size);
         while (wire_iter_next(&it, WIRE_ATTR_NAME, &v))
-                purge_one(r, v.s, channel_name_valid(v.s) ? broker_find_channel(b, v.s) : NULL);
+                purge_one(r, v.s, channel_name_valid(v.s) ? registry_find(r->env->registry, v.s) : NULL);
         return 0;
 }
 
@@ -280,8 +256,8 @@ static int request_reload(struct request *r) {
 
         if (e < 0)
                 return e;
-        log_info("reload requested by uid %u (pid %d)", r->client->cred.uid, r->client->cred.pid);
-        e = broker_reload(r->client->broker, &msg);
+        log_info("reload requested by uid %u (pid %d)", r->cred->uid, r->cred->pid);
+        e = r->env->reload(r->env->userdata, &msg);
         if (e < 0)
                 return fail(r, -e, "%s", msg ? msg : "reload failed");
         wire_put_string(r->reply, WIRE_ATTR_MESSAGE, msg ? msg : "reloaded");
@@ -289,26 +265,23 @@ static int request_reload(struct request *r) {
 }
 
 static int request_status(struct request *r) {
-        struct broker *b = r->client->broker;
+        const struct request_env *env = r->env;
+        const struct counters *k = env->counters;
         struct wire_writer *w = r->reply;
-        uint64_t ready = 0;
 
-        for (size_t i = 0; i < b->n_channels; i++)
-                if (b->channels[i]->state == CHANNEL_READY)
-                        ready++;
         wire_put_string(w, WIRE_ATTR_VERSION, PACKAGE_VERSION);
         wire_put_u32(w, WIRE_ATTR_PID, (uint32_t)getpid());
-        wire_put_u64(w, WIRE_ATTR_UPTIME, (uint64_t)(time(NULL) - b->started));
-        wire_put_string(w, WIRE_ATTR_CONFIG_FILE, b->config_path);
-        wire_put_string(w, WIRE_ATTR_SOCKET, b->listener ? listener_path(b->listener) : b->config->socket);
-        wire_put_u64(w, WIRE_ATTR_CHANNELS, b->n_channels);
-        wire_put_u64(w, WIRE_ATTR_CHANNELS_READY, ready);
-        wire_put_u64(w, WIRE_ATTR_CLIENTS, b->listener ? listener_n_clients(b->listener) : 0);
-        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, b->counters.connections);
-        wire_put_u64(w, WIRE_ATTR_REQUESTS, b->counters.requests);
-        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, b->counters.opens);
-        wire_put_u64(w, WIRE_ATTR_DENIED, b->counters.denials);
-        wire_put_u64(w, WIRE_ATTR_RELOADS, b->counters.reloads);
+        wire_put_u64(w, WIRE_ATTR_UPTIME, (uint64_t)(time(NULL) - env->started));
+        wire_put_string(w, WIRE_ATTR_CONFIG_FILE, env->config_path);
+        wire_put_string(w, WIRE_ATTR_SOCKET, env->socket_path ? env->socket_path : env->config->socket);
+        wire_put_u64(w, WIRE_ATTR_CHANNELS, env->registry->n);
+        wire_put_u64(w, WIRE_ATTR_CHANNELS_READY, registry_count(env->registry, CHANNEL_READY));
+        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
+        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
+        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
+        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
+        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
+        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
         return 0;
 }
 

@@ -3,17 +3,40 @@
  * The dispatcher looks the handler up in a table indexed by message type;
  * the wire decoder has already validated every attribute against the type's
  * policy, so handlers only check meaning (names, access bits, privileges).
+ *
+ * Handlers see the daemon through struct request_env only: the channels,
+ * the configuration in force, the counters, and the one action that goes
+ * beyond a channel (reload). They know nothing of connections.
  */
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "protocol.h"
 
-struct client;
+struct config;
+struct counters;
+struct peer_cred;
+struct registry;
+
+struct request_env {
+        struct registry *registry;
+        const struct config *config; /* the configuration in force */
+        struct counters *counters;
+        const char *config_path;
+        const char *socket_path;
+        time_t started;
+        /* re-read the configuration; *MESSAGE says what happened */
+        int (*reload)(void *userdata, char **message);
+        void *userdata;
+};
 
 struct request {
-        struct client *client;
+        const struct request_env *env;
+        const struct peer_cred *cred; /* the caller, from the kernel */
+        uid_t charged_uid;            /* whose log budget lines about it use */
         const struct wire_header *hdr;
         const struct wire_attrs *attrs;
         const void *packet; /* the whole request, for repeated attributes */

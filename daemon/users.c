@@ -88,3 +88,29 @@ void users_put(struct users *u, struct user *user) {
                         return;
                 }
 }
+
+void users_connect(struct user *user) {
+        user->connections++;
+}
+
+void users_keep(struct user *user) {
+        user->connections--;
+        user->pinned++;
+}
+
+void users_pin(struct user *user) {
+        user->pinned++;
+}
+
+void users_unpin(struct users *u, struct user *user) {
+        user->pinned--;
+        users_put(u, user);
+}
+
+void users_disconnect(struct users *u, struct user *user, bool kept) {
+        if (kept)
+                user->pinned--;
+        else
+                user->connections--;
+        users_put(u, user);
+}

@@ -40,3 +40,15 @@ static inline unsigned user_charge(const struct user *user) {
 }
 /* Drop the record when nothing is charged to it any more. */
 void users_put(struct users *u, struct user *user);
+
+/*
+ * The charges. A connection is charged when its client is created and
+ * released when it is freed; in between it may be kept (done with, but its
+ * last reply unread), which turns its charge into a pin. Descriptors that
+ * wait to be closed on a helper thread are pins too.
+ */
+void users_connect(struct user *user);
+void users_keep(struct user *user);
+void users_disconnect(struct users *u, struct user *user, bool kept);
+void users_pin(struct user *user);
+void users_unpin(struct users *u, struct user *user);

@@ -1,0 +1,102 @@
+/*
+ * reload-plan.c — comparing two configurations into the steps of a reload
+ * (see reload-plan.h).
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "reload-plan.h"
+
+static bool config_names_object(const struct config *c, const struct channel_config *ch) {
+        for (size_t i = 0; i < c->n_channels; i++)
+                if (channel_config_same_object(c->channels[i], ch))
+                        return true;
+        return false;
+}
+
+/* What differs between two declarations of one channel and object. */
+static unsigned reload_changes(const struct channel_config *a, const struct channel_config *b) {
+        unsigned ch = 0;
+
+        if (a->owner != b->owner || a->group != b->group)
+                ch |= RELOAD_OWNER;
+        if (a->mode != b->mode)
+                ch |= RELOAD_MODE;
+        if (!principal_list_equal(&a->send, &b->send) || !principal_list_equal(&a->recv, &b->recv))
+                ch |= RELOAD_ACCESS;
+        if (a->on_stop != b->on_stop)
+                ch |= RELOAD_ON_STOP;
+        if (a->type == CHANNEL_MQUEUE) {
+                if (a->max_messages != b->max_messages || a->message_size != b->message_size)
+                        ch |= RELOAD_SIZE;
+                return ch;
+        }
+        if (a->message_size != b->message_size)
+                ch |= RELOAD_MESSAGE_SIZE;
+        if (a->capacity != b->capacity)
+                ch |= RELOAD_CAPACITY;
+        if (a->framing != b->framing)
+                ch |= RELOAD_FRAMING;
+        return ch;
+}
+
+int reload_plan_make(const struct config *old, const struct config *next, struct reload_plan *plan) {
+        size_t max = old->n_channels + next->n_channels;
+
+        *plan = (struct reload_plan){};
+        plan->steps = calloc(max ? max : 1, sizeof(*plan->steps));
+        if (!plan->steps)
+                return -ENOMEM;
+        for (size_t i = 0; i < old->n_channels; i++) {
+                const struct channel_config *o = old->channels[i];
+                const struct channel_config *n = config_find_channel(next, o->name);
+
+                if (n && channel_config_same_object(n, o))
+                        continue;
+                struct reload_step *s = &plan->steps[plan->n++];
+                s->action = RELOAD_WITHDRAW;
+                s->old = o;
+                s->taken_over = config_names_object(next, o);
+                s->remove = o->on_stop == ON_STOP_REMOVE && !s->taken_over;
+                s->name_kept = n != NULL;
+                plan->n_withdraw++;
+        }
+        for (size_t i = 0; i < next->n_channels; i++) {
+                const struct channel_config *n = next->channels[i];
+                const struct channel_config *o = config_find_channel(old, n->name);
+                struct reload_step *s = &plan->steps[plan->n++];
+
+                s->next = n;
+                if (!o || !channel_config_same_object(n, o)) {
+                        s->action = RELOAD_CREATE;
+                        plan->n_create++;
+                        continue;
+                }
+                s->old = o;
+                s->changes = reload_changes(o, n);
+                s->action = s->changes ? RELOAD_CHANGE : RELOAD_KEEP;
+                if (s->changes)
+                        plan->n_change++;
+                else
+                        plan->n_keep++;
+        }
+        return 0;
+}
+
+void reload_plan_free(struct reload_plan *plan) {
+        free(plan->steps);
+        *plan = (struct reload_plan){};
+}
+
+const char *reload_action_to_string(enum reload_action a) {
+        static const char *const names[] = {
+                [RELOAD_KEEP] = "keep",
+                [RELOAD_CHANGE] = "change",
+                [RELOAD_CREATE] = "create",
+                [RELOAD_WITHDRAW] = "withdraw",
+        };
+
+        return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
