@@ -69,8 +69,14 @@ int channel_claim_object(struct channel *ch, dev_t dev, ino_t ino) {
         return 0;
 }
 
+/* The channel types, by the configuration's type: a new type is a file with its ops, and a line here. */
+static const struct channel_ops *const channel_types[] = {
+        [CHANNEL_MQUEUE] = &channel_mq_ops,
+        [CHANNEL_FIFO] = &channel_fifo_ops,
+};
+
 int channel_new(const struct channel_config *config, struct channel **ret) {
-        const struct channel_ops *ops = config->type == CHANNEL_FIFO ? &channel_fifo_ops : &channel_mq_ops;
+        const struct channel_ops *ops = channel_types[config->type];
         struct channel *ch = calloc(1, ops->size);
 
         if (!ch)

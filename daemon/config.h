@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -143,6 +144,9 @@ static inline void config_freep(struct config **c) {
 #define _cleanup_config_ _cleanup_(config_freep)
 
 const struct channel_config *config_find_channel(const struct config *c, const char *name);
+
+/* Describe C for a person, one line per channel (ipcbrokerd -t). */
+void config_print_summary(const struct config *c, FILE *f);
 
 /* The kernel object a channel names: the queue's name or the FIFO's path. */
 static inline const char *channel_config_object(const struct channel_config *c) {

@@ -32,56 +32,32 @@ static void usage(FILE *f) {
                 SYSCONFDIR "/ipcbroker.conf");
 }
 
-static void print_summary(const struct config *c) {
-        size_t queues = 0, fifos = 0;
+struct options {
+        const char *config_path;
+        bool check;
+        bool verbose;
+};
 
-        for (size_t i = 0; i < c->n_channels; i++)
-                if (c->channels[i]->type == CHANNEL_MQUEUE)
-                        queues++;
-                else
-                        fifos++;
-        printf("%s: configuration OK: %zu channels (%zu queues, %zu FIFOs)\n", c->file, c->n_channels, queues, fifos);
-        printf("  socket %s (mode %04o), runtime directory %s, queue prefix %s\n", c->socket, c->socket_mode,
-               c->runtime_dir, c->mq_prefix);
-        for (size_t i = 0; i < c->n_channels; i++) {
-                const struct channel_config *ch = c->channels[i];
-                if (ch->type == CHANNEL_MQUEUE)
-                        printf("  mqueue %-24s %s  %ld x %ld bytes  %u:%u %04o  on_stop=%s\n", ch->name, ch->mq_name,
-                               ch->max_messages, ch->message_size, ch->owner, ch->group, ch->mode,
-                               on_stop_to_string(ch->on_stop));
-                else
-                        printf("  fifo   %-24s %s  capacity %ld, messages up to %ld bytes, %s framing  %u:%u %04o  "
-                               "on_stop=%s\n",
-                               ch->name, ch->path, ch->capacity, ch->message_size, framing_to_string(ch->framing),
-                               ch->owner, ch->group, ch->mode, on_stop_to_string(ch->on_stop));
-        }
-}
-
-int main(int argc, char **argv) {
+/* Parse the command line. Returns -1 to go on, or the exit code to exit with. */
+static int parse_options(int argc, char **argv, struct options *o) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 't' },
                 { "verbose", no_argument, NULL, 'v' },      { "version", no_argument, NULL, 'V' },
                 { "help", no_argument, NULL, 'h' },         {},
         };
-        const char *config_path = SYSCONFDIR "/ipcbroker.conf";
-        struct config_defaults defaults;
-        struct config_errors errors = {};
-        struct kernel_limits limits;
-        struct config *config = NULL;
-        struct broker *b = NULL;
-        bool check = false, verbose = false;
-        int c, r;
+        int c;
 
+        *o = (struct options){ .config_path = SYSCONFDIR "/ipcbroker.conf" };
         while ((c = getopt_long(argc, argv, "c:tvVh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
-                        config_path = optarg;
+                        o->config_path = optarg;
                         break;
                 case 't':
-                        check = true;
+                        o->check = true;
                         break;
                 case 'v':
-                        verbose = true;
+                        o->verbose = true;
                         break;
                 case 'V':
                         printf("ipcbrokerd %s\n", PACKAGE_VERSION);
@@ -99,51 +75,45 @@ int main(int argc, char **argv) {
                         argv[optind]);
                 return EX_USAGE;
         }
+        return -1;
+}
 
-        log_open();
-        if (verbose)
-                log_set_level(LOG_DEBUG);
-        config_defaults_init(&defaults);
-        kernel_limits_read(&limits);
-
-        r = broker_load_config(config_path, &defaults, &limits, &config, &errors);
-        if (r < 0) {
-                /* -t talks to a person; the daemon logs (with priorities under the journal) */
-                for (size_t i = 0; i < errors.n; i++)
-                        if (check)
-                                fprintf(stderr, "%s\n", errors.lines[i]);
-                        else
-                                log_error("%s", errors.lines[i]);
-                if (errors.n == 0) {
-                        if (check)
-                                fprintf(stderr, "%s: %s\n", config_path, strerror(-r));
-                        else
-                                log_error("%s: %s", config_path, strerror(-r));
-                }
-                if (check)
-                        fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", config_path, errors.n,
-                                errors.n == 1 ? "error" : "errors");
+/* Say why the configuration cannot be used: -t talks to a person, the daemon logs (with priorities under the journal).
+ */
+static void report_config_errors(const struct options *o, const struct config_errors *errors, int r) {
+        for (size_t i = 0; i < errors->n; i++)
+                if (o->check)
+                        fprintf(stderr, "%s\n", errors->lines[i]);
                 else
-                        log_error("%s: configuration is invalid (%zu %s)", config_path, errors.n,
-                                  errors.n == 1 ? "error" : "errors");
-                config_errors_clear(&errors);
-                return EX_CONFIG;
+                        log_error("%s", errors->lines[i]);
+        if (errors->n == 0) {
+                if (o->check)
+                        fprintf(stderr, "%s: %s\n", o->config_path, strerror(-r));
+                else
+                        log_error("%s: %s", o->config_path, strerror(-r));
         }
-        if (check) {
-                print_summary(config);
-                config_free(config);
-                return 0;
-        }
-        if (!verbose)
-                log_set_level(config->log_level);
+        if (o->check)
+                fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", o->config_path, errors->n,
+                        errors->n == 1 ? "error" : "errors");
+        else
+                log_error("%s: configuration is invalid (%zu %s)", o->config_path, errors->n,
+                          errors->n == 1 ? "error" : "errors");
+}
 
-        r = broker_new(config_path, &defaults, config, &b);
+/* Start the daemon on CONFIG (taken over) and run it until it stops; returns the exit code. */
+static int run(const struct options *o, const struct config_defaults *defaults, struct config *config) {
+        struct broker *b = NULL;
+        int r;
+
+        if (!o->verbose)
+                log_set_level(config->log_level);
+        r = broker_new(o->config_path, defaults, config, &b);
         if (r < 0) {
                 config_free(config);
                 log_error("cannot start: %s", strerror(-r));
                 return EX_OSERR;
         }
-        b->verbose = verbose;
+        b->verbose = o->verbose;
         r = broker_start(b);
         if (r < 0) {
                 log_error("cannot start: %s", strerror(-r));
@@ -155,4 +125,35 @@ int main(int argc, char **argv) {
         broker_stop(b);
         broker_free(b);
         return r;
+}
+
+int main(int argc, char **argv) {
+        struct config_defaults defaults;
+        struct config_errors errors = {};
+        struct kernel_limits limits;
+        struct config *config = NULL;
+        struct options o;
+        int r;
+
+        r = parse_options(argc, argv, &o);
+        if (r >= 0)
+                return r;
+        log_open();
+        if (o.verbose)
+                log_set_level(LOG_DEBUG);
+        config_defaults_init(&defaults);
+        kernel_limits_read(&limits);
+
+        r = broker_load_config(o.config_path, &defaults, &limits, &config, &errors);
+        if (r < 0) {
+                report_config_errors(&o, &errors, r);
+                config_errors_clear(&errors);
+                return EX_CONFIG;
+        }
+        if (o.check) {
+                config_print_summary(config, stdout);
+                config_free(config);
+                return 0;
+        }
+        return run(&o, &defaults, config);
 }

@@ -16,30 +16,28 @@ static bool config_names_object(const struct config *c, const struct channel_con
         return false;
 }
 
-/* What differs between two declarations of one channel and object. */
+/* What differs between two declarations of one channel and object (a key a type does not use never differs). */
 static unsigned reload_changes(const struct channel_config *a, const struct channel_config *b) {
-        unsigned ch = 0;
+        const struct {
+                bool differs;
+                unsigned change;
+        } keys[] = {
+                { a->owner != b->owner || a->group != b->group, RELOAD_OWNER },
+                { a->mode != b->mode, RELOAD_MODE },
+                { !principal_list_equal(&a->send, &b->send) || !principal_list_equal(&a->recv, &b->recv),
+                  RELOAD_ACCESS },
+                { a->max_messages != b->max_messages, RELOAD_MAX_MESSAGES },
+                { a->message_size != b->message_size, RELOAD_MESSAGE_SIZE },
+                { a->capacity != b->capacity, RELOAD_CAPACITY },
+                { a->framing != b->framing, RELOAD_FRAMING },
+                { a->on_stop != b->on_stop, RELOAD_ON_STOP },
+        };
+        unsigned changes = 0;
 
-        if (a->owner != b->owner || a->group != b->group)
-                ch |= RELOAD_OWNER;
-        if (a->mode != b->mode)
-                ch |= RELOAD_MODE;
-        if (!principal_list_equal(&a->send, &b->send) || !principal_list_equal(&a->recv, &b->recv))
-                ch |= RELOAD_ACCESS;
-        if (a->on_stop != b->on_stop)
-                ch |= RELOAD_ON_STOP;
-        if (a->type == CHANNEL_MQUEUE) {
-                if (a->max_messages != b->max_messages || a->message_size != b->message_size)
-                        ch |= RELOAD_SIZE;
-                return ch;
-        }
-        if (a->message_size != b->message_size)
-                ch |= RELOAD_MESSAGE_SIZE;
-        if (a->capacity != b->capacity)
-                ch |= RELOAD_CAPACITY;
-        if (a->framing != b->framing)
-                ch |= RELOAD_FRAMING;
-        return ch;
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (keys[i].differs)
+                        changes |= keys[i].change;
+        return changes;
 }
 
 int reload_plan_make(const struct config *old, const struct config *next, struct reload_plan *plan) {

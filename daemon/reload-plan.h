@@ -24,8 +24,8 @@ enum reload_change {
         RELOAD_OWNER = 1u << 0,        /* owner or group */
         RELOAD_MODE = 1u << 1,         /* permission bits */
         RELOAD_ACCESS = 1u << 2,       /* the send or recv lists */
-        RELOAD_SIZE = 1u << 3,         /* queue size: a new queue, once the old one is empty */
-        RELOAD_MESSAGE_SIZE = 1u << 4, /* FIFOs: a smaller one waits until the FIFO is empty */
+        RELOAD_MAX_MESSAGES = 1u << 3, /* queues: a new queue, once the old one is empty */
+        RELOAD_MESSAGE_SIZE = 1u << 4, /* queues: likewise; FIFOs: a smaller one waits until it is empty */
         RELOAD_CAPACITY = 1u << 5,     /* FIFO pipe buffer */
         RELOAD_FRAMING = 1u << 6,      /* FIFOs: waits until the FIFO is empty */
         RELOAD_ON_STOP = 1u << 7,

@@ -74,7 +74,8 @@ static struct channel *reload_step_apply(struct channel *ch, const struct reload
         if (s->action == RELOAD_CHANGE)
                 log_info("channel '%s': changed%s%s%s%s%s%s%s%s", s->next->name,
                          s->changes & RELOAD_OWNER ? " owner" : "", s->changes & RELOAD_MODE ? " mode" : "",
-                         s->changes & RELOAD_ACCESS ? " access" : "", s->changes & RELOAD_SIZE ? " size" : "",
+                         s->changes & RELOAD_ACCESS ? " access" : "",
+                         s->changes & RELOAD_MAX_MESSAGES ? " max_messages" : "",
                          s->changes & RELOAD_MESSAGE_SIZE ? " message_size" : "",
                          s->changes & RELOAD_CAPACITY ? " capacity" : "", s->changes & RELOAD_FRAMING ? " framing" : "",
                          s->changes & RELOAD_ON_STOP ? " on_stop" : "");

@@ -1,7 +1,7 @@
 /*
  * test-sched.c — the pieces behind per-user turns and charges, without the
  * kernel: the intrusive list (daemon/list.h), the round-robin of users
- * (daemon/sched.c) and the per-user records (daemon/users.c).
+ * (daemon/sched.c) and the per-user records and charges (daemon/users.c).
  */
 #include "build-config.h"
 
@@ -103,9 +103,32 @@ static void test_users(void) {
         users_done(&u);
 }
 
+/* The charges over a connection's life: connected, kept, pinned, disconnected. */
+static void test_charges(void) {
+        struct users u;
+        struct user *a;
+
+        users_init(&u);
+        a = users_get(&u, 1000);
+        users_connect(a);
+        users_connect(a);
+        is_int((int)a->connections, 2, "two connections charged");
+        users_keep(a);
+        ok(a->connections == 1 && a->pinned == 1, "a kept connection turns into a pin");
+        users_pin(a);
+        is_int((int)user_charge(a), 3, "a descriptor waiting to be closed is a pin too");
+        users_unpin(&u, a);
+        users_disconnect(&u, a, true);
+        ok(a->connections == 1 && a->pinned == 0 && u.n_users == 1, "the kept one and the descriptor released");
+        users_disconnect(&u, a, false);
+        is_int((int)u.n_users, 0, "the last connection released: the record goes");
+        users_done(&u);
+}
+
 int main(void) {
         test_list();
         test_round_robin();
         test_users();
+        test_charges();
         return done_testing();
 }
