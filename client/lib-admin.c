@@ -64,21 +64,19 @@ _public_ int ipcb_stat(const char *name, ipcb_info *info) {
         return 0;
 }
 
-/* Append *v's CHANNEL entries to an array. */
-static int append(ipcb_info **infos, size_t *n, size_t *cap, const struct wire_value *nested) {
-        struct wire_attrs a;
+/* Room for one more of N elements of SIZE bytes in *ARR (capacity *CAP, growing from FIRST): 0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t first) {
+        size_t nc;
+        void *na;
 
-        if (wire_decode_nested(nested, wire_policy_channel, &a, NULL) < 0)
-                return -EPROTO;
-        if (*n == *cap) {
-                size_t nc = *cap ? *cap * 2 : 64;
-                ipcb_info *ni = realloc(*infos, nc * sizeof(*ni));
-                if (!ni)
-                        return -ENOMEM;
-                *infos = ni;
-                *cap = nc;
-        }
-        info_from_attrs(&(*infos)[(*n)++], &a);
+        if (n < *cap)
+                return 0;
+        nc = *cap ? *cap * 2 : first;
+        na = realloc(*arr, nc * size);
+        if (!na)
+                return -ENOMEM;
+        *arr = na;
+        *cap = nc;
         return 0;
 }
 
@@ -92,16 +90,30 @@ static int next_page(const struct lib_reply *reply, char **cursor) {
         return *cursor ? 1 : -ENOMEM;
 }
 
-_public_ int ipcb_list(ipcb_info **infos, size_t *n) {
-        _cleanup_free_ struct call *c = NULL;
-        _cleanup_free_ char *cursor = NULL;
-        ipcb_info *out = NULL;
-        size_t count = 0, cap = 0;
-        int fd, r;
+/* How a paged conversation goes on after a page's request. */
+enum page_end {
+        PAGE_BY_CURSOR, /* while the daemon's reply carries a cursor */
+        PAGE_MORE,      /* another request follows whatever the reply says */
+        PAGE_LAST,      /* this was the last request */
+};
 
-        if (!infos || !n)
-                return -EINVAL;
-        c = call_new();
+/*
+ * A request answered in pages of CHANNEL entries (list, purge), on one
+ * connection: FILL adds a page's attributes (CURSOR is the last page's, or
+ * NULL), TAKE takes each entry of the reply.
+ */
+struct paged {
+        uint16_t type;
+        enum page_end (*fill)(struct paged *p, struct wire_writer *w, const char *cursor);
+        int (*take)(struct paged *p, const struct wire_value *entry);
+};
+
+/* Returns 0, or a negative errno; what earlier pages brought has been taken. */
+static int paged_call(struct paged *p) {
+        _cleanup_free_ struct call *c = call_new();
+        _cleanup_free_ char *cursor = NULL;
+        int fd, r = 0;
+
         if (!c)
                 return -ENOMEM;
         fd = lib_connect();
@@ -110,144 +122,151 @@ _public_ int ipcb_list(ipcb_info **infos, size_t *n) {
         for (int page = 0; page < 1 << 20; page++) {
                 struct wire_iter it;
                 struct wire_value v;
+                enum page_end end;
 
-                wire_writer_init(&c->w, WIRE_REQ_LIST, (uint32_t)page + 1);
-                if (cursor)
-                        wire_put_string(&c->w, WIRE_ATTR_CURSOR, cursor);
+                wire_writer_init(&c->w, p->type, (uint32_t)page + 1);
+                end = p->fill(p, &c->w, cursor);
                 r = lib_transact(fd, &c->w, &c->reply);
                 if (r < 0)
-                        goto fail;
+                        break;
                 wire_iter_init(&it, c->reply.buf, c->reply.size);
-                while (wire_iter_next(&it, WIRE_ATTR_CHANNEL, &v)) {
-                        r = append(&out, &count, &cap, &v);
-                        if (r < 0)
-                                goto fail;
-                }
+                while (r >= 0 && wire_iter_next(&it, WIRE_ATTR_CHANNEL, &v))
+                        r = p->take(p, &v);
+                if (r < 0 || end == PAGE_LAST)
+                        break;
+                if (end == PAGE_MORE)
+                        continue;
                 r = next_page(&c->reply, &cursor);
-                if (r < 0)
-                        goto fail;
-                if (r == 0)
+                if (r <= 0)
                         break;
         }
         close(fd);
-        *infos = out;
-        *n = count;
-        return (int)count;
-fail:
-        close(fd);
-        free(out);
+        return r < 0 ? r : 0;
+}
+
+struct list_call {
+        struct paged paged;
+        ipcb_info *out;
+        size_t count, cap;
+};
+
+static enum page_end list_fill(struct paged *p, struct wire_writer *w, const char *cursor) {
+        if (cursor)
+                wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
+        return PAGE_BY_CURSOR;
+}
+
+static int list_take(struct paged *p, const struct wire_value *entry) {
+        struct list_call *l = container_of(p, struct list_call, paged);
+        struct wire_attrs a;
+
+        if (wire_decode_nested(entry, wire_policy_channel, &a, NULL) < 0)
+                return -EPROTO;
+        if (grow((void **)&l->out, &l->cap, l->count, sizeof(*l->out), 64) < 0)
+                return -ENOMEM;
+        info_from_attrs(&l->out[l->count++], &a);
+        return 0;
+}
+
+_public_ int ipcb_list(ipcb_info **infos, size_t *n) {
+        struct list_call l = { .paged = { .type = WIRE_REQ_LIST, .fill = list_fill, .take = list_take } };
+        int r;
+
+        if (!infos || !n)
+                return -EINVAL;
+        r = paged_call(&l.paged);
+        if (r < 0) {
+                free(l.out);
+                return r;
+        }
+        *infos = l.out;
+        *n = l.count;
+        return (int)l.count;
+}
+
+struct purge_call {
+        struct paged paged;
+        const char *const *names; /* NULL: all, by cursor */
+        size_t n, next, batch_start;
+        ipcb_purge_result *out;
+        size_t count, cap;
+};
+
+static enum page_end purge_fill(struct paged *p, struct wire_writer *w, const char *cursor) {
+        struct purge_call *pc = container_of(p, struct purge_call, paged);
+
+        pc->batch_start = pc->next;
+        if (!pc->names) {
+                wire_put_flag(w, WIRE_ATTR_ALL);
+                if (cursor)
+                        wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
+                return PAGE_BY_CURSOR;
+        }
+        /* a batch of names per request */
+        for (size_t batch = 0; pc->next < pc->n && batch < WIRE_PURGE_NAMES_MAX; batch++)
+                wire_put_string(w, WIRE_ATTR_NAME, pc->names[pc->next++]);
+        return pc->next >= pc->n ? PAGE_LAST : PAGE_MORE;
+}
+
+/* Room for one more result, zeroed; NULL when out of memory. */
+static ipcb_purge_result *purge_result(struct purge_call *pc) {
+        ipcb_purge_result *r;
+
+        if (grow((void **)&pc->out, &pc->cap, pc->count, sizeof(*pc->out), 16) < 0)
+                return NULL;
+        r = &pc->out[pc->count++];
+        memset(r, 0, sizeof(*r));
         return r;
 }
 
-static int purge_append(ipcb_purge_result **res, size_t *n, size_t *cap, const struct wire_value *nested) {
+static int purge_take(struct paged *p, const struct wire_value *entry) {
+        struct purge_call *pc = container_of(p, struct purge_call, paged);
+        ipcb_purge_result *res;
         struct wire_attrs a;
-        ipcb_purge_result *p;
 
-        if (wire_decode_nested(nested, wire_policy_channel, &a, NULL) < 0)
+        if (wire_decode_nested(entry, wire_policy_channel, &a, NULL) < 0)
                 return -EPROTO;
-        if (*n == *cap) {
-                size_t nc = *cap ? *cap * 2 : 16;
-                ipcb_purge_result *nr = realloc(*res, nc * sizeof(*nr));
-                if (!nr)
-                        return -ENOMEM;
-                *res = nr;
-                *cap = nc;
-        }
-        p = &(*res)[(*n)++];
-        memset(p, 0, sizeof(*p));
-        lib_copy(p->name, sizeof(p->name), &a.v[WIRE_ATTR_NAME]);
-        p->error = -(int)a.v[WIRE_ATTR_ERROR].u;
-        lib_copy(p->message, sizeof(p->message), &a.v[WIRE_ATTR_MESSAGE]);
-        p->messages = a.v[WIRE_ATTR_PURGED_MESSAGES].u;
-        p->bytes = a.v[WIRE_ATTR_PURGED_BYTES].u;
+        res = purge_result(pc);
+        if (!res)
+                return -ENOMEM;
+        lib_copy(res->name, sizeof(res->name), &a.v[WIRE_ATTR_NAME]);
+        res->error = -(int)a.v[WIRE_ATTR_ERROR].u;
+        lib_copy(res->message, sizeof(res->message), &a.v[WIRE_ATTR_MESSAGE]);
+        res->messages = a.v[WIRE_ATTR_PURGED_MESSAGES].u;
+        res->bytes = a.v[WIRE_ATTR_PURGED_BYTES].u;
         return 0;
 }
 
 _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **results, size_t *n_results) {
-        _cleanup_free_ struct call *c = NULL;
-        _cleanup_free_ char *cursor = NULL;
-        ipcb_purge_result *out = NULL;
-        size_t count = 0, cap = 0, next = 0, batch_start = 0;
-        int fd, r = 0;
+        struct purge_call pc = {
+                .paged = { .type = WIRE_REQ_PURGE, .fill = purge_fill, .take = purge_take },
+                .names = names,
+                .n = n,
+        };
+        int r;
 
         if (!results || !n_results || (names && n == 0))
                 return -EINVAL;
         for (size_t i = 0; names && i < n; i++)
                 if (!names[i] || !*names[i] || strlen(names[i]) > IPCB_NAME_MAX)
                         return -EINVAL;
-        c = call_new();
-        if (!c)
-                return -ENOMEM;
-        fd = lib_connect();
-        if (fd < 0)
-                return fd;
-        for (int page = 0; page < 1 << 20; page++) {
-                struct wire_iter it;
-                struct wire_value v;
-
-                batch_start = next;
-                wire_writer_init(&c->w, WIRE_REQ_PURGE, (uint32_t)page + 1);
-                if (names) {
-                        /* a batch of names per request */
-                        size_t batch = 0;
-                        while (next < n && batch < WIRE_PURGE_NAMES_MAX) {
-                                wire_put_string(&c->w, WIRE_ATTR_NAME, names[next++]);
-                                batch++;
-                        }
-                } else {
-                        wire_put_flag(&c->w, WIRE_ATTR_ALL);
-                        if (cursor)
-                                wire_put_string(&c->w, WIRE_ATTR_CURSOR, cursor);
-                }
-                r = lib_transact(fd, &c->w, &c->reply);
-                if (r < 0)
-                        goto fail;
-                wire_iter_init(&it, c->reply.buf, c->reply.size);
-                while (wire_iter_next(&it, WIRE_ATTR_CHANNEL, &v)) {
-                        r = purge_append(&out, &count, &cap, &v);
-                        if (r < 0)
-                                goto fail;
-                }
-                if (names) {
-                        if (next >= n)
-                                break;
-                        continue;
-                }
-                r = next_page(&c->reply, &cursor);
-                if (r < 0)
-                        goto fail;
-                if (r == 0)
+        r = paged_call(&pc.paged);
+        if (r < 0 && !(names && pc.count > 0 && r != -ENOMEM)) {
+                free(pc.out);
+                return r;
+        }
+        /* earlier batches were carried out: report them, and this failure for the rest */
+        for (size_t i = pc.batch_start; r < 0 && i < n; i++) {
+                ipcb_purge_result *res = purge_result(&pc);
+                if (!res)
                         break;
+                snprintf(res->name, sizeof(res->name), "%s", names[i]);
+                res->error = r;
+                snprintf(res->message, sizeof(res->message), "%s", ipcb_strerror(r));
         }
-        close(fd);
-        *results = out;
-        *n_results = count;
+        *results = pc.out;
+        *n_results = pc.count;
         return 0;
-fail:
-        close(fd);
-        if (names && count > 0 && r != -ENOMEM) {
-                /* earlier batches were carried out: report them, and this failure for the rest */
-                for (size_t i = batch_start; i < n; i++) {
-                        ipcb_purge_result *p;
-                        if (count == cap) {
-                                ipcb_purge_result *nr = realloc(out, (cap + n) * sizeof(*nr));
-                                if (!nr)
-                                        break;
-                                out = nr;
-                                cap += n;
-                        }
-                        p = &out[count++];
-                        memset(p, 0, sizeof(*p));
-                        snprintf(p->name, sizeof(p->name), "%s", names[i]);
-                        p->error = r;
-                        snprintf(p->message, sizeof(p->message), "%s", ipcb_strerror(r));
-                }
-                *results = out;
-                *n_results = count;
-                return 0;
-        }
-        free(out);
-        return r;
 }
 
 _public_ int ipcb_reload(char **message) {

@@ -367,17 +367,13 @@ static void fifo_move(const char *path, int old_fd, int new_fd) {
 }
 
 static int fifo_recreate(struct channel *ch) {
-        int old = ch->fd, fd = -1, r;
+        int fd = -1, r;
         bool made;
 
         r = fifo_open_owned(ch, &fd, &made);
         if (r < 0)
                 return r;
-        fifo_move(ch->config->path, old, fd);
-        ch->fd = fd;
-        ch->created = true;
-        /* programs that hold the old FIFO may still write to it: keep forwarding from it */
-        channel_holdover_add(ch, old);
+        channel_supersede(ch, fd);
         return 0;
 }
 

@@ -256,7 +256,7 @@ static int mq_check(struct channel *ch) {
 
 /* Replace our queue by a new one under the same name, keeping its messages. */
 static int mq_replace(struct channel *ch, bool unlink_old) {
-        int old = ch->fd, fd = -1, r;
+        int fd = -1, r;
 
         if (unlink_old && mq_unlink(ch->config->mq_name) < 0 && errno != ENOENT) {
                 r = -errno;
@@ -273,12 +273,7 @@ static int mq_replace(struct channel *ch, bool unlink_old) {
                                             ch->config->mq_name);
                 return r;
         }
-        /* what does not fit now stays reachable: the old queue is held over and forwarded from later */
-        mq_move(ch->config->mq_name, old, fd);
-        ch->fd = fd;
-        ch->created = true;
-        /* programs that hold the old queue may still send to it */
-        channel_holdover_add(ch, old);
+        channel_supersede(ch, fd);
         return 0;
 }
 

@@ -245,6 +245,17 @@ int channel_open(struct channel *ch, int access, struct channel_handle *h) {
         return r;
 }
 
+void channel_supersede(struct channel *ch, int fd) {
+        int old = ch->fd;
+
+        /* what does not fit now stays reachable: the old object is held over and forwarded from later */
+        ch->ops->move(channel_config_object(ch->config), old, fd);
+        ch->fd = fd;
+        ch->created = true;
+        /* programs that hold the old object may still send to it */
+        channel_holdover_add(ch, old);
+}
+
 void channel_info(struct channel *ch, struct channel_info *info) {
         memset(info, 0, sizeof(*info));
         info->type = ch->ops->wire_type;

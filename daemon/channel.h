@@ -145,6 +145,13 @@ void channel_info(struct channel *ch, struct channel_info *info);
 bool channel_is_empty(const struct channel *ch);
 int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes);
 
+/*
+ * The types' recreate and resize: FD, a new object the channel took under its
+ * name, replaces the one it held, whose messages are moved into FD and which
+ * is held over (see below).
+ */
+void channel_supersede(struct channel *ch, int fd);
+
 /* open(2) flags for CHANNEL_ACCESS_* bits: only the access granted. */
 int channel_access_flags(int access);
 

@@ -63,6 +63,7 @@ void client_send_error(int fd, uint32_t serial, int err, const char *message) {
         wire_put_u32(&w, WIRE_ATTR_ERROR, (uint32_t)err);
         wire_put_string(&w, WIRE_ATTR_MESSAGE, message);
         n = wire_writer_finish(&w);
+        /* best effort, and not logged: a client that left or does not read must not fill the log */
         if (n > 0)
                 (void)client_send(fd, w.buf, (size_t)n, -1);
 }

@@ -176,7 +176,10 @@ void rundir_remove(struct rundir *d) {
         /* the directories we created, if we leave them empty (FIFO directory first) */
         for (int i = 1; i >= 0; i--)
                 if (d->created[i]) {
-                        (void)safepath_rmdir(d->created[i]);
+                        int r = safepath_rmdir(d->created[i]);
+                        /* not empty: someone else's files are in it, and it stays */
+                        if (r < 0 && r != -ENOTEMPTY && r != -EEXIST && r != -ENOENT)
+                                log_warning("cannot remove %s: %s", d->created[i], strerror(-r));
                         free(d->created[i]);
                         d->created[i] = NULL;
                 }
