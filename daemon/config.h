@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "principal.h"
 #include "util.h"
 
 #define CHANNEL_NAME_MAX 128
@@ -52,22 +53,6 @@ enum fifo_framing {
 
 /* A record header in a batch-framed FIFO packet: u16 length, host order. */
 #define FIFO_RECORD_HEADER 2
-
-enum principal_kind {
-        PRINCIPAL_USER,
-        PRINCIPAL_GROUP,
-        PRINCIPAL_ANY,
-};
-
-struct principal {
-        enum principal_kind kind;
-        uint32_t id;
-};
-
-struct principal_list {
-        struct principal *items;
-        size_t n;
-};
 
 struct channel_config {
         char *name;
@@ -168,10 +153,3 @@ bool channel_name_valid(const char *name);
 const char *channel_type_to_string(enum channel_type t);
 const char *on_stop_to_string(enum on_stop s);
 const char *framing_to_string(enum fifo_framing f);
-
-/* Parse one principal list ("alice 1000 @wheel @100 *"). Used for admins, send, recv. */
-int principal_list_parse(const char *value, struct principal_list *list, char **error);
-void principal_list_free(struct principal_list *list);
-/* Format for humans ("alice @wheel *"); returns a malloc'd string. */
-char *principal_list_format(const struct principal_list *list);
-bool principal_list_equal(const struct principal_list *a, const struct principal_list *b);
