@@ -2,7 +2,9 @@
  * config.h — the daemon's configuration: the INI file, its drop-ins, and the
  * validated, fully resolved model the rest of the daemon works from.
  *
- * Nothing outside config.c knows about INI syntax. A loaded struct config
+ * INI syntax is known to config-parser.c alone; config.c and config-values.c
+ * (see config-internal.h) turn what it reads into this model, and nothing
+ * outside these three files knows about the file. A loaded struct config
  * is complete: every default applied, every user and group resolved, every
  * kernel name and FIFO path computed, channels sorted by name.
  */
