@@ -88,6 +88,9 @@ struct parser {
         struct channel_draft **drafts;
         size_t n_drafts;
 
+        /* every user and group name and id asked during this load */
+        struct name_cache names;
+
         /* [broker] keys: where each was last set */
         const char *broker_key_file[_KEY_MAX];
         unsigned broker_key_line[_KEY_MAX];
@@ -125,7 +128,7 @@ struct parser {
 int parser_read_file(struct parser *p, int dirfd, const char *name, const char *path, bool dropin);
 /* Read the *.conf files of the include directory, if any, in name order. */
 void parser_read_dropins(struct parser *p);
-/* Free what the reader keeps besides the drafts. */
+/* Free what the reader keeps besides the drafts (the name cache too: after the channels are resolved). */
 void parser_done(struct parser *p);
 
 /* ---- config-values.c: each reports a bad value at the current line ---- */

@@ -323,7 +323,7 @@ static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
                 _cleanup_free_ char *error = NULL;
                 if (!p->continuation)
                         principal_list_free(&c->admins);
-                if (principal_list_parse(v, &c->admins, &error) < 0)
+                if (principal_list_parse_cached(v, &c->admins, &p->names, &error) < 0)
                         perr(p, "admins: %s", error ? error : "out of memory");
                 break;
         }
@@ -392,11 +392,11 @@ static void handle_channel_key(struct parser *p, struct channel_draft *d, enum k
                 d->has_type = true;
                 break;
         case KEY_OWNER:
-                if (user_from_string(v, &c->owner) < 0)
+                if (user_from_string(&p->names, v, &c->owner) < 0)
                         perr(p, "owner: unknown user '%s'", v);
                 break;
         case KEY_GROUP:
-                if (group_from_string(v, &c->group) < 0)
+                if (group_from_string(&p->names, v, &c->group) < 0)
                         perr(p, "group: unknown group '%s'", v);
                 break;
         case KEY_MODE:
@@ -408,7 +408,7 @@ static void handle_channel_key(struct parser *p, struct channel_draft *d, enum k
                 struct principal_list *l = k == KEY_SEND ? &c->send : &c->recv;
                 if (!p->continuation)
                         principal_list_free(l);
-                if (principal_list_parse(v, l, &error) < 0)
+                if (principal_list_parse_cached(v, l, &p->names, &error) < 0)
                         perr(p, "%s: %s", config_keys[k].name, error ? error : "out of memory");
                 break;
         }
@@ -676,6 +676,7 @@ void parser_read_dropins(struct parser *p) {
 }
 
 void parser_done(struct parser *p) {
+        name_cache_free(&p->names);
         str_index_free(&p->by_name);
         free(p->section);
         p->section = NULL;

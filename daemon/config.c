@@ -95,8 +95,8 @@ static void finish_channel(struct parser *p, struct channel_draft *d) {
         struct channel_config *c = &d->c;
         const char *file = c->file;
 
-        c->send_text = principal_list_format(&c->send);
-        c->recv_text = principal_list_format(&c->recv);
+        c->send_text = principal_list_format_cached(&c->send, &p->names);
+        c->recv_text = principal_list_format_cached(&c->recv, &p->names);
         if (!d->has_type) {
                 if (!d->bad)
                         config_errors_add(p->errors, file, c->line, "channel '%s': missing 'type' (mqueue or fifo)",
