@@ -58,11 +58,15 @@ enum key_id {
 #define FOR_FIFO (1u << CHANNEL_FIFO)
 #define FOR_ALL (FOR_MQ | FOR_FIFO)
 
+struct parser;
+
 struct key_info {
         const char *name;
         enum key_scope scope;
         unsigned types;
         bool list; /* value may continue on indented lines */
+        /* check VALUE and set it (a channel key: in P->current), or report why not */
+        void (*set)(struct parser *p, const char *value);
 };
 
 /* Every key, by id (config-parser.c). */
@@ -133,8 +137,17 @@ void parser_done(struct parser *p);
 
 /* ---- config-values.c: each reports a bad value at the current line ---- */
 
-int parse_mode(const char *s, mode_t *ret);
-/* An absolute, canonical path (malloc'd); "/" itself only where ALLOW_ROOT. */
-char *path_value(struct parser *p, const char *key, const char *v, bool allow_root);
+/* A number in [MIN, MAX]; *RET is left alone when V is not one. */
 bool number_value(struct parser *p, const char *key, const char *v, long min, long max, long *ret);
+/* A number in [1, MAX], for counts and seconds. */
+bool count_value(struct parser *p, const char *key, const char *v, long max, unsigned *ret);
+/* An octal mode between 0000 and 0777. */
+bool mode_value(struct parser *p, const char *key, const char *v, mode_t *ret);
+/* An absolute, canonical path, "/" itself only where ALLOW_ROOT: a copy replaces *RET. */
+bool path_value(struct parser *p, const char *key, const char *v, bool allow_root, char **ret);
+/* Which of the N VALUES V is (its index), or -1. */
+int choice_value(struct parser *p, const char *key, const char *v, const char *const *values, size_t n);
+/* A principal list into LIST: replacing it, or adding to it on a continuation line. */
+void list_value(struct parser *p, const char *key, const char *v, struct principal_list *list);
+/* "/" and 1 to CONFIG_MQ_NAME_MAX characters without '/' (reports nothing). */
 bool mq_name_valid(const char *s);

@@ -31,42 +31,6 @@
 #include "log.h"
 #include "util.h"
 
-/* ---- keys ----------------------------------------------------------------- */
-
-const struct key_info config_keys[_KEY_MAX] = {
-        [KEY_SOCKET] = { "socket", SCOPE_BROKER, 0, false },
-        [KEY_SOCKET_MODE] = { "socket_mode", SCOPE_BROKER, 0, false },
-        [KEY_RUNTIME_DIR] = { "runtime_dir", SCOPE_BROKER, 0, false },
-        [KEY_MQ_PREFIX] = { "mq_prefix", SCOPE_BROKER, 0, false },
-        [KEY_ADMINS] = { "admins", SCOPE_BROKER, 0, true },
-        [KEY_MAX_CLIENTS] = { "max_clients", SCOPE_BROKER, 0, false },
-        [KEY_MAX_CLIENTS_PER_USER] = { "max_clients_per_user", SCOPE_BROKER, 0, false },
-        [KEY_IDLE_TIMEOUT] = { "idle_timeout", SCOPE_BROKER, 0, false },
-        [KEY_MAX_CONNECTION_AGE] = { "max_connection_age", SCOPE_BROKER, 0, false },
-        [KEY_INCLUDE] = { "include", SCOPE_BROKER, 0, false },
-        [KEY_LOG_LEVEL] = { "log_level", SCOPE_BROKER, 0, false },
-        [KEY_TYPE] = { "type", SCOPE_CHANNEL, FOR_ALL, false },
-        [KEY_OWNER] = { "owner", SCOPE_CHANNEL, FOR_ALL, false },
-        [KEY_GROUP] = { "group", SCOPE_CHANNEL, FOR_ALL, false },
-        [KEY_MODE] = { "mode", SCOPE_CHANNEL, FOR_ALL, false },
-        [KEY_SEND] = { "send", SCOPE_CHANNEL, FOR_ALL, true },
-        [KEY_RECV] = { "recv", SCOPE_CHANNEL, FOR_ALL, true },
-        [KEY_MAX_MESSAGES] = { "max_messages", SCOPE_CHANNEL, FOR_MQ, false },
-        [KEY_MESSAGE_SIZE] = { "message_size", SCOPE_CHANNEL, FOR_ALL, false },
-        [KEY_CAPACITY] = { "capacity", SCOPE_CHANNEL, FOR_FIFO, false },
-        [KEY_MQ_NAME] = { "mq_name", SCOPE_CHANNEL, FOR_MQ, false },
-        [KEY_PATH] = { "path", SCOPE_CHANNEL, FOR_FIFO, false },
-        [KEY_ON_STOP] = { "on_stop", SCOPE_CHANNEL, FOR_ALL, false },
-        [KEY_FRAMING] = { "framing", SCOPE_CHANNEL, FOR_FIFO, false },
-};
-
-static int key_lookup(const char *name) {
-        for (int i = 0; i < _KEY_MAX; i++)
-                if (streq(config_keys[i].name, name))
-                        return i;
-        return -1;
-}
-
 /* ---- lines and sections ------------------------------------------------------ */
 
 static char *strip(char *s) {
@@ -163,6 +127,87 @@ static void parser_section_invalid(struct parser *p) {
         p->key_seen = false;
 }
 
+/* A section header "[...]" (S stripped, starting with '['): begins the section, or reports why not. */
+static bool parser_section_header(struct parser *p, char *s) {
+        char *c = find_comment(s);
+        char *end;
+
+        if (c)
+                *c = '\0';
+        end = strchr(s + 1, ']');
+        if (!end) {
+                perr(p, "unterminated section header (missing ']')");
+                parser_section_invalid(p);
+                return false;
+        }
+        if (*strip(end + 1)) {
+                perr(p, "unexpected text after section header");
+                parser_section_invalid(p);
+                return false;
+        }
+        *end = '\0';
+        parser_section_begin(p, s + 1);
+        /* inih would truncate the name; we keep ours. */
+        return true;
+}
+
+/*
+ * Classify a line the way inih will, to give precise errors: S is a copy of
+ * it to take apart. Remembers the full key of a key line. Returns whether
+ * inih may have the line.
+ */
+static bool parser_classify_line(struct parser *p, char *s) {
+        bool indented;
+        char *c;
+
+        if (p->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
+                s += 3;
+        indented = isspace((unsigned char)s[0]);
+        s = strip(s);
+        if (!*s || *s == ';' || *s == '#')
+                return true;
+        if (*s == '[')
+                return parser_section_header(p, s);
+        if (indented && p->section && p->key_seen) {
+                /* inih treats an indented line after a key as a continuation of its value */
+                p->continuation = true;
+                return true;
+        }
+        c = s + strcspn(s, "=:");
+        if (!*c || (find_comment(s) && find_comment(s) < c)) {
+                perr(p, "expected 'key = value', '[section]' or a comment");
+                return false;
+        }
+        *c = '\0';
+        p->key = strdup(strip(s));
+        if (!p->section) {
+                if (!p->section_bad)
+                        perr(p, "key '%s' outside of any section", p->key);
+                return false;
+        }
+        p->key_seen = true;
+        return true;
+}
+
+/* Check one line of LEN characters (its newline removed) against inih's buffer of NUM bytes, then classify it. */
+static bool parser_check_line(struct parser *p, char *line, ssize_t len, int num) {
+        _cleanup_free_ char *copy = NULL;
+
+        if (memchr(line, '\0', (size_t)len)) {
+                perr(p, "line contains a NUL byte");
+                return false;
+        }
+        /* inih needs room for the newline and the terminator. */
+        if (len > num - 2) {
+                perr(p, "line too long (%zd characters; at most %d fit the parser's line buffer)", len, num - 2);
+                if (*strip(line) == '[')
+                        parser_section_invalid(p);
+                return false;
+        }
+        copy = strdup(line);
+        return copy && parser_classify_line(p, copy);
+}
+
 /*
  * The line reader handed to ini_parse_stream(). It returns each physical line
  * (up to inih's buffer), after checking it; a line we reject is replaced by an
@@ -170,16 +215,14 @@ static void parser_section_invalid(struct parser *p) {
  */
 static char *parser_reader(char *str, int num, void *stream) {
         struct parser *p = stream;
-        char *line = NULL;
+        _cleanup_free_ char *line = NULL;
         size_t cap = 0;
         ssize_t len;
 
         p->max_line = num;
         len = getline(&line, &cap, p->f);
-        if (len < 0) {
-                free(line);
+        if (len < 0)
                 return NULL;
-        }
         p->line++;
         p->line_handled_error = false;
         p->continuation = false;
@@ -191,273 +234,208 @@ static char *parser_reader(char *str, int num, void *stream) {
         if (len > 0 && line[len - 1] == '\r')
                 line[--len] = '\0';
 
-        if (memchr(line, '\0', (size_t)len)) {
-                perr(p, "line contains a NUL byte");
-                goto reject;
+        if (!parser_check_line(p, line, len, num)) {
+                p->line_handled_error = true;
+                /* an empty comment: inih skips it */
+                str[0] = ';';
+                str[1] = '\n';
+                str[2] = '\0';
+                return str;
         }
-        /* inih needs room for the newline and the terminator. */
-        if (len > num - 2) {
-                perr(p, "line too long (%zd characters; at most %d fit the parser's line buffer)", len, num - 2);
-                if (*strip(line) == '[')
-                        parser_section_invalid(p);
-                goto reject;
-        }
-
-        /* Classify the line the way inih will, to give precise errors. */
-        {
-                _cleanup_free_ char *copy = strdup(line);
-                char *s, *c;
-
-                if (!copy)
-                        goto reject;
-                s = copy;
-                if (p->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
-                    (unsigned char)s[2] == 0xBF)
-                        s += 3;
-                bool indented = isspace((unsigned char)s[0]);
-                s = strip(s);
-                if (!*s || *s == ';' || *s == '#')
-                        goto accept;
-                if (*s == '[') {
-                        char *end;
-                        c = find_comment(s);
-                        if (c)
-                                *c = '\0';
-                        end = strchr(s + 1, ']');
-                        if (!end) {
-                                perr(p, "unterminated section header (missing ']')");
-                                parser_section_invalid(p);
-                                goto reject;
-                        }
-                        if (*strip(end + 1)) {
-                                perr(p, "unexpected text after section header");
-                                parser_section_invalid(p);
-                                goto reject;
-                        }
-                        *end = '\0';
-                        parser_section_begin(p, s + 1);
-                        /* inih would truncate the name; we keep ours. */
-                        goto accept;
-                }
-                if (indented && p->section && p->key_seen) {
-                        /* inih treats an indented line after a key as a continuation of its value */
-                        p->continuation = true;
-                        goto accept;
-                }
-                c = s + strcspn(s, "=:");
-                if (!*c || (find_comment(s) && find_comment(s) < c)) {
-                        perr(p, "expected 'key = value', '[section]' or a comment");
-                        goto reject;
-                }
-                *c = '\0';
-                p->key = strdup(strip(s));
-                if (!p->section) {
-                        if (!p->section_bad)
-                                perr(p, "key '%s' outside of any section", p->key);
-                        goto reject;
-                }
-                p->key_seen = true;
-        }
-
-accept:
         memcpy(str, line, (size_t)len);
         str[len] = '\n';
         str[len + 1] = '\0';
-        free(line);
-        return str;
-
-reject:
-        p->line_handled_error = true;
-        free(line);
-        /* an empty comment: inih skips it */
-        str[0] = ';';
-        str[1] = '\n';
-        str[2] = '\0';
         return str;
 }
 
-/* ---- what each key sets ----------------------------------------------------- */
+/* ---- the keys and what each sets -------------------------------------------- */
 
-static void handle_broker_key(struct parser *p, enum key_id k, const char *v) {
-        struct config *c = p->config;
-        char *s;
+/* [broker] */
 
-        switch (k) {
-        case KEY_SOCKET:
-                if ((s = path_value(p, "socket", v, false))) {
-                        if (strlen(s) >= 108) {
-                                perr(p, "socket path is too long for a Unix socket (at most 107 bytes)");
-                                free(s);
-                                break;
-                        }
-                        free(c->socket);
-                        c->socket = s;
-                }
-                break;
-        case KEY_SOCKET_MODE:
-                if (parse_mode(v, &c->socket_mode) < 0)
-                        perr(p, "socket_mode: '%s' is not an octal mode between 0000 and 0777", v);
-                break;
-        case KEY_RUNTIME_DIR:
-                if ((s = path_value(p, "runtime_dir", v, false))) {
-                        free(c->runtime_dir);
-                        c->runtime_dir = s;
-                }
-                break;
-        case KEY_MQ_PREFIX:
-                if (v[0] != '/' || strchr(v + 1, '/')) {
-                        perr(p, "mq_prefix must start with '/' and contain no other '/': '%s'", v);
-                        break;
-                }
-                if (strlen(v) + CHANNEL_NAME_MAX > CONFIG_MQ_NAME_MAX + 1) {
-                        perr(p,
-                             "mq_prefix '%s' is too long: with a %d-character channel name it must fit in %d "
-                             "characters",
-                             v, CHANNEL_NAME_MAX, CONFIG_MQ_NAME_MAX);
-                        break;
-                }
-                free(c->mq_prefix);
-                c->mq_prefix = strdup(v);
-                break;
-        case KEY_ADMINS: {
-                _cleanup_free_ char *error = NULL;
-                if (!p->continuation)
-                        principal_list_free(&c->admins);
-                if (principal_list_parse_cached(v, &c->admins, &p->names, &error) < 0)
-                        perr(p, "admins: %s", error ? error : "out of memory");
-                break;
+static void set_socket(struct parser *p, const char *v) {
+        char *s = NULL;
+
+        path_value(p, "socket", v, false, &s);
+        if (!s)
+                return;
+        if (strlen(s) >= 108) {
+                perr(p, "socket path is too long for a Unix socket (at most 107 bytes)");
+                free(s);
+                return;
         }
-        case KEY_MAX_CLIENTS: {
-                long n;
-                if (number_value(p, "max_clients", v, 1, 1000000, &n))
-                        c->max_clients = (unsigned)n;
-                break;
-        }
-        case KEY_MAX_CLIENTS_PER_USER: {
-                long n;
-                if (number_value(p, "max_clients_per_user", v, 1, 1000000, &n))
-                        c->max_clients_per_user = (unsigned)n;
-                break;
-        }
-        case KEY_IDLE_TIMEOUT: {
-                long n;
-                if (number_value(p, "idle_timeout", v, 1, 86400, &n))
-                        c->idle_timeout = (unsigned)n;
-                break;
-        }
-        case KEY_MAX_CONNECTION_AGE: {
-                long n;
-                if (number_value(p, "max_connection_age", v, 1, 86400, &n))
-                        c->max_connection_age = (unsigned)n;
-                break;
-        }
-        case KEY_INCLUDE:
-                if (p->is_dropin) {
-                        perr(p, "include is only allowed in the main configuration file");
-                        break;
-                }
-                if ((s = path_value(p, "include", v, true))) {
-                        free(c->include);
-                        c->include = s;
-                }
-                break;
-        case KEY_LOG_LEVEL: {
-                int l = log_level_from_string(v);
-                if (l < 0)
-                        perr(p, "log_level: '%s' is not one of error, warning, notice, info, debug", v);
-                else
-                        c->log_level = l;
-                break;
-        }
-        default:
-                break;
-        }
+        free(p->config->socket);
+        p->config->socket = s;
 }
 
-static void handle_channel_key(struct parser *p, struct channel_draft *d, enum key_id k, const char *v) {
-        struct channel_config *c = &d->c;
-        _cleanup_free_ char *error = NULL;
+static void set_socket_mode(struct parser *p, const char *v) {
+        mode_value(p, "socket_mode", v, &p->config->socket_mode);
+}
 
-        switch (k) {
-        case KEY_TYPE:
-                if (streq(v, "mqueue"))
-                        c->type = CHANNEL_MQUEUE;
-                else if (streq(v, "fifo"))
-                        c->type = CHANNEL_FIFO;
-                else {
-                        perr(p, "type: '%s' is not one of mqueue, fifo", v);
-                        d->bad = true;
-                        break;
-                }
-                d->has_type = true;
-                break;
-        case KEY_OWNER:
-                if (user_from_string(&p->names, v, &c->owner) < 0)
-                        perr(p, "owner: unknown user '%s'", v);
-                break;
-        case KEY_GROUP:
-                if (group_from_string(&p->names, v, &c->group) < 0)
-                        perr(p, "group: unknown group '%s'", v);
-                break;
-        case KEY_MODE:
-                if (parse_mode(v, &c->mode) < 0)
-                        perr(p, "mode: '%s' is not an octal mode between 0000 and 0777", v);
-                break;
-        case KEY_SEND:
-        case KEY_RECV: {
-                struct principal_list *l = k == KEY_SEND ? &c->send : &c->recv;
-                if (!p->continuation)
-                        principal_list_free(l);
-                if (principal_list_parse_cached(v, l, &p->names, &error) < 0)
-                        perr(p, "%s: %s", config_keys[k].name, error ? error : "out of memory");
-                break;
+static void set_runtime_dir(struct parser *p, const char *v) {
+        path_value(p, "runtime_dir", v, false, &p->config->runtime_dir);
+}
+
+static void set_mq_prefix(struct parser *p, const char *v) {
+        if (v[0] != '/' || strchr(v + 1, '/')) {
+                perr(p, "mq_prefix must start with '/' and contain no other '/': '%s'", v);
+                return;
         }
-        case KEY_MAX_MESSAGES:
-                number_value(p, "max_messages", v, 1, MQ_HARD_MSGMAX, &c->max_messages);
-                break;
-        case KEY_MESSAGE_SIZE:
-                /* the per-type upper bound is checked once the type is known */
-                number_value(p, "message_size", v, 1, MQ_HARD_MSGSIZEMAX, &c->message_size);
-                break;
-        case KEY_CAPACITY:
-                number_value(p, "capacity", v, 1, FIFO_CAPACITY_MAX, &c->capacity);
-                break;
-        case KEY_MQ_NAME:
-                if (!mq_name_valid(v)) {
-                        perr(p, "mq_name: '%s' is not a queue name: '/' followed by 1 to %d characters without '/'", v,
-                             CONFIG_MQ_NAME_MAX);
-                        break;
-                }
-                free(d->explicit_mq_name);
-                d->explicit_mq_name = strdup(v);
-                break;
-        case KEY_PATH: {
-                char *s = path_value(p, "path", v, false);
-                if (s) {
-                        free(d->explicit_path);
-                        d->explicit_path = s;
-                }
-                break;
+        if (strlen(v) + CHANNEL_NAME_MAX > CONFIG_MQ_NAME_MAX + 1) {
+                perr(p, "mq_prefix '%s' is too long: with a %d-character channel name it must fit in %d characters", v,
+                     CHANNEL_NAME_MAX, CONFIG_MQ_NAME_MAX);
+                return;
         }
-        case KEY_FRAMING:
-                if (streq(v, "packet"))
-                        c->framing = FRAMING_PACKET;
-                else if (streq(v, "batch"))
-                        c->framing = FRAMING_BATCH;
-                else
-                        perr(p, "framing: '%s' is not one of packet, batch", v);
-                break;
-        case KEY_ON_STOP:
-                if (streq(v, "keep"))
-                        c->on_stop = ON_STOP_KEEP;
-                else if (streq(v, "remove"))
-                        c->on_stop = ON_STOP_REMOVE;
-                else
-                        perr(p, "on_stop: '%s' is not one of keep, remove", v);
-                break;
-        default:
-                break;
+        free(p->config->mq_prefix);
+        p->config->mq_prefix = strdup(v);
+}
+
+static void set_admins(struct parser *p, const char *v) {
+        list_value(p, "admins", v, &p->config->admins);
+}
+
+static void set_max_clients(struct parser *p, const char *v) {
+        count_value(p, "max_clients", v, 1000000, &p->config->max_clients);
+}
+
+static void set_max_clients_per_user(struct parser *p, const char *v) {
+        count_value(p, "max_clients_per_user", v, 1000000, &p->config->max_clients_per_user);
+}
+
+static void set_idle_timeout(struct parser *p, const char *v) {
+        count_value(p, "idle_timeout", v, 86400, &p->config->idle_timeout);
+}
+
+static void set_max_connection_age(struct parser *p, const char *v) {
+        count_value(p, "max_connection_age", v, 86400, &p->config->max_connection_age);
+}
+
+static void set_include(struct parser *p, const char *v) {
+        if (p->is_dropin)
+                perr(p, "include is only allowed in the main configuration file");
+        else
+                path_value(p, "include", v, true, &p->config->include);
+}
+
+static void set_log_level(struct parser *p, const char *v) {
+        int l = log_level_from_string(v);
+
+        if (l < 0)
+                perr(p, "log_level: '%s' is not one of error, warning, notice, info, debug", v);
+        else
+                p->config->log_level = l;
+}
+
+/* [channel NAME]: P->current is the channel */
+
+static void set_type(struct parser *p, const char *v) {
+        static const char *const types[] = { [CHANNEL_MQUEUE] = "mqueue", [CHANNEL_FIFO] = "fifo" };
+        int i = choice_value(p, "type", v, types, ARRAY_SIZE(types));
+
+        if (i < 0) {
+                p->current->bad = true;
+                return;
         }
+        p->current->c.type = (enum channel_type)i;
+        p->current->has_type = true;
+}
+
+static void set_owner(struct parser *p, const char *v) {
+        if (user_from_string(&p->names, v, &p->current->c.owner) < 0)
+                perr(p, "owner: unknown user '%s'", v);
+}
+
+static void set_group(struct parser *p, const char *v) {
+        if (group_from_string(&p->names, v, &p->current->c.group) < 0)
+                perr(p, "group: unknown group '%s'", v);
+}
+
+static void set_mode(struct parser *p, const char *v) {
+        mode_value(p, "mode", v, &p->current->c.mode);
+}
+
+static void set_send(struct parser *p, const char *v) {
+        list_value(p, "send", v, &p->current->c.send);
+}
+
+static void set_recv(struct parser *p, const char *v) {
+        list_value(p, "recv", v, &p->current->c.recv);
+}
+
+static void set_max_messages(struct parser *p, const char *v) {
+        number_value(p, "max_messages", v, 1, MQ_HARD_MSGMAX, &p->current->c.max_messages);
+}
+
+static void set_message_size(struct parser *p, const char *v) {
+        /* the per-type upper bound is checked once the type is known */
+        number_value(p, "message_size", v, 1, MQ_HARD_MSGSIZEMAX, &p->current->c.message_size);
+}
+
+static void set_capacity(struct parser *p, const char *v) {
+        number_value(p, "capacity", v, 1, FIFO_CAPACITY_MAX, &p->current->c.capacity);
+}
+
+static void set_mq_name(struct parser *p, const char *v) {
+        if (!mq_name_valid(v)) {
+                perr(p, "mq_name: '%s' is not a queue name: '/' followed by 1 to %d characters without '/'", v,
+                     CONFIG_MQ_NAME_MAX);
+                return;
+        }
+        free(p->current->explicit_mq_name);
+        p->current->explicit_mq_name = strdup(v);
+}
+
+static void set_path(struct parser *p, const char *v) {
+        path_value(p, "path", v, false, &p->current->explicit_path);
+}
+
+static void set_on_stop(struct parser *p, const char *v) {
+        static const char *const values[] = { [ON_STOP_KEEP] = "keep", [ON_STOP_REMOVE] = "remove" };
+        int i = choice_value(p, "on_stop", v, values, ARRAY_SIZE(values));
+
+        if (i >= 0)
+                p->current->c.on_stop = (enum on_stop)i;
+}
+
+static void set_framing(struct parser *p, const char *v) {
+        static const char *const values[] = { [FRAMING_PACKET] = "packet", [FRAMING_BATCH] = "batch" };
+        int i = choice_value(p, "framing", v, values, ARRAY_SIZE(values));
+
+        if (i >= 0)
+                p->current->c.framing = (enum fifo_framing)i;
+}
+
+const struct key_info config_keys[_KEY_MAX] = {
+        [KEY_SOCKET] = { "socket", SCOPE_BROKER, 0, false, set_socket },
+        [KEY_SOCKET_MODE] = { "socket_mode", SCOPE_BROKER, 0, false, set_socket_mode },
+        [KEY_RUNTIME_DIR] = { "runtime_dir", SCOPE_BROKER, 0, false, set_runtime_dir },
+        [KEY_MQ_PREFIX] = { "mq_prefix", SCOPE_BROKER, 0, false, set_mq_prefix },
+        [KEY_ADMINS] = { "admins", SCOPE_BROKER, 0, true, set_admins },
+        [KEY_MAX_CLIENTS] = { "max_clients", SCOPE_BROKER, 0, false, set_max_clients },
+        [KEY_MAX_CLIENTS_PER_USER] = { "max_clients_per_user", SCOPE_BROKER, 0, false, set_max_clients_per_user },
+        [KEY_IDLE_TIMEOUT] = { "idle_timeout", SCOPE_BROKER, 0, false, set_idle_timeout },
+        [KEY_MAX_CONNECTION_AGE] = { "max_connection_age", SCOPE_BROKER, 0, false, set_max_connection_age },
+        [KEY_INCLUDE] = { "include", SCOPE_BROKER, 0, false, set_include },
+        [KEY_LOG_LEVEL] = { "log_level", SCOPE_BROKER, 0, false, set_log_level },
+        [KEY_TYPE] = { "type", SCOPE_CHANNEL, FOR_ALL, false, set_type },
+        [KEY_OWNER] = { "owner", SCOPE_CHANNEL, FOR_ALL, false, set_owner },
+        [KEY_GROUP] = { "group", SCOPE_CHANNEL, FOR_ALL, false, set_group },
+        [KEY_MODE] = { "mode", SCOPE_CHANNEL, FOR_ALL, false, set_mode },
+        [KEY_SEND] = { "send", SCOPE_CHANNEL, FOR_ALL, true, set_send },
+        [KEY_RECV] = { "recv", SCOPE_CHANNEL, FOR_ALL, true, set_recv },
+        [KEY_MAX_MESSAGES] = { "max_messages", SCOPE_CHANNEL, FOR_MQ, false, set_max_messages },
+        [KEY_MESSAGE_SIZE] = { "message_size", SCOPE_CHANNEL, FOR_ALL, false, set_message_size },
+        [KEY_CAPACITY] = { "capacity", SCOPE_CHANNEL, FOR_FIFO, false, set_capacity },
+        [KEY_MQ_NAME] = { "mq_name", SCOPE_CHANNEL, FOR_MQ, false, set_mq_name },
+        [KEY_PATH] = { "path", SCOPE_CHANNEL, FOR_FIFO, false, set_path },
+        [KEY_ON_STOP] = { "on_stop", SCOPE_CHANNEL, FOR_ALL, false, set_on_stop },
+        [KEY_FRAMING] = { "framing", SCOPE_CHANNEL, FOR_FIFO, false, set_framing },
+};
+
+static int key_lookup(const char *name) {
+        for (int i = 0; i < _KEY_MAX; i++)
+                if (streq(config_keys[i].name, name))
+                        return i;
+        return -1;
 }
 
 static int parser_handler(void *user, const char *section_trunc, const char *name_trunc, const char *value) {
@@ -513,10 +491,7 @@ static int parser_handler(void *user, const char *section_trunc, const char *nam
                 *kline = p->line;
         }
 
-        if (broker)
-                handle_broker_key(p, k, value);
-        else
-                handle_channel_key(p, p->current, k, value);
+        config_keys[k].set(p, value);
         (void)section_trunc;
         return 1;
 }
