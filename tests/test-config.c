@@ -9,7 +9,6 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -25,6 +24,7 @@
 #include "../daemon/config.h"
 #include "../daemon/limits.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 /* ---- calls to the user and group databases ----------------------------------
  *
@@ -111,17 +111,8 @@ static void tmp_new(struct tmp *t) {
         t->defaults.gid = getegid();
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void)st;
-        (void)ftw;
-        if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-                diag("cannot remove %s: %s", path, strerror(errno));
-        return 0;
-}
-
 static void tmp_done(struct tmp *t) {
-        if (nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-                diag("cannot clean up %s: %s", t->dir, strerror(errno));
+        tmpdir_remove(t->dir);
         for (size_t i = 0; i < t->n_owned; i++)
                 free(t->owned[i]);
         t->n_owned = 0;

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 
 #include "../daemon/safepath.h"
 #include "tap.h"
+#include "tmpdir.h"
 #include "util.h"
 
 #define OTHER_UID 54321 /* a uid no test directory belongs to */
@@ -57,14 +57,6 @@ static bool exists(const char *rel) {
 static bool same_file(int fd, const char *path) {
         struct stat a, b;
         return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void)st;
-        (void)ftw;
-        if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-                diag("cannot remove %s: %s", path, strerror(errno));
-        return 0;
 }
 
 static void test_open_parent(void) {
@@ -294,8 +286,7 @@ int main(void) {
         test_check_dir();
         test_open_parent_checked();
         test_rmdir();
-        if (nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-                diag("cannot clean up %s: %s", top, strerror(errno));
+        tmpdir_remove(top);
         ok(access(top, F_OK) < 0 && errno == ENOENT, "the test directory is removed");
         return done_testing();
 }
