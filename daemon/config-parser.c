@@ -52,15 +52,23 @@ static char *find_comment(char *s) {
         return NULL;
 }
 
-static void parser_section_begin(struct parser *p, const char *raw) {
-        _cleanup_free_ char *copy = strdup(raw);
-        char *name, *s;
-
+/*
+ * A section header was rejected: its keys must not land in the previous
+ * section. Also where every header starts, until it is found good.
+ */
+static void parser_section_invalid(struct parser *p) {
         free(p->section);
         p->section = NULL;
         p->current = NULL;
         p->section_bad = true;
         p->key_seen = false;
+}
+
+static void parser_section_begin(struct parser *p, const char *raw) {
+        _cleanup_free_ char *copy = strdup(raw);
+        char *name, *s;
+
+        parser_section_invalid(p);
         if (!copy)
                 return;
         s = strip(copy);
@@ -116,15 +124,6 @@ static void parser_section_begin(struct parser *p, const char *raw) {
         p->drafts[p->n_drafts++] = d;
         p->current = d;
         p->section_bad = false;
-}
-
-/* A section header was rejected: its keys must not land in the previous section. */
-static void parser_section_invalid(struct parser *p) {
-        free(p->section);
-        p->section = NULL;
-        p->current = NULL;
-        p->section_bad = true;
-        p->key_seen = false;
 }
 
 /* A section header "[...]" (S stripped, starting with '['): begins the section, or reports why not. */
