@@ -181,74 +181,67 @@ static void test_check_dir(void) {
                 BAIL_OUT("chown %s: %s", at("d"), strerror(errno));
 }
 
-static void test_open_parent_checked(void) {
-        const struct safepath_rules strict = { .last_allow_sticky = false, .last_trusted_uid = geteuid() };
-        const struct safepath_rules sticky_ok = { .last_allow_sticky = true, .last_trusted_uid = geteuid() };
+/* A checked walk to the parent of REL must open PARENT_REL. */
+static void checked_opens(const char *rel, mode_t create_mode, const struct safepath_rules *rules,
+                          const char *parent_rel, const char *desc) {
         _cleanup_close_ int fd = -1;
         const char *base = NULL, *reason = NULL;
         char *bad = NULL;
-        int r;
+        int r = safepath_open_parent_checked(at(rel), create_mode, rules, &fd, &base, &bad, &reason);
+
+        if (!ok(r == 0 && same_file(fd, at(parent_rel)), "%s", desc))
+                diag("r=%d, bad %s, %s", r, bad ? bad : "(none)", reason ? reason : "");
+        free(bad);
+}
+
+/* A checked walk to the parent of REL must fail with ERR, naming BAD_REL and saying WHY (if not NULL). */
+static void checked_refuses(const char *rel, mode_t create_mode, const struct safepath_rules *rules, int err,
+                            const char *bad_rel, const char *why, const char *desc) {
+        _cleanup_close_ int fd = -1;
+        const char *base = NULL, *reason = NULL;
+        char *bad = NULL;
+        int r = safepath_open_parent_checked(at(rel), create_mode, rules, &fd, &base, &bad, &reason);
+
+        is_int(r, err, "%s: %s", desc, strerror(-err));
+        is_str(bad, at(bad_rel), "%s: names %s", desc, bad_rel);
+        if (why)
+                is_str(reason, why, "%s: says it %s", desc, why);
+        free(bad);
+}
+
+static void test_open_parent_checked(void) {
+        const struct safepath_rules strict = { .last_allow_sticky = false, .last_trusted_uid = geteuid() };
+        const struct safepath_rules sticky_ok = { .last_allow_sticky = true, .last_trusted_uid = geteuid() };
+        const struct safepath_rules trusted = { .last_allow_sticky = false, .last_trusted_uid = OTHER_UID };
 
         xmkdir("w", 0777);
         xmkdir("s", 01777);
         xmkdir("ok", 0755);
 
-        r = safepath_open_parent_checked(at("ok/sub/file"), 0700, &strict, &fd, &base, &bad, &reason);
-        ok(r == 0 && same_file(fd, at("ok/sub")), "safe directories all the way: opened (and created)");
-        close(fd);
-        fd = -1;
-
-        r = safepath_open_parent_checked(at("w/sub/file"), 0700, &strict, &fd, &base, &bad, &reason);
-        is_int(r, -EPERM, "a world-writable directory on the way: -EPERM");
-        is_str(bad, at("w"), "naming it");
-        is_str(reason, "is writable by other users", "saying why");
+        checked_opens("ok/sub/file", 0700, &strict, "ok/sub", "safe directories all the way: opened (and created)");
+        checked_refuses("w/sub/file", 0700, &strict, -EPERM, "w", "is writable by other users",
+                        "a world-writable directory on the way");
         ok(!exists("w/sub"), "nothing created below it");
-        free(bad);
-        bad = NULL;
-
-        r = safepath_open_parent_checked(at("s/sub/file"), 0700, &strict, &fd, &base, &bad, &reason);
-        ok(r == 0 && same_file(fd, at("s/sub")), "a sticky directory on the way (like /tmp) is fine");
-        close(fd);
-        fd = -1;
-
-        r = safepath_open_parent_checked(at("s/file"), 0, &strict, &fd, &base, &bad, &reason);
-        is_int(r, -EPERM, "a sticky last directory where the rules forbid it: -EPERM");
-        is_str(bad, at("s"), "naming it");
-        free(bad);
-        bad = NULL;
-        r = safepath_open_parent_checked(at("s/file"), 0, &sticky_ok, &fd, &base, &bad, &reason);
-        ok(r == 0 && same_file(fd, at("s")), "and accepted where they allow it");
-        close(fd);
-        fd = -1;
-
-        r = safepath_open_parent_checked(at("w/file"), 0, &sticky_ok, &fd, &base, &bad, &reason);
-        is_int(r, -EPERM, "a last directory writable by others without sticky: -EPERM");
-        free(bad);
-        bad = NULL;
-
-        r = safepath_open_parent_checked(at("link/file"), 0, &strict, &fd, &base, &bad, &reason);
-        is_int(r, -ELOOP, "a symlink on a checked walk is still -ELOOP");
-        free(bad);
-        bad = NULL;
+        checked_opens("s/sub/file", 0700, &strict, "s/sub", "a sticky directory on the way (like /tmp) is fine");
+        checked_refuses("s/file", 0, &strict, -EPERM, "s", "is writable by other users",
+                        "a sticky last directory where the rules forbid it");
+        checked_opens("s/file", 0, &sticky_ok, "s", "and accepted where they allow it");
+        checked_refuses("w/file", 0, &sticky_ok, -EPERM, "w", NULL,
+                        "a last directory writable by others without sticky");
+        checked_refuses("link/file", 0, &strict, -ELOOP, "link", NULL, "a symlink on a checked walk");
 
         if (geteuid() != 0) {
                 pass("the last directory may be the trusted user's # SKIP needs root to chown");
                 pass("a directory on the way may not # SKIP needs root to chown");
                 return;
         }
-        const struct safepath_rules trusted = { .last_allow_sticky = false, .last_trusted_uid = OTHER_UID };
         xmkdir("o", 0755);
         xmkdir("o/sub", 0755);
         if (chown(at("o"), OTHER_UID, OTHER_UID) < 0)
                 BAIL_OUT("chown %s: %s", at("o"), strerror(errno));
-        r = safepath_open_parent_checked(at("o/file"), 0, &trusted, &fd, &base, &bad, &reason);
-        ok(r == 0 && same_file(fd, at("o")), "the last directory may be the trusted user's");
-        close(fd);
-        fd = -1;
-        r = safepath_open_parent_checked(at("o/sub/file"), 0, &trusted, &fd, &base, &bad, &reason);
-        ok(r == -EPERM && bad && streq(bad, at("o")) && reason && streq(reason, "is owned by another user"),
-           "a directory on the way may not");
-        free(bad);
+        checked_opens("o/file", 0, &trusted, "o", "the last directory may be the trusted user's");
+        checked_refuses("o/sub/file", 0, &trusted, -EPERM, "o", "is owned by another user",
+                        "a directory on the way may not");
 }
 
 static void test_rmdir(void) {
