@@ -7,7 +7,8 @@
  *                    channel once every file is read, sorting, freeing
  *   config-parser.c  the INI reader: file trust, drop-ins, lines, sections,
  *                    the key table and what each key sets
- *   config-values.c  numbers, modes, paths and names as values of keys
+ *   config-values.c  the values of keys: numbers, modes, paths, one of a few
+ *                    words, principal lists, queue names
  */
 #pragma once
 

@@ -5,7 +5,8 @@
  * the main file and its drop-ins into channel drafts, then resolves every
  * channel once all files are read (required keys, per-type checks, derived
  * kernel names and paths, no two channels on one kernel object) and sorts
- * them by name.
+ * them by name. Here too: the error list, the names of the enums,
+ * channel_name_valid(), config_find_channel() and config_free().
  *
  * Every problem becomes one "FILE:LINE: message" in struct config_errors;
  * loading goes on after an error so that one run reports them all.
