@@ -3,8 +3,8 @@
  * nothing outside them needs: the keys, the parser's state, and the value
  * parsers that report into it.
  *
- *   config.c         the model and config_load(): defaults, resolving each
- *                    channel once every file is read, sorting, freeing
+ *   config-load.c    config_load(): defaults, reading, resolving each channel
+ *                    once every file is read, sorting
  *   config-parser.c  the INI reader: file trust, drop-ins, lines, sections,
  *                    the key table and what each key sets
  *   config-values.c  the values of keys: numbers, modes, paths, one of a few

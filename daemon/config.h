@@ -2,9 +2,10 @@
  * config.h — the daemon's configuration: the INI file, its drop-ins, and the
  * validated, fully resolved model the rest of the daemon works from.
  *
- * INI syntax is known to config-parser.c alone; config.c and config-values.c
- * (see config-internal.h) turn what it reads into this model, and nothing
- * outside these three files knows about the file. A loaded struct config
+ * config.c is the model. INI syntax is known to config-parser.c alone;
+ * config-load.c and config-values.c (see config-internal.h) turn what it
+ * reads into the model, and nothing outside these files knows about the
+ * configuration file. A loaded struct config
  * is complete: every default applied, every user and group resolved, every
  * kernel name and FIFO path computed, channels sorted by name.
  */
@@ -124,6 +125,8 @@ void config_defaults_init(struct config_defaults *d);
 int config_load(const char *path, const struct config_defaults *defaults, struct config **ret,
                 struct config_errors *errors);
 void config_free(struct config *c);
+/* Free what a channel holds (not the channel itself). */
+void channel_config_free(struct channel_config *c);
 static inline void config_freep(struct config **c) {
         if (*c)
                 config_free(*c);

@@ -1,6 +1,6 @@
 /*
  * fuzz-config.c — libFuzzer target for the configuration loader
- * (daemon/config.c and config-parser.c, with inih underneath) and the
+ * (daemon/config-load.c and config-parser.c, with inih underneath) and the
  * kernel-limit check (daemon/limits.c).
  *
  * The input is the main configuration file. It is written to a memfd (no disk
