@@ -242,6 +242,128 @@ int wire_writer_finish(struct wire_writer *w) {
 /* ---- decoder -------------------------------------------------------------------- */
 
 static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_entry *policy, struct wire_attrs *attrs,
+                        int depth, const char **why);
+
+/*
+ * The header of the attribute at P, with LEFT bytes left in its area: within
+ * bounds, not one too many (COUNT so far), of a type POLICY allows and not a
+ * second time unless repeated, with zero padding. Sets *TYPE and *LEN.
+ */
+static int decode_attr_header(const uint8_t *p, size_t left, const struct wire_policy_entry *policy,
+                              const struct wire_attrs *attrs, unsigned *count, uint16_t *type, uint16_t *len,
+                              const char **why) {
+        if (left < ATTR_HDR) {
+                *why = "truncated attribute header";
+                return -EBADMSG;
+        }
+        memcpy(type, p, 2);
+        memcpy(len, p + 2, 2);
+        if (ALIGN4((size_t)*len) > left - ATTR_HDR) {
+                *why = "attribute longer than the message";
+                return -EBADMSG;
+        }
+        if (++*count > WIRE_ATTRS_MAX) {
+                *why = "too many attributes";
+                return -EBADMSG;
+        }
+        if (*type == 0 || *type >= _WIRE_ATTR_MAX || policy[*type].kind == WIRE_KIND_NONE) {
+                *why = "attribute not allowed in this message";
+                return -EINVAL;
+        }
+        if (attrs->v[*type].present && !policy[*type].repeated) {
+                *why = "duplicate attribute";
+                return -EINVAL;
+        }
+        /* padding must be zero: one encoding per message */
+        for (size_t i = *len; i < ALIGN4((size_t)*len); i++)
+                if (p[ATTR_HDR + i] != 0) {
+                        *why = "non-zero padding";
+                        return -EBADMSG;
+                }
+        return 0;
+}
+
+/* A nested attribute's payload: attributes of a channel entry, one level deeper. */
+static int decode_nested(const uint8_t *data, uint16_t len, struct wire_value *v, int depth, const char **why) {
+        struct wire_attrs inner;
+        int r;
+
+        if (depth + 1 >= WIRE_NEST_DEPTH_MAX) {
+                *why = "attributes nested too deep";
+                return -EBADMSG;
+        }
+        r = decode_attrs(data, len, wire_policy_channel, &inner, depth + 1, why);
+        if (r < 0)
+                return r;
+        if (!v->present) {
+                v->data = data;
+                v->len = len;
+        }
+        return 0;
+}
+
+/*
+ * The LEN bytes of DATA as the KIND of value the policy says, into V; a
+ * repeated attribute keeps its first occurrence in V.
+ */
+static int decode_value(enum wire_kind kind, const uint8_t *data, uint16_t len, struct wire_value *v, int depth,
+                        const char **why) {
+        int r;
+
+        switch (kind) {
+        case WIRE_KIND_U32:
+                if (len != 4) {
+                        *why = "wrong size for a 32-bit attribute";
+                        return -EINVAL;
+                }
+                if (!v->present) {
+                        uint32_t u;
+                        memcpy(&u, data, 4);
+                        v->u = u;
+                }
+                break;
+        case WIRE_KIND_U64:
+        case WIRE_KIND_I64:
+                if (len != 8) {
+                        *why = "wrong size for a 64-bit attribute";
+                        return -EINVAL;
+                }
+                if (!v->present) {
+                        memcpy(&v->u, data, 8);
+                        memcpy(&v->i, data, 8);
+                }
+                break;
+        case WIRE_KIND_STRING:
+                if (len == 0 || len > WIRE_STRING_MAX || data[len - 1] != '\0' || memchr(data, '\0', len - 1u)) {
+                        *why = "malformed string";
+                        return -EINVAL;
+                }
+                if (!v->present)
+                        v->s = (const char *)data;
+                break;
+        case WIRE_KIND_FLAG:
+                if (len != 0) {
+                        *why = "a flag carries no data";
+                        return -EINVAL;
+                }
+                break;
+        case WIRE_KIND_NESTED:
+                r = decode_nested(data, len, v, depth, why);
+                if (r < 0)
+                        return r;
+                break;
+        default:
+                *why = "attribute not allowed in this message";
+                return -EINVAL;
+        }
+        if (!v->present && kind != WIRE_KIND_NESTED)
+                v->len = len;
+        v->present = true;
+        v->kind = kind;
+        return 0;
+}
+
+static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_entry *policy, struct wire_attrs *attrs,
                         int depth, const char **why) {
         size_t off = 0;
         unsigned count = 0;
@@ -249,102 +371,13 @@ static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_
         memset(attrs, 0, sizeof(*attrs));
         while (off < size) {
                 uint16_t type, len;
-                struct wire_value *v;
-                const struct wire_policy_entry *pe;
+                int r = decode_attr_header(p + off, size - off, policy, attrs, &count, &type, &len, why);
 
-                if (size - off < ATTR_HDR) {
-                        *why = "truncated attribute header";
-                        return -EBADMSG;
-                }
-                memcpy(&type, p + off, 2);
-                memcpy(&len, p + off + 2, 2);
-                if (ALIGN4((size_t)len) > size - off - ATTR_HDR) {
-                        *why = "attribute longer than the message";
-                        return -EBADMSG;
-                }
-                if (++count > WIRE_ATTRS_MAX) {
-                        *why = "too many attributes";
-                        return -EBADMSG;
-                }
-                if (type == 0 || type >= _WIRE_ATTR_MAX || policy[type].kind == WIRE_KIND_NONE) {
-                        *why = "attribute not allowed in this message";
-                        return -EINVAL;
-                }
-                pe = &policy[type];
-                v = &attrs->v[type];
-                if (v->present && !pe->repeated) {
-                        *why = "duplicate attribute";
-                        return -EINVAL;
-                }
-                const uint8_t *data = p + off + ATTR_HDR;
-                /* padding must be zero: one encoding per message */
-                for (size_t i = len; i < ALIGN4((size_t)len); i++)
-                        if (data[i] != 0) {
-                                *why = "non-zero padding";
-                                return -EBADMSG;
-                        }
-                switch (pe->kind) {
-                case WIRE_KIND_U32:
-                        if (len != 4) {
-                                *why = "wrong size for a 32-bit attribute";
-                                return -EINVAL;
-                        }
-                        if (!v->present) {
-                                uint32_t u;
-                                memcpy(&u, data, 4);
-                                v->u = u;
-                        }
-                        break;
-                case WIRE_KIND_U64:
-                case WIRE_KIND_I64:
-                        if (len != 8) {
-                                *why = "wrong size for a 64-bit attribute";
-                                return -EINVAL;
-                        }
-                        if (!v->present) {
-                                memcpy(&v->u, data, 8);
-                                memcpy(&v->i, data, 8);
-                        }
-                        break;
-                case WIRE_KIND_STRING:
-                        if (len == 0 || len > WIRE_STRING_MAX || data[len - 1] != '\0' ||
-                            memchr(data, '\0', len - 1u)) {
-                                *why = "malformed string";
-                                return -EINVAL;
-                        }
-                        if (!v->present)
-                                v->s = (const char *)data;
-                        break;
-                case WIRE_KIND_FLAG:
-                        if (len != 0) {
-                                *why = "a flag carries no data";
-                                return -EINVAL;
-                        }
-                        break;
-                case WIRE_KIND_NESTED: {
-                        struct wire_attrs inner;
-                        int r;
-                        if (depth + 1 >= WIRE_NEST_DEPTH_MAX) {
-                                *why = "attributes nested too deep";
-                                return -EBADMSG;
-                        }
-                        r = decode_attrs(data, len, wire_policy_channel, &inner, depth + 1, why);
-                        if (r < 0)
-                                return r;
-                        if (!v->present) {
-                                v->data = data;
-                                v->len = len;
-                        }
-                        break;
-                }
-                default:
-                        *why = "attribute not allowed in this message";
-                        return -EINVAL;
-                }
-                if (!v->present && pe->kind != WIRE_KIND_NESTED)
-                        v->len = len;
-                v->present = true;
-                v->kind = pe->kind;
+                if (r < 0)
+                        return r;
+                r = decode_value(policy[type].kind, p + off + ATTR_HDR, len, &attrs->v[type], depth, why);
+                if (r < 0)
+                        return r;
                 off += ATTR_HDR + ALIGN4((size_t)len);
         }
         for (int t = 1; t < _WIRE_ATTR_MAX; t++)

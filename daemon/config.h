@@ -2,7 +2,10 @@
  * config.h — the daemon's configuration: the INI file, its drop-ins, and the
  * validated, fully resolved model the rest of the daemon works from.
  *
- * Nothing outside config.c knows about INI syntax. A loaded struct config
+ * config.c is the model. INI syntax is known to config-parser.c alone;
+ * config-load.c and config-values.c (see config-internal.h) turn what it
+ * reads into the model, and nothing outside these files knows about the
+ * configuration file. A loaded struct config
  * is complete: every default applied, every user and group resolved, every
  * kernel name and FIFO path computed, channels sorted by name.
  */
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "principal.h"
 #include "util.h"
 
 #define CHANNEL_NAME_MAX 128
@@ -52,22 +56,6 @@ enum fifo_framing {
 
 /* A record header in a batch-framed FIFO packet: u16 length, host order. */
 #define FIFO_RECORD_HEADER 2
-
-enum principal_kind {
-        PRINCIPAL_USER,
-        PRINCIPAL_GROUP,
-        PRINCIPAL_ANY,
-};
-
-struct principal {
-        enum principal_kind kind;
-        uint32_t id;
-};
-
-struct principal_list {
-        struct principal *items;
-        size_t n;
-};
 
 struct channel_config {
         char *name;
@@ -137,6 +125,8 @@ void config_defaults_init(struct config_defaults *d);
 int config_load(const char *path, const struct config_defaults *defaults, struct config **ret,
                 struct config_errors *errors);
 void config_free(struct config *c);
+/* Free what a channel holds (not the channel itself). */
+void channel_config_free(struct channel_config *c);
 static inline void config_freep(struct config **c) {
         if (*c)
                 config_free(*c);
@@ -168,10 +158,3 @@ bool channel_name_valid(const char *name);
 const char *channel_type_to_string(enum channel_type t);
 const char *on_stop_to_string(enum on_stop s);
 const char *framing_to_string(enum fifo_framing f);
-
-/* Parse one principal list ("alice 1000 @wheel @100 *"). Used for admins, send, recv. */
-int principal_list_parse(const char *value, struct principal_list *list, char **error);
-void principal_list_free(struct principal_list *list);
-/* Format for humans ("alice @wheel *"); returns a malloc'd string. */
-char *principal_list_format(const struct principal_list *list);
-bool principal_list_equal(const struct principal_list *a, const struct principal_list *b);

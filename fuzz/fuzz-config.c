@@ -1,7 +1,7 @@
 /*
  * fuzz-config.c — libFuzzer target for the configuration loader
- * (daemon/config.c, with inih underneath) and the kernel-limit check
- * (daemon/limits.c).
+ * (daemon/config-load.c and config-parser.c, with inih underneath) and the
+ * kernel-limit check (daemon/limits.c).
  *
  * The input is the main configuration file. It is written to a memfd (no disk
  * traffic), loaded through /proc/self/fd/N with defaults pointing into a

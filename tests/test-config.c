@@ -9,7 +9,6 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -25,6 +24,44 @@
 #include "../daemon/config.h"
 #include "../daemon/limits.h"
 #include "tap.h"
+#include "tmpdir.h"
+
+/* ---- calls to the user and group databases ----------------------------------
+ *
+ * test-config is linked with -Wl,--wrap for these four (tests/Makefile.inc):
+ * every call the daemon's code makes lands here first and is counted.
+ */
+
+struct passwd *__real_getpwnam(const char *name);
+struct group *__real_getgrnam(const char *name);
+struct passwd *__real_getpwuid(uid_t uid);
+struct group *__real_getgrgid(gid_t gid);
+struct passwd *__wrap_getpwnam(const char *name);
+struct group *__wrap_getgrnam(const char *name);
+struct passwd *__wrap_getpwuid(uid_t uid);
+struct group *__wrap_getgrgid(gid_t gid);
+
+static struct { unsigned getpwnam, getgrnam, getpwuid, getgrgid; } nss_calls;
+
+struct passwd *__wrap_getpwnam(const char *name) {
+        nss_calls.getpwnam++;
+        return __real_getpwnam(name);
+}
+
+struct group *__wrap_getgrnam(const char *name) {
+        nss_calls.getgrnam++;
+        return __real_getgrnam(name);
+}
+
+struct passwd *__wrap_getpwuid(uid_t uid) {
+        nss_calls.getpwuid++;
+        return __real_getpwuid(uid);
+}
+
+struct group *__wrap_getgrgid(gid_t gid) {
+        nss_calls.getgrgid++;
+        return __real_getgrgid(gid);
+}
 
 /* ---- temporary directories ------------------------------------------------ */
 
@@ -74,17 +111,8 @@ static void tmp_new(struct tmp *t) {
         t->defaults.gid = getegid();
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void)st;
-        (void)ftw;
-        if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-                diag("cannot remove %s: %s", path, strerror(errno));
-        return 0;
-}
-
 static void tmp_done(struct tmp *t) {
-        if (nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-                diag("cannot clean up %s: %s", t->dir, strerror(errno));
+        tmpdir_remove(t->dir);
         for (size_t i = 0; i < t->n_owned; i++)
                 free(t->owned[i]);
         t->n_owned = 0;
@@ -446,6 +474,73 @@ static void test_principals(void) {
                 }
         }
         config_free(c);
+        tmp_done(&t);
+}
+
+/* Each user and group name, and each id formatted, is looked up once per load, not once per channel. */
+static void test_name_lookups(void) {
+        struct tmp t;
+        struct config *c = NULL;
+        struct config_errors e = {};
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        const char *path;
+        int r;
+
+        if (!f)
+                BAIL_OUT("out of memory");
+        fputs("[broker]\nadmins = root @root\n", f);
+        for (int i = 0; i < 500; i++)
+                fprintf(f,
+                        "[channel c%d]\ntype = mqueue\nowner = root\ngroup = root\nsend = root 0 @root @0 *\n"
+                        "recv = root\n",
+                        i);
+        fclose(f);
+        tmp_new(&t);
+        path = tmp_write(&t, "ipcbroker.conf", text);
+        free(text);
+
+        for (unsigned load = 1; load <= 2; load++) {
+                memset(&nss_calls, 0, sizeof(nss_calls));
+                r = config_load(path, &t.defaults, &c, &e);
+                if (!is_int(r, 0, "500 channels naming root, load %u: loads", load))
+                        dump_errors(&e);
+                is_int(nss_calls.getpwnam, 1, "load %u: the user name root looked up once", load);
+                is_int(nss_calls.getgrnam, 1, "load %u: the group name root looked up once", load);
+                is_int(nss_calls.getpwuid, 1, "load %u: uid 0 named once for the send and recv texts", load);
+                is_int(nss_calls.getgrgid, 1, "load %u: gid 0 named once for the send and recv texts", load);
+                if (c && ok(c->n_channels == 500, "load %u: 500 channels", load)) {
+                        is_int(c->channels[499]->owner, 0, "load %u: the last channel's owner resolved", load);
+                        is_int(c->channels[499]->group, 0, "load %u: the last channel's group resolved", load);
+                        is_str(c->channels[0]->send_text, "root root @root @root *", "load %u: send text", load);
+                        is_str(c->channels[499]->recv_text, "root", "load %u: recv text of the last channel", load);
+                        is_int(c->admins.n, 2, "load %u: two admins", load);
+                }
+                config_free(c);
+                c = NULL;
+                config_errors_clear(&e);
+        }
+
+        /* an unknown name is asked once, yet reported wherever it is used */
+        path = tmp_write(&t, "unknown.conf",
+                         "[channel a]\ntype = fifo\nowner = ipcbroker-no-such-user\n"
+                         "[channel b]\ntype = fifo\nsend = root ipcbroker-no-such-user\n"
+                         "[channel c]\ntype = fifo\nowner = ipcbroker-no-such-user\n"
+                         "recv = @ipcbroker-no-such-group\ngroup = ipcbroker-no-such-group\n");
+        memset(&nss_calls, 0, sizeof(nss_calls));
+        r = config_load(path, &t.defaults, &c, &e);
+        is_int(r, -EINVAL, "unknown names: rejected");
+        is_int(e.n, 5, "unknown names: five errors");
+        has_error(&e, path, 3, "unknown names: owner of a", "owner: unknown user 'ipcbroker-no-such-user'");
+        has_error(&e, path, 6, "unknown names: send of b", "send: unknown user 'ipcbroker-no-such-user'");
+        has_error(&e, path, 9, "unknown names: owner of c", "owner: unknown user 'ipcbroker-no-such-user'");
+        has_error(&e, path, 10, "unknown names: recv of c", "recv: unknown group 'ipcbroker-no-such-group'");
+        has_error(&e, path, 11, "unknown names: group of c", "group: unknown group 'ipcbroker-no-such-group'");
+        is_int(nss_calls.getpwnam, 2, "unknown names: root and the unknown user looked up once each");
+        is_int(nss_calls.getgrnam, 1, "unknown names: the unknown group looked up once");
+        config_free(c);
+        config_errors_clear(&e);
         tmp_done(&t);
 }
 
@@ -1506,6 +1601,7 @@ int main(void) {
         test_minimal_fifo();
         test_broker_keys();
         test_principals();
+        test_name_lookups();
         test_explicit_names();
         test_sorting();
         test_continuation();
