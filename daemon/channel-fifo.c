@@ -57,8 +57,9 @@ static void fifo_take_config(struct channel *ch) {
         fifo_of(ch)->msgsize = ch->config->message_size;
 }
 
-static int fifo_wire_framing(const struct channel *ch) {
-        return fifo_of((struct channel *)ch)->framing == FRAMING_BATCH ? WIRE_FRAMING_BATCH : WIRE_FRAMING_PACKET;
+/* The framing handed out, as the wire says it (the same values). */
+static int fifo_wire_framing(struct channel *ch) {
+        return (int)fifo_of(ch)->framing;
 }
 
 static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base) {
@@ -478,7 +479,7 @@ static int fifo_open_fresh(struct channel *ch, int access, struct channel_handle
                 return -errno;
         *h = (struct channel_handle){
                 .fd = TAKE_FD(fd),
-                .type = WIRE_CHANNEL_FIFO,
+                .type = (uint32_t)ch->config->type,
                 .max_messages = -1,
                 .message_size = fifo_of(ch)->msgsize,
                 .framing = fifo_wire_framing(ch),
@@ -519,7 +520,6 @@ static int fifo_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
 
 const struct channel_ops channel_fifo_ops = {
         .kind = "FIFO",
-        .wire_type = WIRE_CHANNEL_FIFO,
         .size = sizeof(struct fifo_channel),
         .data_needs_holder = true, /* a pipe's data lives only while a descriptor is open */
         .setup = fifo_setup,

@@ -341,7 +341,7 @@ static int mq_open_fresh(struct channel *ch, int access, struct channel_handle *
         /* what the library needs, from what we know: no further system call */
         *h = (struct channel_handle){
                 .fd = (int)q,
-                .type = WIRE_CHANNEL_MQUEUE,
+                .type = (uint32_t)ch->config->type,
                 .max_messages = mq_of(ch)->maxmsg,
                 .message_size = mq_of(ch)->msgsize,
                 .framing = -1,
@@ -414,7 +414,6 @@ static int mq_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
 
 const struct channel_ops channel_mq_ops = {
         .kind = "queue",
-        .wire_type = WIRE_CHANNEL_MQUEUE,
         .size = sizeof(struct mq_channel),
         .data_needs_holder = false, /* a queue keeps its messages in the kernel */
         .setup = mq_setup,

@@ -258,7 +258,7 @@ void channel_supersede(struct channel *ch, int fd) {
 
 void channel_info(struct channel *ch, struct channel_info *info) {
         memset(info, 0, sizeof(*info));
-        info->type = ch->ops->wire_type;
+        info->type = (uint32_t)ch->config->type;
         info->framing = -1;
         ch->ops->info(ch, info);
 }

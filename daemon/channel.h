@@ -26,10 +26,11 @@
 #include "config.h"
 #include "protocol.h"
 
+/* The wire's values (common/protocol.h): sent as they are. */
 enum channel_state {
-        CHANNEL_READY,   /* the object exists, verified; fd is ours */
-        CHANNEL_REFUSED, /* the name is taken by an object we do not trust */
-        CHANNEL_FAILED,  /* creating the object failed (limits, permissions) */
+        CHANNEL_READY = WIRE_STATE_READY,     /* the object exists, verified; fd is ours */
+        CHANNEL_REFUSED = WIRE_STATE_REFUSED, /* the name is taken by an object we do not trust */
+        CHANNEL_FAILED = WIRE_STATE_FAILED,   /* creating the object failed (limits, permissions) */
 };
 
 /* Access bits of an open request. */
@@ -78,9 +79,8 @@ struct channel_handle {
 struct channel;
 
 struct channel_ops {
-        const char *kind;   /* "queue", "FIFO": for messages */
-        uint32_t wire_type; /* WIRE_CHANNEL_* */
-        size_t size;        /* of the type's struct, which begins with struct channel */
+        const char *kind; /* "queue", "FIFO": for messages */
+        size_t size;      /* of the type's struct, which begins with struct channel */
         /* the data lives only while a descriptor is open (a pipe): withdrawing must not drop it */
         bool data_needs_holder;
         /* Create the object, or adopt an existing one that is ours; sets fd, dev, ino. */

@@ -102,11 +102,11 @@ static void finish_channel(struct parser *p, struct channel_draft *d) {
 
 /* Two channels must not share a kernel object (queue names and paths apart). */
 static void check_shared_objects(struct parser *p) {
-        struct str_index objects[2] = {};
+        struct str_index objects[_CHANNEL_TYPE_MAX] = {};
 
         for (size_t i = 0; i < p->n_drafts; i++) {
                 struct channel_config *a = &p->drafts[i]->c;
-                const char *ka = a->type == CHANNEL_MQUEUE ? a->mq_name : a->path;
+                const char *ka = channel_config_object(a);
                 size_t j;
 
                 if (p->drafts[i]->bad || !p->drafts[i]->has_type || !ka)
@@ -119,8 +119,8 @@ static void check_shared_objects(struct parser *p) {
                 } else if (str_index_put(&objects[a->type], ka, i) < 0)
                         config_errors_add(p->errors, a->file, a->line, "out of memory");
         }
-        str_index_free(&objects[0]);
-        str_index_free(&objects[1]);
+        for (size_t t = 0; t < _CHANNEL_TYPE_MAX; t++)
+                str_index_free(&objects[t]);
 }
 
 static int cmp_channel(const void *a, const void *b) {

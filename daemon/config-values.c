@@ -116,11 +116,13 @@ int choice_value(struct parser *p, const char *key, const char *v, const char *c
         char list[128] = "";
         size_t len = 0;
 
+        /* VALUES is indexed by the enum it names: a gap (NULL) is no value */
         for (size_t i = 0; i < n; i++)
-                if (streq(v, values[i]))
+                if (values[i] && streq(v, values[i]))
                         return (int)i;
         for (size_t i = 0; i < n && len < sizeof(list); i++)
-                len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i > 0 ? ", " : "", values[i]);
+                if (values[i])
+                        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len > 0 ? ", " : "", values[i]);
         perr(p, "%s: '%s' is not one of %s", key, v, list);
         return -1;
 }

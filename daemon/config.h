@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "principal.h"
+#include "protocol.h"
 #include "util.h"
 
 #define CHANNEL_NAME_MAX 128
@@ -40,8 +41,9 @@
 #define DEFAULT_MQ_PREFIX "/ipcbroker."
 
 enum channel_type {
-        CHANNEL_MQUEUE,
-        CHANNEL_FIFO,
+        CHANNEL_MQUEUE = WIRE_CHANNEL_MQUEUE,
+        CHANNEL_FIFO = WIRE_CHANNEL_FIFO,
+        _CHANNEL_TYPE_MAX,
 };
 
 enum on_stop {
@@ -50,8 +52,8 @@ enum on_stop {
 };
 
 enum fifo_framing {
-        FRAMING_PACKET, /* one pipe packet is one message: plain programs can share the FIFO */
-        FRAMING_BATCH,  /* packets hold length-prefixed records: several messages per write */
+        FRAMING_PACKET = WIRE_FRAMING_PACKET, /* one pipe packet is one message: plain programs can share the FIFO */
+        FRAMING_BATCH = WIRE_FRAMING_BATCH,   /* packets hold length-prefixed records: several messages per write */
 };
 
 /* A record header in a batch-framed FIFO packet: u16 length, host order. */

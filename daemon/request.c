@@ -45,10 +45,6 @@ static const char *access_to_string(int access) {
         }
 }
 
-static uint32_t state_to_wire(enum channel_state s) {
-        return s == CHANNEL_READY ? WIRE_STATE_READY : s == CHANNEL_REFUSED ? WIRE_STATE_REFUSED : WIRE_STATE_FAILED;
-}
-
 /* Every attribute of a channel, as stat and list show it. */
 static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
         const struct channel_config *c = ch->config;
@@ -60,7 +56,7 @@ static void put_channel(struct wire_writer *w, struct channel *ch, bool full) {
         wire_put_u32(w, WIRE_ATTR_OWNER, c->owner);
         wire_put_u32(w, WIRE_ATTR_GROUP, c->group);
         wire_put_u32(w, WIRE_ATTR_MODE, c->mode);
-        wire_put_u32(w, WIRE_ATTR_STATE, state_to_wire(ch->state));
+        wire_put_u32(w, WIRE_ATTR_STATE, (uint32_t)ch->state);
         if (info.framing >= 0)
                 wire_put_u32(w, WIRE_ATTR_FRAMING, (uint32_t)info.framing);
         wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);

@@ -6,7 +6,6 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +15,9 @@
 #include "../daemon/registry.h"
 #include "../daemon/reload-plan.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 static char dir[256];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void)st;
-        (void)ftw;
-        if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-                diag("cannot remove %s: %s", path, strerror(errno));
-        return 0;
-}
 
 /* Load the channels CHANNELS under a [broker] section of this test's own paths. */
 static struct config *load(const char *channels) {
@@ -184,6 +176,6 @@ int main(void) {
         test_changes();
         test_create_withdraw();
         test_registry();
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        tmpdir_remove(dir);
         return done_testing();
 }
