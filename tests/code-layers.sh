@@ -59,6 +59,14 @@ is "$(grep -lE '^[[:space:]]*WIRE_(ATTR|REQ)_[A-Z_]+ *(=|,)' "$src"/daemon/*.[ch
         "wire message types and attributes are defined in common/protocol.h only"
 like "$(grep -c 'WIRE_ATTR_' "$src/common/protocol.h")" '^[1-9][0-9]*$' "common/protocol.h defines the attributes"
 
+# the maps of the source name every file of it
+for doc in README.md ARCHITECTURE.md; do
+        missing=$(cd "$src" && for f in daemon/*.c client/lib-*.c; do
+                grep -q "$(basename "$f")" "$doc" || echo "$f"
+        done)
+        is "$missing" "" "$doc names every daemon source file and library file"
+done
+
 # the check itself finds a circle: a made-up graph with one
 fake=$(printf 'a b\nb c\nc a\n' | find_cycles)
 like "$fake" 'a.*b.*c.*a|b.*c.*a.*b|c.*a.*b.*c' "the cycle search finds a -> b -> c -> a"
