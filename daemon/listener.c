@@ -185,6 +185,32 @@ static int listener_inherit(struct listener *l) {
         return l->path ? 1 : -ENOMEM;
 }
 
+/*
+ * What is at the socket's path (BASE in DIRFD) before we bind: nothing, or a
+ * stale socket left by a crashed daemon, which is removed. A live one (another
+ * daemon answers) or anything that is not a socket is refused.
+ */
+static int listener_clear_path(const struct config *c, int dirfd, const char *base, const struct sockaddr_un *sa) {
+        _cleanup_close_ int probe = -1;
+        struct stat st;
+
+        if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        if (!S_ISSOCK(st.st_mode)) {
+                log_error("control socket %s exists and is not a socket; refusing to replace it", c->socket);
+                return -EEXIST;
+        }
+        probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+                log_error("control socket %s is in use: is another ipcbrokerd running?", c->socket);
+                return -EADDRINUSE;
+        }
+        log_notice("removing stale control socket %s", c->socket);
+        if (unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
 static int listener_create(struct listener *l, const struct config *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int dirfd = -1;
@@ -219,21 +245,9 @@ static int listener_create(struct listener *l, const struct config *c) {
         l->refuses_fds = listener_refuse_fds(fd);
         memcpy(sa.sun_path, c->socket, strlen(c->socket) + 1);
 
-        if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-                if (!S_ISSOCK(st.st_mode)) {
-                        log_error("control socket %s exists and is not a socket; refusing to replace it", c->socket);
-                        return -EEXIST;
-                }
-                /* Is another daemon answering there? */
-                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-                if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-                        log_error("control socket %s is in use: is another ipcbrokerd running?", c->socket);
-                        return -EADDRINUSE;
-                }
-                log_notice("removing stale control socket %s", c->socket);
-                if (unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
-                        return -errno;
-        }
+        r = listener_clear_path(c, dirfd, base, &sa);
+        if (r < 0)
+                return r;
 
         old_umask = umask(0777 & ~c->socket_mode);
         r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
