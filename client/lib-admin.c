@@ -37,17 +37,12 @@ static void info_from_attrs(ipcb_info *info, const struct wire_attrs *a) {
         info->framing = a->v[WIRE_ATTR_FRAMING].u == WIRE_FRAMING_BATCH ? IPCB_FRAMING_BATCH : IPCB_FRAMING_PACKET;
 }
 
-struct call {
-        struct wire_writer w;
-        struct lib_reply reply;
-};
-
-static struct call *call_new(void) {
-        return malloc(sizeof(struct call));
+static struct lib_call *call_new(void) {
+        return malloc(sizeof(struct lib_call));
 }
 
 _public_ int ipcb_stat(const char *name, ipcb_info *info) {
-        _cleanup_free_ struct call *c = NULL;
+        _cleanup_free_ struct lib_call *c = NULL;
         int r;
 
         if (!name || !info || !*name || strlen(name) > IPCB_NAME_MAX)
@@ -64,105 +59,25 @@ _public_ int ipcb_stat(const char *name, ipcb_info *info) {
         return 0;
 }
 
-/* Room for one more of N elements of SIZE bytes in *ARR (capacity *CAP, growing from FIRST): 0 or -ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t first) {
-        size_t nc;
-        void *na;
-
-        if (n < *cap)
-                return 0;
-        nc = *cap ? *cap * 2 : first;
-        na = realloc(*arr, nc * size);
-        if (!na)
-                return -ENOMEM;
-        *arr = na;
-        *cap = nc;
-        return 0;
-}
-
-/* Take the cursor of a paged reply: 1 when another page follows, 0 after the last, -ENOMEM. */
-static int next_page(const struct lib_reply *reply, char **cursor) {
-        free(*cursor);
-        *cursor = NULL;
-        if (!reply->attrs.v[WIRE_ATTR_CURSOR].present)
-                return 0;
-        *cursor = strdup(reply->attrs.v[WIRE_ATTR_CURSOR].s);
-        return *cursor ? 1 : -ENOMEM;
-}
-
-/* How a paged conversation goes on after a page's request. */
-enum page_end {
-        PAGE_BY_CURSOR, /* while the daemon's reply carries a cursor */
-        PAGE_MORE,      /* another request follows whatever the reply says */
-        PAGE_LAST,      /* this was the last request */
-};
-
-/*
- * A request answered in pages of CHANNEL entries (list, purge), on one
- * connection: FILL adds a page's attributes (CURSOR is the last page's, or
- * NULL), TAKE takes each entry of the reply.
- */
-struct paged {
-        uint16_t type;
-        enum page_end (*fill)(struct paged *p, struct wire_writer *w, const char *cursor);
-        int (*take)(struct paged *p, const struct wire_value *entry);
-};
-
-/* Returns 0, or a negative errno; what earlier pages brought has been taken. */
-static int paged_call(struct paged *p) {
-        _cleanup_free_ struct call *c = call_new();
-        _cleanup_free_ char *cursor = NULL;
-        int fd, r = 0;
-
-        if (!c)
-                return -ENOMEM;
-        fd = lib_connect();
-        if (fd < 0)
-                return fd;
-        for (int page = 0; page < 1 << 20; page++) {
-                struct wire_iter it;
-                struct wire_value v;
-                enum page_end end;
-
-                wire_writer_init(&c->w, p->type, (uint32_t)page + 1);
-                end = p->fill(p, &c->w, cursor);
-                r = lib_transact(fd, &c->w, &c->reply);
-                if (r < 0)
-                        break;
-                wire_iter_init(&it, c->reply.buf, c->reply.size);
-                while (r >= 0 && wire_iter_next(&it, WIRE_ATTR_CHANNEL, &v))
-                        r = p->take(p, &v);
-                if (r < 0 || end == PAGE_LAST)
-                        break;
-                if (end == PAGE_MORE)
-                        continue;
-                r = next_page(&c->reply, &cursor);
-                if (r <= 0)
-                        break;
-        }
-        close(fd);
-        return r < 0 ? r : 0;
-}
-
 struct list_call {
-        struct paged paged;
+        struct lib_paged paged;
         ipcb_info *out;
         size_t count, cap;
 };
 
-static enum page_end list_fill(struct paged *p, struct wire_writer *w, const char *cursor) {
+static enum lib_page_end list_fill(struct lib_paged *p, struct wire_writer *w, const char *cursor) {
         if (cursor)
                 wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
-        return PAGE_BY_CURSOR;
+        return LIB_PAGE_BY_CURSOR;
 }
 
-static int list_take(struct paged *p, const struct wire_value *entry) {
+static int list_take(struct lib_paged *p, const struct wire_value *entry) {
         struct list_call *l = container_of(p, struct list_call, paged);
         struct wire_attrs a;
 
         if (wire_decode_nested(entry, wire_policy_channel, &a, NULL) < 0)
                 return -EPROTO;
-        if (grow((void **)&l->out, &l->cap, l->count, sizeof(*l->out), 64) < 0)
+        if (lib_grow((void **)&l->out, &l->cap, l->count, sizeof(*l->out), 64) < 0)
                 return -ENOMEM;
         info_from_attrs(&l->out[l->count++], &a);
         return 0;
@@ -174,7 +89,7 @@ _public_ int ipcb_list(ipcb_info **infos, size_t *n) {
 
         if (!infos || !n)
                 return -EINVAL;
-        r = paged_call(&l.paged);
+        r = lib_paged_call(&l.paged);
         if (r < 0) {
                 free(l.out);
                 return r;
@@ -185,14 +100,14 @@ _public_ int ipcb_list(ipcb_info **infos, size_t *n) {
 }
 
 struct purge_call {
-        struct paged paged;
+        struct lib_paged paged;
         const char *const *names; /* NULL: all, by cursor */
         size_t n, next, batch_start;
         ipcb_purge_result *out;
         size_t count, cap;
 };
 
-static enum page_end purge_fill(struct paged *p, struct wire_writer *w, const char *cursor) {
+static enum lib_page_end purge_fill(struct lib_paged *p, struct wire_writer *w, const char *cursor) {
         struct purge_call *pc = container_of(p, struct purge_call, paged);
 
         pc->batch_start = pc->next;
@@ -200,26 +115,26 @@ static enum page_end purge_fill(struct paged *p, struct wire_writer *w, const ch
                 wire_put_flag(w, WIRE_ATTR_ALL);
                 if (cursor)
                         wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
-                return PAGE_BY_CURSOR;
+                return LIB_PAGE_BY_CURSOR;
         }
         /* a batch of names per request */
         for (size_t batch = 0; pc->next < pc->n && batch < WIRE_PURGE_NAMES_MAX; batch++)
                 wire_put_string(w, WIRE_ATTR_NAME, pc->names[pc->next++]);
-        return pc->next >= pc->n ? PAGE_LAST : PAGE_MORE;
+        return pc->next >= pc->n ? LIB_PAGE_LAST : LIB_PAGE_MORE;
 }
 
 /* Room for one more result, zeroed; NULL when out of memory. */
 static ipcb_purge_result *purge_result(struct purge_call *pc) {
         ipcb_purge_result *r;
 
-        if (grow((void **)&pc->out, &pc->cap, pc->count, sizeof(*pc->out), 16) < 0)
+        if (lib_grow((void **)&pc->out, &pc->cap, pc->count, sizeof(*pc->out), 16) < 0)
                 return NULL;
         r = &pc->out[pc->count++];
         memset(r, 0, sizeof(*r));
         return r;
 }
 
-static int purge_take(struct paged *p, const struct wire_value *entry) {
+static int purge_take(struct lib_paged *p, const struct wire_value *entry) {
         struct purge_call *pc = container_of(p, struct purge_call, paged);
         ipcb_purge_result *res;
         struct wire_attrs a;
@@ -250,7 +165,7 @@ _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **
         for (size_t i = 0; names && i < n; i++)
                 if (!names[i] || !*names[i] || strlen(names[i]) > IPCB_NAME_MAX)
                         return -EINVAL;
-        r = paged_call(&pc.paged);
+        r = lib_paged_call(&pc.paged);
         if (r < 0 && !(names && pc.count > 0 && r != -ENOMEM)) {
                 free(pc.out);
                 return r;
@@ -270,7 +185,7 @@ _public_ int ipcb_purge(const char *const *names, size_t n, ipcb_purge_result **
 }
 
 _public_ int ipcb_reload(char **message) {
-        _cleanup_free_ struct call *c = call_new();
+        _cleanup_free_ struct lib_call *c = call_new();
         int r;
 
         if (!c)
@@ -290,7 +205,7 @@ _public_ int ipcb_reload(char **message) {
 }
 
 _public_ int ipcb_status_get(ipcb_status *st) {
-        _cleanup_free_ struct call *c = call_new();
+        _cleanup_free_ struct lib_call *c = call_new();
         const struct wire_attrs *a;
         int r;
 

@@ -77,6 +77,39 @@ void lib_copy(char *dst, size_t size, const struct wire_value *v);
 
 #define LIB_REPLY_TIMEOUT_MS 30000
 
+/* A request and its reply, too big for the stack. */
+struct lib_call {
+        struct wire_writer w;
+        struct lib_reply reply;
+};
+
+/* ---- lib-paged.c ---- */
+
+/* How a paged conversation goes on after a page's request. */
+enum lib_page_end {
+        LIB_PAGE_BY_CURSOR, /* while the daemon's reply carries a cursor */
+        LIB_PAGE_MORE,      /* another request follows whatever the reply says */
+        LIB_PAGE_LAST,      /* this was the last request */
+};
+
+/*
+ * A request answered in pages of entries (ENTRY: WIRE_ATTR_CHANNEL when 0),
+ * on one connection: FILL adds a page's attributes (CURSOR is the last
+ * page's, or NULL), REPLY (if set) sees each reply, TAKE takes each entry.
+ */
+struct lib_paged {
+        uint16_t type;
+        uint16_t entry;
+        enum lib_page_end (*fill)(struct lib_paged *p, struct wire_writer *w, const char *cursor);
+        int (*reply)(struct lib_paged *p, const struct lib_reply *reply);
+        int (*take)(struct lib_paged *p, const struct wire_value *entry);
+};
+
+/* Returns 0, or a negative errno; what earlier pages brought has been taken. */
+int lib_paged_call(struct lib_paged *p);
+/* Room for one more of N elements of SIZE bytes in *ARR (capacity *CAP, growing from FIRST): 0 or -ENOMEM. */
+int lib_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
+
 /* ---- lib-error.c ---- */
 
 /* Data-path errors come from the kernel: no explanation of an earlier call may stick to them. */

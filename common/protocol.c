@@ -46,6 +46,31 @@ static const struct wire_policy_entry policy_plain_request[_WIRE_ATTR_MAX] = {
         REQUEST_ATTRS,
 };
 
+static const struct wire_policy_entry policy_metrics[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
+        [WIRE_ATTR_CURSOR] = { WIRE_KIND_STRING, false, false },
+};
+
+static const struct wire_policy_entry policy_holders[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
+        [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, false, false },
+        [WIRE_ATTR_CURSOR] = { WIRE_KIND_STRING, false, false },
+};
+
+static const struct wire_policy_entry policy_wait[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
+        [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, true },
+        [WIRE_ATTR_TIMEOUT_MS] = { WIRE_KIND_U64, false, false },
+};
+
+static const struct wire_policy_entry policy_access[_WIRE_ATTR_MAX] = {
+        REQUEST_ATTRS,
+        [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, false },
+        [WIRE_ATTR_UID] = { WIRE_KIND_U32, false, false },
+        [WIRE_ATTR_GID] = { WIRE_KIND_U32, false, false },
+        [WIRE_ATTR_GROUPS] = { WIRE_KIND_U32, false, true },
+};
+
 /* What describes a channel: in a CHANNEL entry and at the top of open and stat replies. */
 #define CHANNEL_ATTRS                                                                                                  \
         [WIRE_ATTR_MESSAGE] = { WIRE_KIND_STRING, false, false }, [WIRE_ATTR_TYPE] = { WIRE_KIND_U32, false, false },  \
@@ -64,12 +89,30 @@ static const struct wire_policy_entry policy_plain_request[_WIRE_ATTR_MAX] = {
         [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false }, [WIRE_ATTR_DENIALS] = { WIRE_KIND_U64, false, false },    \
         [WIRE_ATTR_PURGED_MESSAGES] = { WIRE_KIND_U64, false, false },                                                 \
         [WIRE_ATTR_PURGED_BYTES] = { WIRE_KIND_U64, false, false },                                                    \
-        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false }
+        [WIRE_ATTR_FRAMING] = { WIRE_KIND_U32, false, false },                                                         \
+        [WIRE_ATTR_HIGH_WATER] = { WIRE_KIND_I64, false, false }, [WIRE_ATTR_FULL] = { WIRE_KIND_U32, false, false },  \
+        [WIRE_ATTR_FULL_MS] = { WIRE_KIND_U64, false, false },                                                         \
+        [WIRE_ATTR_FULL_EVENTS] = { WIRE_KIND_U64, false, false },                                                     \
+        [WIRE_ATTR_FULL_ALERTS] = { WIRE_KIND_U64, false, false },                                                     \
+        [WIRE_ATTR_OPENS_SEND] = { WIRE_KIND_U64, false, false },                                                      \
+        [WIRE_ATTR_OPENS_RECV] = { WIRE_KIND_U64, false, false },                                                      \
+        [WIRE_ATTR_DENIED_SEND] = { WIRE_KIND_U64, false, false },                                                     \
+        [WIRE_ATTR_DENIED_RECV] = { WIRE_KIND_U64, false, false },                                                     \
+        [WIRE_ATTR_HOLDERS] = { WIRE_KIND_U64, false, false }
 
 const struct wire_policy_entry wire_policy_channel[_WIRE_ATTR_MAX] = {
         CHANNEL_ATTRS,
         [WIRE_ATTR_ERROR] = { WIRE_KIND_U32, false, false },
         [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, false },
+};
+
+/* One grant in a HOLDERS reply. */
+const struct wire_policy_entry wire_policy_holder[_WIRE_ATTR_MAX] = {
+        [WIRE_ATTR_NAME] = { WIRE_KIND_STRING, true, false },     [WIRE_ATTR_ACCESS] = { WIRE_KIND_U32, true, false },
+        [WIRE_ATTR_UID] = { WIRE_KIND_U32, true, false },         [WIRE_ATTR_PID] = { WIRE_KIND_U32, true, false },
+        [WIRE_ATTR_COMMAND] = { WIRE_KIND_STRING, false, false }, [WIRE_ATTR_UNIT] = { WIRE_KIND_STRING, false, false },
+        [WIRE_ATTR_SINCE] = { WIRE_KIND_U64, false, false },      [WIRE_ATTR_ALIVE] = { WIRE_KIND_U32, false, false },
+        [WIRE_ATTR_OPENS] = { WIRE_KIND_U64, false, false },
 };
 
 /* Replies carry any of the channel attributes, the status ones, and repeated CHANNEL entries. */
@@ -93,6 +136,13 @@ static const struct wire_policy_entry policy_reply[_WIRE_ATTR_MAX] = {
         [WIRE_ATTR_DENIED] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_RELOADS] = { WIRE_KIND_U64, false, false },
         [WIRE_ATTR_SOCKET] = { WIRE_KIND_STRING, false, false },
+        [WIRE_ATTR_START_TIME] = { WIRE_KIND_U64, false, false },
+        [WIRE_ATTR_RELOAD_FAILURES] = { WIRE_KIND_U64, false, false },
+        [WIRE_ATTR_SAMPLE_INTERVAL] = { WIRE_KIND_U64, false, false },
+        [WIRE_ATTR_HOLDER] = { WIRE_KIND_NESTED, false, true },
+        [WIRE_ATTR_UID] = { WIRE_KIND_U32, false, false },
+        [WIRE_ATTR_SEND_RULE] = { WIRE_KIND_STRING, false, false },
+        [WIRE_ATTR_RECV_RULE] = { WIRE_KIND_STRING, false, false },
 };
 
 const struct wire_policy_entry *wire_policy_for(uint16_t type) {
@@ -108,6 +158,14 @@ const struct wire_policy_entry *wire_policy_for(uint16_t type) {
         case WIRE_REQ_RELOAD:
         case WIRE_REQ_STATUS:
                 return policy_plain_request;
+        case WIRE_REQ_METRICS:
+                return policy_metrics;
+        case WIRE_REQ_HOLDERS:
+                return policy_holders;
+        case WIRE_REQ_WAIT:
+                return policy_wait;
+        case WIRE_REQ_ACCESS:
+                return policy_access;
         case WIRE_REPLY:
                 return policy_reply;
         default:
@@ -129,6 +187,14 @@ const char *wire_type_to_string(uint16_t type) {
                 return "reload";
         case WIRE_REQ_STATUS:
                 return "status";
+        case WIRE_REQ_METRICS:
+                return "metrics";
+        case WIRE_REQ_HOLDERS:
+                return "holders";
+        case WIRE_REQ_WAIT:
+                return "wait";
+        case WIRE_REQ_ACCESS:
+                return "access";
         case WIRE_REPLY:
                 return "reply";
         default:
@@ -283,8 +349,9 @@ static int decode_attr_header(const uint8_t *p, size_t left, const struct wire_p
         return 0;
 }
 
-/* A nested attribute's payload: attributes of a channel entry, one level deeper. */
-static int decode_nested(const uint8_t *data, uint16_t len, struct wire_value *v, int depth, const char **why) {
+/* A nested attribute's payload: a channel entry or a holder entry, one level deeper. */
+static int decode_nested(uint16_t attr, const uint8_t *data, uint16_t len, struct wire_value *v, int depth,
+                         const char **why) {
         struct wire_attrs inner;
         int r;
 
@@ -292,7 +359,8 @@ static int decode_nested(const uint8_t *data, uint16_t len, struct wire_value *v
                 *why = "attributes nested too deep";
                 return -EBADMSG;
         }
-        r = decode_attrs(data, len, wire_policy_channel, &inner, depth + 1, why);
+        r = decode_attrs(data, len, attr == WIRE_ATTR_HOLDER ? wire_policy_holder : wire_policy_channel, &inner,
+                         depth + 1, why);
         if (r < 0)
                 return r;
         if (!v->present) {
@@ -306,8 +374,8 @@ static int decode_nested(const uint8_t *data, uint16_t len, struct wire_value *v
  * The LEN bytes of DATA as the KIND of value the policy says, into V; a
  * repeated attribute keeps its first occurrence in V.
  */
-static int decode_value(enum wire_kind kind, const uint8_t *data, uint16_t len, struct wire_value *v, int depth,
-                        const char **why) {
+static int decode_value(uint16_t attr, enum wire_kind kind, const uint8_t *data, uint16_t len, struct wire_value *v,
+                        int depth, const char **why) {
         int r;
 
         switch (kind) {
@@ -348,7 +416,7 @@ static int decode_value(enum wire_kind kind, const uint8_t *data, uint16_t len, 
                 }
                 break;
         case WIRE_KIND_NESTED:
-                r = decode_nested(data, len, v, depth, why);
+                r = decode_nested(attr, data, len, v, depth, why);
                 if (r < 0)
                         return r;
                 break;
@@ -375,7 +443,7 @@ static int decode_attrs(const uint8_t *p, size_t size, const struct wire_policy_
 
                 if (r < 0)
                         return r;
-                r = decode_value(policy[type].kind, p + off + ATTR_HDR, len, &attrs->v[type], depth, why);
+                r = decode_value(type, policy[type].kind, p + off + ATTR_HDR, len, &attrs->v[type], depth, why);
                 if (r < 0)
                         return r;
                 off += ATTR_HDR + ALIGN4((size_t)len);

@@ -55,6 +55,10 @@ enum wire_type {
         WIRE_REQ_PURGE = 4,
         WIRE_REQ_RELOAD = 5,
         WIRE_REQ_STATUS = 6,
+        WIRE_REQ_METRICS = 7, /* paged: daemon-wide counters, and CHANNEL entries with each one's statistics */
+        WIRE_REQ_HOLDERS = 8, /* paged: HOLDER entries, every grant still held (admins) or the caller's own */
+        WIRE_REQ_WAIT = 9,    /* answered once every NAME is ready, or with ETIMEDOUT after TIMEOUT_MS */
+        WIRE_REQ_ACCESS = 10, /* what the caller (or UID, admins only) may do on NAME, and the rule that decides */
         _WIRE_REQ_MAX,
         WIRE_REPLY = 100,
 };
@@ -114,6 +118,30 @@ enum wire_attr {
         WIRE_ATTR_FRAMING,         /* u32: WIRE_FRAMING_* (FIFO channels) */
         WIRE_ATTR_LAST,            /* flag, any request: the client sends nothing after it; the
                                       daemon closes the connection once it has replied */
+        WIRE_ATTR_START_TIME,      /* u64: the daemon's start, Unix seconds */
+        WIRE_ATTR_RELOAD_FAILURES, /* u64 */
+        WIRE_ATTR_SAMPLE_INTERVAL, /* u64 milliseconds between depth samples, 0 = off */
+        WIRE_ATTR_HIGH_WATER,      /* i64: most queued since start (messages; FIFOs: bytes) */
+        WIRE_ATTR_FULL,            /* u32: 1 when full at the last sample */
+        WIRE_ATTR_FULL_MS,         /* u64: milliseconds spent full since start */
+        WIRE_ATTR_FULL_EVENTS,     /* u64: times it became full */
+        WIRE_ATTR_FULL_ALERTS,     /* u64: alert_full_after warnings */
+        WIRE_ATTR_OPENS_SEND,      /* u64: opens granted that include send */
+        WIRE_ATTR_OPENS_RECV,      /* u64: opens granted that include receive */
+        WIRE_ATTR_DENIED_SEND,     /* u64: opens denied that asked for send */
+        WIRE_ATTR_DENIED_RECV,     /* u64: opens denied that asked for receive */
+        WIRE_ATTR_HOLDERS,         /* u64: live grants */
+        WIRE_ATTR_HOLDER,          /* nested: one grant (HOLDERS replies) */
+        WIRE_ATTR_UID,             /* u32 */
+        WIRE_ATTR_GID,             /* u32 */
+        WIRE_ATTR_GROUPS,          /* u32, repeated: supplementary groups */
+        WIRE_ATTR_COMMAND,         /* string: a process's command name */
+        WIRE_ATTR_UNIT,            /* string: a process's systemd unit */
+        WIRE_ATTR_SINCE,           /* u64: when, Unix seconds */
+        WIRE_ATTR_TIMEOUT_MS,      /* u64 */
+        WIRE_ATTR_SEND_RULE,       /* string: what decided send access */
+        WIRE_ATTR_RECV_RULE,       /* string: what decided receive access */
+        WIRE_ATTR_ALIVE,           /* u32: 1 while the holder's process lives */
         _WIRE_ATTR_MAX,
 };
 
@@ -187,6 +215,7 @@ struct wire_policy_entry {
 /* The policy for each message type's top level, and for nested CHANNEL entries. */
 const struct wire_policy_entry *wire_policy_for(uint16_t type);
 extern const struct wire_policy_entry wire_policy_channel[_WIRE_ATTR_MAX];
+extern const struct wire_policy_entry wire_policy_holder[_WIRE_ATTR_MAX];
 
 /*
  * Validate a whole packet: header (magic, version, type known, length equals

@@ -180,6 +180,95 @@ typedef struct ipcb_status {
 
 int ipcb_status_get(ipcb_status *status);
 
+/* ---- the operators' view: metrics, holders, wait, access ----------------- */
+
+/* One channel's statistics, kept by the daemon (depth sampled every sample_interval). */
+typedef struct ipcb_channel_metrics {
+        char name[IPCB_NAME_MAX + 1];
+        int type;                       /* IPCB_MQUEUE or IPCB_FIFO */
+        int state;                      /* IPCB_STATE_* */
+        long messages;                  /* queued at the last sample; -1 unknown (FIFOs) */
+        long long bytes;                /* bytes queued at the last sample; -1 unknown */
+        long max_messages;              /* queue: mq_maxmsg; FIFO: packets the pipe holds, -1 unknown */
+        long capacity;                  /* FIFO: pipe size in bytes; -1 for queues */
+        long long high_water;           /* most queued since start: messages (FIFO: bytes); -1 unknown */
+        int full;                       /* full at the last sample */
+        double full_seconds;            /* time spent full since start */
+        unsigned long long full_events; /* times it became full */
+        unsigned long long full_alerts; /* alert_full_after warnings */
+        unsigned long long opens_send;  /* opens granted that include send */
+        unsigned long long opens_recv;  /* opens granted that include receive */
+        unsigned long long denied_send; /* opens denied that asked for send */
+        unsigned long long denied_recv; /* opens denied that asked for receive */
+        unsigned long long holders;     /* live grants (see ipcb_holders) */
+} ipcb_channel_metrics;
+
+typedef struct ipcb_metrics {
+        char version[32];
+        long long start_time;   /* the daemon's start, Unix seconds */
+        double sample_interval; /* seconds between depth samples; 0: sampling is off */
+        unsigned long long clients;
+        unsigned long long connections;
+        unsigned long long requests;
+        unsigned long long opens;
+        unsigned long long denied;
+        unsigned long long reloads;
+        unsigned long long reload_failures;
+        size_t n_channels;
+        ipcb_channel_metrics *channels; /* sorted by name */
+} ipcb_metrics;
+
+/* Everything the daemon counts; free *out with ipcb_metrics_free(). */
+int ipcb_metrics_get(ipcb_metrics **out);
+void ipcb_metrics_free(ipcb_metrics *m);
+
+/*
+ * A grant the daemon made and whose process still lives: who was given a
+ * descriptor on which channel. A descriptor can be passed on (SCM_RIGHTS,
+ * fork): this is who the broker gave it to, not every process that holds it.
+ */
+typedef struct ipcb_holder {
+        char channel[IPCB_NAME_MAX + 1];
+        int access; /* IPCB_SEND | IPCB_RECV */
+        uid_t uid;
+        char user[64]; /* the uid's name, empty when it has none */
+        pid_t pid;
+        char command[32];         /* the process's command name when it was granted */
+        char unit[256];           /* its systemd unit, empty when not in one */
+        long long since;          /* the first such grant, Unix seconds */
+        unsigned long long opens; /* grants to this process, channel and access */
+} ipcb_holder;
+
+/*
+ * The live grants on NAME, or on every channel (NAME NULL), sorted by
+ * channel: everyone's for an admin, the caller's own for anyone else. Free
+ * *out with free(). Returns the count.
+ */
+int ipcb_holders(const char *name, ipcb_holder **out, size_t *n);
+
+/*
+ * Wait until channel NAME exists and is ready, for at most TIMEOUT_MS (-1:
+ * no limit). The daemon answers when the state changes; the caller does not
+ * poll. 0, -ETIMEDOUT, or another negative errno.
+ */
+int ipcb_wait(const char *name, int timeout_ms);
+/* The same for N channels at once: 0 once every one is ready. */
+int ipcb_wait_many(const char *const *names, size_t n, int timeout_ms);
+
+/* What a user may do on a channel, and the rule that decided each. */
+typedef struct ipcb_access {
+        char channel[IPCB_NAME_MAX + 1];
+        uid_t uid;
+        char user[64];
+        int send; /* 1 allowed, 0 denied */
+        int recv;
+        char send_rule[IPCB_TEXT_MAX]; /* e.g. "owner class of mode 0640" or why not */
+        char recv_rule[IPCB_TEXT_MAX];
+} ipcb_access;
+
+/* What the caller may do on NAME; with USER (a name or uid), what that user may (admins only). */
+int ipcb_access_check(const char *name, const char *user, ipcb_access *out);
+
 /* ---- errors and environment ---------------------------------------------- */
 
 /*
