@@ -17,7 +17,7 @@
 
 static const struct cli_verb *const verbs[] = {
         &cli_verb_list, &cli_verb_stat,   &cli_verb_purge,  &cli_verb_send,
-        &cli_verb_recv, &cli_verb_reload, &cli_verb_status,
+        &cli_verb_recv, &cli_verb_reload, &cli_verb_status, &cli_verb_metrics,
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -96,6 +96,9 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
                 return 0;
         case 'N':
                 ctx->flags |= IPCB_NONBLOCK;
+                return 0;
+        case 'H':
+                ctx->http = true;
                 return 0;
         case 'n':
                 if (parse_u64(arg, 10, 0, UINT64_MAX, &ctx->count) < 0)

@@ -47,6 +47,7 @@ struct cli_context {
         int timeout_ms; /* -t, --timeout; -1: wait for ever */
         unsigned prio;  /* -p, --priority */
         uint64_t count; /* -n, --count; 1 unless given, 0: until the end */
+        bool http;      /* --http */
 };
 
 struct cli_verb {
@@ -68,6 +69,7 @@ extern const struct cli_verb cli_verb_send;
 extern const struct cli_verb cli_verb_recv;
 extern const struct cli_verb cli_verb_reload;
 extern const struct cli_verb cli_verb_status;
+extern const struct cli_verb cli_verb_metrics;
 
 /* --json alone, for the verbs that take only that */
 extern const struct option cli_json_options[];
@@ -93,3 +95,37 @@ const char *cli_state(int state);
 void json_string(FILE *f, const char *s);
 /* A number, or null when negative (unknown). */
 void json_number_or_null(FILE *f, long long v);
+
+/*
+ * cli-http.c: one HTTP/1.x exchange, inetd style (metrics --http). The
+ * request's header may be HTTP_HEADER_MAX bytes long at most.
+ */
+#define HTTP_HEADER_MAX 8192
+
+struct http_request {
+        int status;      /* 0: a request to serve; else the status to answer (400, 408, ...); -1: none came */
+        int minor;       /* HTTP/1.MINOR */
+        char method[16]; /* "GET", "HEAD", ... */
+        char path[1024]; /* the target's path, without query */
+        bool has_host;
+        bool has_accept;
+        char accept[HTTP_HEADER_MAX]; /* every Accept header, joined by commas */
+};
+
+/* Read one request's header from FD, for at most TIMEOUT_MS, into R; returns R->status. */
+int http_read_request(int fd, int timeout_ms, struct http_request *r);
+/*
+ * The weight (0 to 1000) that R's Accept headers give the media TYPE (e.g.
+ * "text/plain") of the format VERSION (NULL: none): that of the most
+ * specific range that matches; 1000 without an Accept header. *EXPLICIT
+ * tells whether a range named TYPE itself, not a wildcard.
+ */
+int http_accept(const struct http_request *r, const char *type, const char *version, bool *explicit);
+/* "Not Found" for 404, and so on. */
+const char *http_reason(int status);
+/*
+ * Write the response to R on OUT (no body for HEAD), close OUT for writing
+ * and drain what is left on IN for a moment; 0 or a negative errno.
+ */
+int http_respond(int in, int out, const struct http_request *r, int status, const char *content_type, const char *body,
+                 size_t len);
