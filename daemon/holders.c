@@ -5,6 +5,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -130,19 +131,34 @@ static void holders_remove(struct holders *hs, size_t i) {
         hs->n--;
 }
 
-/* Make room for one more: the oldest dead one goes, else the oldest one. */
-static void holders_make_room(struct holders *hs) {
-        size_t oldest = 0;
+/*
+ * Make room for one more of UID: when UID already has its share, one of its
+ * own goes (so no user can push the others out of the list); else the
+ * oldest dead one, else the oldest one. Within the chosen set a dead one goes
+ * first, then the oldest.
+ */
+static void holders_make_room(struct holders *hs, uid_t uid) {
+        size_t mine = 0, pick = SIZE_MAX;
+        bool pick_dead = false;
 
         for (size_t i = 0; i < hs->n; i++)
-                if (!holder_alive(&hs->v[i])) {
-                        holders_remove(hs, i);
-                        return;
+                if (hs->v[i].uid == uid)
+                        mine++;
+        if (hs->n < HOLDERS_MAX && mine < HOLDERS_PER_UID)
+                return;
+        for (size_t i = 0; i < hs->n; i++) {
+                struct holder *h = &hs->v[i];
+                bool dead;
+                if (mine >= HOLDERS_PER_UID && h->uid != uid)
+                        continue;
+                dead = !holder_alive(h);
+                if (pick == SIZE_MAX || (dead && !pick_dead) || (dead == pick_dead && h->since < hs->v[pick].since)) {
+                        pick = i;
+                        pick_dead = dead;
                 }
-        for (size_t i = 1; i < hs->n; i++)
-                if (hs->v[i].since < hs->v[oldest].since)
-                        oldest = i;
-        holders_remove(hs, oldest);
+        }
+        if (pick != SIZE_MAX)
+                holders_remove(hs, pick);
 }
 
 void holders_grant(struct holders *hs, const struct peer_cred *cred, int access) {
@@ -167,8 +183,7 @@ void holders_grant(struct holders *hs, const struct peer_cred *cred, int access)
         }
         h.unit = proc_unit(cred->pid);
         h.since = time(NULL);
-        if (hs->n == HOLDERS_MAX)
-                holders_make_room(hs);
+        holders_make_room(hs, cred->uid);
         struct holder *v = realloc(hs->v, (hs->n + 1) * sizeof(*v));
         if (!v) {
                 holder_clear(&h);

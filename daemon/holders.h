@@ -4,7 +4,8 @@
  * tell whether that process still lives: a pidfd where the kernel gives one
  * (within a budget of descriptors), else the pid and its start time, so a
  * reused pid is never taken for the holder. Dead holders are dropped after
- * a while; a channel keeps at most HOLDERS_MAX, the oldest dead first.
+ * a while; a channel keeps at most HOLDERS_MAX, at most HOLDERS_PER_UID of
+ * one uid, the oldest dead first.
  *
  * A descriptor can be passed on (SCM_RIGHTS, fork): this is whom the broker
  * gave it to, not every process that holds it now.
@@ -20,6 +21,7 @@
 #include "policy.h"
 
 #define HOLDERS_MAX 32       /* per channel */
+#define HOLDERS_PER_UID 8    /* per channel and uid: one user cannot push the others out */
 #define HOLDERS_DEAD_KEEP 60 /* seconds a dead holder is remembered */
 
 struct holder {

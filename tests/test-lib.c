@@ -1391,6 +1391,63 @@ static void test_metrics(void) {
         ipcb_close(rx);
 }
 
+/* One user with many processes cannot push the others out of a channel's holders. */
+static void test_holders_share(void) {
+        enum { FLOOD = 40 };
+        ipcb_channel *mine = NULL;
+        pid_t kids[FLOOD];
+        ipcb_holder *h = NULL;
+        size_t n = 0, theirs = 0;
+        bool root_listed = false;
+        int go[2], ready[2];
+
+        is_int(ipcb_open("acl", IPCB_RECV, &mine), 0, "root holds 'acl' to receive");
+        if (pipe(go) < 0 || pipe(ready) < 0)
+                BAIL_OUT("pipe");
+        for (int i = 0; i < FLOOD; i++) {
+                kids[i] = fork();
+                if (kids[i] == 0) {
+                        ipcb_channel *ch = NULL;
+                        char c = 0;
+                        close(go[1]);
+                        close(ready[0]);
+                        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                                _exit(3);
+                        c = ipcb_open("acl", IPCB_SEND, &ch) == 0 ? 'y' : 'n';
+                        if (write(ready[1], &c, 1) != 1)
+                                _exit(4);
+                        (void)read(go[0], &c, 1);
+                        _exit(0);
+                }
+        }
+        close(go[0]);
+        close(ready[1]);
+        {
+                int opened = 0;
+                char c;
+                for (int i = 0; i < FLOOD; i++)
+                        if (read(ready[0], &c, 1) == 1 && c == 'y')
+                                opened++;
+                is_int(opened, FLOOD, "%d processes of nobody opened 'acl' (the send list)", FLOOD);
+        }
+        if (ipcb_holders("acl", &h, &n) >= 0) {
+                for (size_t i = 0; i < n; i++) {
+                        if (h[i].pid == getpid() && h[i].access == IPCB_RECV)
+                                root_listed = true;
+                        if (h[i].uid == 65534)
+                                theirs++;
+                }
+                free(h);
+        }
+        ok(root_listed, "root's grant is still listed");
+        ok(theirs >= 1 && theirs <= 8, "nobody keeps at most its share of the list (%zu)", theirs);
+        close(go[1]);
+        close(ready[0]);
+        for (int i = 0; i < FLOOD; i++)
+                wait_exit(kids[i], 10000);
+        ipcb_close(mine);
+}
+
 static void test_holders(void) {
         ipcb_holder *h = NULL;
         size_t n = 0;
@@ -1438,6 +1495,7 @@ static void test_holders(void) {
         free(h);
         ok(ipcb_holders(NULL, &h, &n) >= 2, "holders of every channel (%zu)", n);
         free(h);
+        test_holders_share();
 }
 
 static void test_wait_access(void) {
