@@ -1,7 +1,8 @@
 #!/bin/bash
 # systemd integration: the notify protocol (READY, STATUS, RELOADING,
 # STOPPING, WATCHDOG), journal priority prefixes, socket activation through
-# systemd-socket-activate, and systemd-analyze verify on the generated units.
+# systemd-socket-activate, and systemd-analyze verify on the generated units
+# (the metrics endpoint's too, and its security exposure).
 . "$top_srcdir/tests/lib.sh"
 test_init
 
@@ -112,6 +113,29 @@ if command -v systemd-analyze >/dev/null; then
                 systemd-analyze verify --man=no "$T/units/ipcbroker.service" "$T/units/ipcbroker.socket"
         ok "the service is Type=notify" grep -q '^Type=notify' "$T/units/ipcbroker.service"
         ok "the socket listens as SOCK_SEQPACKET" grep -q '^ListenSequentialPacket=' "$T/units/ipcbroker.socket"
+
+        # the metrics endpoint: one `ipcbroker metrics --http` per connection
+        bindir=$(sed -n 's|^ExecStart=\(.*\)/ipcbroker metrics --http$|\1|p' "$top_builddir/systemd/ipcbroker-metrics@.service")
+        ok "the metrics service runs ipcbroker metrics --http from bindir" test -n "$bindir"
+        sed "s|^ExecStart=$bindir/ipcbroker |ExecStart=$top_builddir/ipcbroker |" \
+                "$top_builddir/systemd/ipcbroker-metrics@.service" >"$T/units/ipcbroker-metrics@.service"
+        cp "$top_builddir/systemd/ipcbroker-metrics.socket" "$T/units/"
+        ok "systemd-analyze verify accepts the metrics units" \
+                systemd-analyze verify --man=no "$T/units/ipcbroker-metrics.socket" "$T/units/ipcbroker-metrics@.service"
+        ok "the metrics socket listens on 127.0.0.1:9469, a service per connection" \
+                sh -c "grep -qx 'ListenStream=127.0.0.1:9469' '$T/units/ipcbroker-metrics.socket' &&
+                        grep -qx 'Accept=yes' '$T/units/ipcbroker-metrics.socket'"
+        ok "the metrics service reads the connection and runs unprivileged" \
+                sh -c "grep -qx 'StandardInput=socket' '$T/units/ipcbroker-metrics@.service' &&
+                        grep -qx 'DynamicUser=yes' '$T/units/ipcbroker-metrics@.service' &&
+                        grep -qx 'CapabilityBoundingSet=' '$T/units/ipcbroker-metrics@.service'"
+        # exposure 0.4 when written; fail if the hardening ever drops above 1.5 of 10
+        security() {
+                systemd-analyze security --offline=yes --threshold=15 "$T/units/ipcbroker-metrics@.service" \
+                        >"$T/security.txt" 2>&1
+        }
+        ok "systemd-analyze security rates the metrics service at most 1.5 (SAFE)" security
+        diag "$(grep 'Overall exposure' "$T/security.txt")"
 else
         diag "systemd-analyze not installed: units not verified"
 fi

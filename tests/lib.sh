@@ -8,6 +8,7 @@
 #   ok "description" command...   # passes when the command exits 0
 #   is "$got" "$expected" "description"
 #   like "$got" 'regex' "description"
+#   skip "description" "reason"  # a test that cannot run here: automake counts a SKIP
 #   done_testing                  # prints the plan; cleanup runs on exit
 #
 # Everything is bounded: waits poll with a deadline, never sleep blindly.
@@ -35,6 +36,8 @@ TAP_N=0
 TAP_FAILED=0
 DAEMON_PID=
 LISTEN_PID=
+# other background processes a test started: killed (and reaped) at cleanup
+EXTRA_PIDS=
 T=
 
 tap_result() { # STATUS DESCRIPTION
@@ -79,6 +82,11 @@ like() { # GOT REGEX DESCRIPTION
                 diag "got:      '$1'"
                 diag "expected to match: '$2'"
         fi
+}
+
+skip() { # DESCRIPTION REASON
+        TAP_N=$((TAP_N + 1))
+        echo "ok $TAP_N - $1 # SKIP $2"
 }
 
 skip_all() {
@@ -151,6 +159,11 @@ test_queues() {
 test_cleanup() {
         local rc=$?
         daemon_kill
+        for pid in $EXTRA_PIDS; do
+                kill "$pid" 2>/dev/null
+                wait_until 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+        done
         if [ -n "$LISTEN_PID" ]; then
                 kill "$LISTEN_PID" 2>/dev/null
                 wait "$LISTEN_PID" 2>/dev/null
@@ -217,7 +230,8 @@ daemon_stop() {
         return $rc
 }
 
-daemon_gone() { ! kill -0 "$DAEMON_PID" 2>/dev/null; }
+daemon_gone() { pid_gone "$DAEMON_PID"; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # kill -9: what a crash looks like.
 daemon_kill() {
