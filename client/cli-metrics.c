@@ -7,7 +7,8 @@
  *    (read there as a comment): a counter family's HELP and TYPE are named
  *    after its sample (x_total), as promtool wants;
  *  - strict OpenMetrics 1.0, for a scraper that asks for it: a counter
- *    family is named without _total, its samples with it.
+ *    family is named without _total, its samples with it, and the build
+ *    information is an info family (ipcbroker_build, sample _info).
  * Each family is printed whole, its header before its first sample; a
  * family without samples (no FIFOs, say) is left out.
  */
@@ -28,11 +29,18 @@
 #define CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
+enum family_type { GAUGE, COUNTER, INFO };
+
 struct family {
-        const char *name; /* a counter's without _total */
-        bool counter;
+        const char *name; /* without the sample's suffix: a counter's _total, an info's _info */
+        enum family_type type;
         const char *help;
 };
+
+static const char *const sample_suffix[] = { [GAUGE] = "", [COUNTER] = "_total", [INFO] = "_info" };
+/* The 0.0.4 text format has no info type: a gauge of value 1 stands for it. */
+static const char *const text_type[] = { [GAUGE] = "gauge", [COUNTER] = "counter", [INFO] = "gauge" };
+static const char *const openmetrics_type[] = { [GAUGE] = "gauge", [COUNTER] = "counter", [INFO] = "info" };
 
 /* The families in the order printed; F_CHANNEL_FIRST..F_CHANNEL_LAST have one series per channel. */
 enum family_id {
@@ -61,38 +69,38 @@ enum family_id {
 };
 
 static const struct family families[F_COUNT] = {
-        [F_MESSAGES] = { "ipcbroker_channel_messages", false,
-                         "Messages queued in the channel at the last sample (FIFOs: only where known)." },
-        [F_MAX_MESSAGES] = { "ipcbroker_channel_max_messages", false,
+        [F_MESSAGES] = { "ipcbroker_channel_messages", GAUGE,
+                         "Messages queued in the channel (FIFOs: only where known)." },
+        [F_MAX_MESSAGES] = { "ipcbroker_channel_max_messages", GAUGE,
                              "Messages the channel holds when full (a queue's mq_maxmsg, the packets a FIFO holds)." },
-        [F_BYTES] = { "ipcbroker_channel_bytes", false,
-                      "Bytes queued in the channel at the last sample (queues: only where /dev/mqueue is mounted)." },
-        [F_CAPACITY] = { "ipcbroker_channel_capacity_bytes", false, "The pipe buffer size of a FIFO channel." },
-        [F_HIGH_WATER_MESSAGES] = { "ipcbroker_channel_high_water_messages", false,
+        [F_BYTES] = { "ipcbroker_channel_bytes", GAUGE,
+                      "Bytes queued in the channel (queues: only where /dev/mqueue is mounted)." },
+        [F_CAPACITY] = { "ipcbroker_channel_capacity_bytes", GAUGE, "The pipe buffer size of a FIFO channel." },
+        [F_HIGH_WATER_MESSAGES] = { "ipcbroker_channel_high_water_messages", GAUGE,
                                     "Most messages queued at one sample since the daemon started (queues)." },
-        [F_HIGH_WATER_BYTES] = { "ipcbroker_channel_high_water_bytes", false,
+        [F_HIGH_WATER_BYTES] = { "ipcbroker_channel_high_water_bytes", GAUGE,
                                  "Most bytes queued at one sample since the daemon started (FIFOs)." },
-        [F_FULL] = { "ipcbroker_channel_full", false, "1 if the channel was full at the last sample, else 0." },
-        [F_READY] = { "ipcbroker_channel_ready", false,
+        [F_FULL] = { "ipcbroker_channel_full", GAUGE, "1 if the channel was full at the last sample, else 0." },
+        [F_READY] = { "ipcbroker_channel_ready", GAUGE,
                       "1 if the daemon holds the channel's verified kernel object and hands it out, else 0." },
-        [F_FULL_SECONDS] = { "ipcbroker_channel_full_seconds", true,
+        [F_FULL_SECONDS] = { "ipcbroker_channel_full_seconds", COUNTER,
                              "Seconds the channel spent full since the daemon started." },
-        [F_FULL_EVENTS] = { "ipcbroker_channel_full_events", true, "Times the channel became full." },
-        [F_FULL_ALERTS] = { "ipcbroker_channel_full_alerts", true,
+        [F_FULL_EVENTS] = { "ipcbroker_channel_full_events", COUNTER, "Times the channel became full." },
+        [F_FULL_ALERTS] = { "ipcbroker_channel_full_alerts", COUNTER,
                             "Warnings logged because the channel stayed full for alert_full_after." },
-        [F_OPENS] = { "ipcbroker_channel_opens", true,
+        [F_OPENS] = { "ipcbroker_channel_opens", COUNTER,
                       "Open requests by the access asked for (an open for both counts in each) and the result." },
-        [F_HOLDERS] = { "ipcbroker_channel_holders", false,
+        [F_HOLDERS] = { "ipcbroker_channel_holders", GAUGE,
                         "Live grants: processes given a descriptor of the channel that still run." },
-        [F_CLIENTS] = { "ipcbroker_clients", false, "Clients connected to the daemon now." },
-        [F_CONNECTIONS] = { "ipcbroker_connections", true, "Connections the daemon accepted since it started." },
-        [F_REQUESTS] = { "ipcbroker_requests", true, "Requests the daemon served since it started." },
-        [F_RELOADS] = { "ipcbroker_reloads", true, "Configuration reloads, applied (ok) or refused (failed)." },
-        [F_START_TIME] = { "ipcbroker_start_time_seconds", false,
+        [F_CLIENTS] = { "ipcbroker_clients", GAUGE, "Clients connected to the daemon now." },
+        [F_CONNECTIONS] = { "ipcbroker_connections", COUNTER, "Connections the daemon accepted since it started." },
+        [F_REQUESTS] = { "ipcbroker_requests", COUNTER, "Requests the daemon served since it started." },
+        [F_RELOADS] = { "ipcbroker_reloads", COUNTER, "Configuration reloads, applied (ok) or refused (failed)." },
+        [F_START_TIME] = { "ipcbroker_start_time_seconds", GAUGE,
                            "When the daemon started, in seconds since the Unix epoch." },
-        [F_SAMPLE_INTERVAL] = { "ipcbroker_sample_interval_seconds", false,
+        [F_SAMPLE_INTERVAL] = { "ipcbroker_sample_interval_seconds", GAUGE,
                                 "Seconds between two samples of the channels' depth; 0: sampling is off." },
-        [F_BUILD_INFO] = { "ipcbroker_build_info", false, "The daemon's version, in the label version; always 1." },
+        [F_BUILD_INFO] = { "ipcbroker_build", INFO, "The daemon's version, in the label version; always 1." },
 };
 
 /* Where the samples go, and whose header is out. */
@@ -153,13 +161,14 @@ static void label_value(FILE *f, const char *s) {
 
 static void sample(struct exposition *e, const struct label *labels, struct value v) {
         const struct family *fam = e->family;
-        const char *suffix = fam->counter ? "_total" : "";
+        const char *suffix = sample_suffix[fam->type];
 
         if (!e->header_done) {
                 /* promtool (0.0.4) wants the header named after the sample; OpenMetrics after the family */
                 const char *hsuffix = e->openmetrics ? "" : suffix;
                 fprintf(e->f, "# HELP %s%s %s\n", fam->name, hsuffix, fam->help);
-                fprintf(e->f, "# TYPE %s%s %s\n", fam->name, hsuffix, fam->counter ? "counter" : "gauge");
+                fprintf(e->f, "# TYPE %s%s %s\n", fam->name, hsuffix,
+                        (e->openmetrics ? openmetrics_type : text_type)[fam->type]);
                 e->header_done = true;
         }
         fprintf(e->f, "%s%s", fam->name, suffix);
