@@ -265,9 +265,10 @@ import json, sys, urllib.parse, urllib.request
 url = "http://127.0.0.1:%s/api/v1/query?%s" % (sys.argv[1], urllib.parse.urlencode({"query": sys.argv[2]}))
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 try:
-    with opener.open(url, timeout=2) as r:
+    with opener.open(url, timeout=5) as r:
         result = json.load(r)["data"]["result"]
-except Exception:
+except Exception as e:
+    print("query %s: %s" % (sys.argv[2], e), file=sys.stderr)
     sys.exit(1)
 if result:
     print(result[0]["value"][1])
@@ -313,15 +314,18 @@ EOF
 
         "$IPCBROKER" send jobs two
         "$IPCBROKER" send jobs three
+        # (the other job scrapes the same daemon: every query names this one)
         ok "Prometheus's query API returns the depth 3 of the queue the test filled" \
-                wait_until 60 prom_is 'ipcbroker_channel_messages{channel="jobs"}' 3
+                wait_until 60 prom_is 'ipcbroker_channel_messages{job="ipcbroker",channel="jobs"}' 3
         is "$(prom_query 'up{job="ipcbroker"}')" 1 "the target is up"
-        is "$(prom_query 'ipcbroker_channel_full_events_total{channel="full"}')" 1 \
+        is "$(prom_query 'ipcbroker_channel_full_events_total{job="ipcbroker",channel="full"}')" 1 \
                 "counters arrive under their _total names"
-        is "$(prom_query 'ipcbroker_channel_opens_total{channel="jobs",access="send",result="denied"}')" 1 \
+        is "$(prom_query 'ipcbroker_channel_opens_total{job="ipcbroker",channel="jobs",access="send",result="denied"}')" 1 \
                 "labels arrive as sent"
-        like "$(prom_query 'ipcbroker_build_info')" '^1$' "the info family arrives as ipcbroker_build_info"
-        is "$(prom_query 'ipcbroker_sample_interval_seconds')" 0.1 "and the gauges with their values"
+        is "$(prom_query 'ipcbroker_build_info{job="ipcbroker"}')" 1 "the info family arrives as ipcbroker_build_info"
+        is "$(prom_query 'ipcbroker_sample_interval_seconds{job="ipcbroker"}')" 0.1 "and the gauges with their values"
+        is "$(prom_query 'max_over_time(ipcbroker_channel_messages{job="ipcbroker",channel="jobs"}[5m])
+                / ipcbroker_channel_max_messages')" 0.375 "the README's fill query: 3 of 8"
         ok "the logged target is up too" wait_until 30 prom_is 'up{job="logged"}' 1
         like "$(grep -m1 -i '^Content-Type:' "$T/responses.log" | tr -d '\r')" \
                 'application/openmetrics-text; version=1.0.0' "Prometheus asked for and got OpenMetrics"
