@@ -16,8 +16,15 @@
 #include "util.h"
 
 static const struct cli_verb *const verbs[] = {
-        &cli_verb_list, &cli_verb_stat,   &cli_verb_purge,  &cli_verb_send,
-        &cli_verb_recv, &cli_verb_reload, &cli_verb_status,
+        &cli_verb_list,
+        &cli_verb_stat,
+        &cli_verb_purge,
+        &cli_verb_send,
+        &cli_verb_recv,
+        &cli_verb_reload,
+        &cli_verb_status,
+        /* the operators' view */
+        &cli_verb_holders,
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -68,6 +68,7 @@ extern const struct cli_verb cli_verb_send;
 extern const struct cli_verb cli_verb_recv;
 extern const struct cli_verb cli_verb_reload;
 extern const struct cli_verb cli_verb_status;
+extern const struct cli_verb cli_verb_holders;
 
 /* --json alone, for the verbs that take only that */
 extern const struct option cli_json_options[];
@@ -88,6 +89,10 @@ const char *cli_user(uid_t uid, char *buf, size_t size);
 const char *cli_group(gid_t gid, char *buf, size_t size);
 const char *cli_type(int type);
 const char *cli_state(int state);
+/* "send", "recv" or "send,recv" for IPCB_SEND | IPCB_RECV bits */
+const char *cli_access(int access);
+/* S with every byte that is not printable ASCII replaced by '?', into BUF: for text a process chose */
+const char *cli_printable(const char *s, char *buf, size_t size);
 
 /* JSON output */
 void json_string(FILE *f, const char *s);
