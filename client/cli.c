@@ -25,6 +25,7 @@ static const struct cli_verb *const verbs[] = {
         &cli_verb_status,
         /* the operators' view */
         &cli_verb_holders,
+        &cli_verb_access,
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -117,6 +118,11 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
                 if (parse_u64(arg, 10, 0, 32767, &v) < 0)
                         return cli_usage(verb, "invalid priority '%s' (0 to 32767)", arg);
                 ctx->prio = (unsigned)v;
+                return 0;
+        case 'u':
+                if (!*arg)
+                        return cli_usage(verb, "empty user name");
+                ctx->user = arg;
                 return 0;
         default:
                 /* getopt_long has said what is wrong */

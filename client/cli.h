@@ -47,6 +47,9 @@ struct cli_context {
         int timeout_ms; /* -t, --timeout; -1: wait for ever */
         unsigned prio;  /* -p, --priority */
         uint64_t count; /* -n, --count; 1 unless given, 0: until the end */
+
+        /* the operators' verbs */
+        const char *user; /* -u, --user: a user name or uid */
 };
 
 struct cli_verb {
@@ -69,6 +72,7 @@ extern const struct cli_verb cli_verb_recv;
 extern const struct cli_verb cli_verb_reload;
 extern const struct cli_verb cli_verb_status;
 extern const struct cli_verb cli_verb_holders;
+extern const struct cli_verb cli_verb_access;
 
 /* --json alone, for the verbs that take only that */
 extern const struct option cli_json_options[];
