@@ -25,6 +25,7 @@ static const struct cli_verb *const verbs[] = {
         &cli_verb_status,
         /* the operators' view */
         &cli_verb_holders,
+        &cli_verb_wait,
         &cli_verb_access,
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -72,6 +72,7 @@ extern const struct cli_verb cli_verb_recv;
 extern const struct cli_verb cli_verb_reload;
 extern const struct cli_verb cli_verb_status;
 extern const struct cli_verb cli_verb_holders;
+extern const struct cli_verb cli_verb_wait;
 extern const struct cli_verb cli_verb_access;
 
 /* --json alone, for the verbs that take only that */
