@@ -25,6 +25,7 @@ static const struct cli_verb *const verbs[] = {
         &cli_verb_status,
         /* the operators' view */
         &cli_verb_holders,
+        &cli_verb_top,
         &cli_verb_wait,
         &cli_verb_access,
 };
@@ -109,6 +110,7 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
         case 'n':
                 if (parse_u64(arg, 10, 0, UINT64_MAX, &ctx->count) < 0)
                         return cli_usage(verb, "invalid count '%s'", arg);
+                ctx->count_set = true;
                 return 0;
         case 't':
                 ctx->timeout_ms = cli_parse_timeout(arg);
@@ -125,6 +127,16 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
                         return cli_usage(verb, "empty user name");
                 ctx->user = arg;
                 return 0;
+        case 'd':
+                ctx->delay_ms = cli_parse_timeout(arg);
+                if (ctx->delay_ms <= 0)
+                        return cli_usage(verb, "invalid delay '%s' (seconds, more than 0)", arg);
+                return 0;
+        case 's':
+                if (strcmp(arg, "name") != 0 && strcmp(arg, "fill") != 0)
+                        return cli_usage(verb, "invalid sort '%s' (fill or name)", arg);
+                ctx->sort_name = strcmp(arg, "name") == 0;
+                return 0;
         default:
                 /* getopt_long has said what is wrong */
                 return CLI_USAGE;
@@ -133,7 +145,7 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
 
 /* Parse the verb's options and count its operands, then run it. ARGV[0] is the verb. */
 static int run_verb(const struct cli_verb *verb, int argc, char **argv) {
-        struct cli_context ctx = { .verb = verb, .timeout_ms = -1, .count = 1 };
+        struct cli_context ctx = { .verb = verb, .timeout_ms = -1, .count = 1, .delay_ms = 1000 };
         struct option options[16];
         char shortopts[32];
         size_t n = 0;

@@ -49,7 +49,10 @@ struct cli_context {
         uint64_t count; /* -n, --count; 1 unless given, 0: until the end */
 
         /* the operators' verbs */
+        bool count_set;   /* -n was given */
         const char *user; /* -u, --user: a user name or uid */
+        int delay_ms;     /* -d, --delay: between refreshes; 1000 unless given */
+        bool sort_name;   /* -s name (top); else by fill */
 };
 
 struct cli_verb {
@@ -72,6 +75,7 @@ extern const struct cli_verb cli_verb_recv;
 extern const struct cli_verb cli_verb_reload;
 extern const struct cli_verb cli_verb_status;
 extern const struct cli_verb cli_verb_holders;
+extern const struct cli_verb cli_verb_top;
 extern const struct cli_verb cli_verb_wait;
 extern const struct cli_verb cli_verb_access;
 
