@@ -20,6 +20,7 @@
 #include "log.h"
 #include "notify.h"
 #include "ratelimit.h"
+#include "sampler.h"
 
 int broker_load_config(const char *path, const struct config_defaults *defaults, const struct kernel_limits *limits,
                        struct config **ret, struct config_errors *errors) {
@@ -59,6 +60,40 @@ static void broker_on_status_timer(struct ev_loop *loop, ev_timer *w, int revent
 
 static void broker_on_holdover_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         channel_holdovers_run();
+}
+
+static void broker_on_sample(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct broker *b = container_of(w, struct broker, sample_timer);
+
+        sampler_run(&b->registry, ev_now(loop));
+}
+
+void broker_schedule_sampling(struct broker *b) {
+        double interval = (double)b->config->sample_interval_ms / 1000.0;
+
+        if (interval == b->sample_timer.repeat && ev_is_active(&b->sample_timer))
+                return;
+        ev_timer_stop(b->loop, &b->sample_timer);
+        b->sample_timer.repeat = interval;
+        if (interval > 0)
+                ev_timer_again(b->loop, &b->sample_timer);
+}
+
+static void broker_on_retry_waits(struct ev_loop *loop, ev_idle *w, int revents) {
+        struct broker *b = container_of(w, struct broker, retry_waits);
+
+        ev_idle_stop(loop, w);
+        if (b->connections)
+                connections_retry_waiters(b->connections);
+}
+
+void broker_channels_changed(struct broker *b) {
+        /* from the loop, after whatever changed them has returned */
+        ev_idle_start(b->loop, &b->retry_waits);
+}
+
+static void broker_on_channel_ready(void *userdata) {
+        broker_channels_changed(userdata);
 }
 
 static void broker_on_watchdog(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -102,6 +137,9 @@ int broker_new(const char *config_path, const struct config_defaults *defaults, 
         };
         ev_init(&b->status_timer, broker_on_status_timer);
         ev_timer_init(&b->holdover_timer, broker_on_holdover_timer, 1.0, 1.0);
+        ev_init(&b->sample_timer, broker_on_sample);
+        ev_idle_init(&b->retry_waits, broker_on_retry_waits);
+        channel_on_ready(broker_on_channel_ready, b);
 
         ev_signal_init(&b->sigterm, broker_on_signal, SIGTERM);
         ev_signal_init(&b->sigint, broker_on_signal, SIGINT);
@@ -224,6 +262,7 @@ int broker_start(struct broker *b) {
                 return r;
 
         ev_timer_start(b->loop, &b->holdover_timer);
+        broker_schedule_sampling(b);
         uint64_t wd = notify_watchdog_usec();
         if (wd > 0) {
                 ev_timer_init(&b->watchdog, broker_on_watchdog, 0., (double)wd / 2e6);
@@ -279,6 +318,9 @@ void broker_free(struct broker *b) {
         ev_timer_stop(b->loop, &b->watchdog);
         ev_timer_stop(b->loop, &b->status_timer);
         ev_timer_stop(b->loop, &b->holdover_timer);
+        ev_timer_stop(b->loop, &b->sample_timer);
+        ev_idle_stop(b->loop, &b->retry_waits);
+        channel_on_ready(NULL, NULL);
         rundir_done(&b->rundir);
         free(b->config_path);
         free(b);

@@ -28,6 +28,8 @@ struct broker {
         ev_timer watchdog;
         ev_timer status_timer;   /* coalesces STATUS= updates */
         ev_timer holdover_timer; /* forwards from objects programs still hold (channel-holdover.c) */
+        ev_timer sample_timer;   /* samples every channel's depth (sampler.c), every sample_interval */
+        ev_idle retry_waits;     /* channels changed: answer the waiting requests that can be */
 
         char *config_path;
         struct config_defaults defaults;
@@ -69,6 +71,11 @@ int broker_load_config(const char *path, const struct config_defaults *defaults,
 
 /* Re-read the configuration and apply it (reload.c); the running one stays on error. */
 int broker_reload(struct broker *b, char **message);
+
+/* The configuration's sample_interval took effect (start, reload). */
+void broker_schedule_sampling(struct broker *b);
+/* Channels changed: dispatch the waiting requests again, soon. */
+void broker_channels_changed(struct broker *b);
 
 void broker_update_status(struct broker *b);
 /* Something STATUS= shows changed: send an update soon (at most once a second). */

@@ -384,6 +384,16 @@ static long fifo_queued(int fd) {
         return ioctl(fd, FIONREAD, &queued) < 0 ? -errno : queued;
 }
 
+static void fifo_sample(struct channel *ch, long *messages, long long *bytes, bool *full) {
+        /* a pipe has room while a slot is free: a writer could not write now when it is not writable */
+        struct pollfd p = { .fd = ch->fd, .events = POLLOUT };
+        long queued = fifo_queued(ch->fd);
+
+        *messages = -1; /* the kernel does not count packets */
+        *bytes = queued;
+        *full = poll(&p, 1, 0) == 0;
+}
+
 /*
  * Queued FIFO packets carry no mark of their framing, and a receiver refuses
  * one longer than the channel's message size: a framing change or a smaller
@@ -531,5 +541,6 @@ const struct channel_ops channel_fifo_ops = {
         .info = fifo_info,
         .purge = fifo_purge,
         .queued = fifo_queued,
+        .sample = fifo_sample,
         .move = fifo_move,
 };

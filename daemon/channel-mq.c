@@ -385,6 +385,19 @@ static void mq_info(struct channel *ch, struct channel_info *info) {
         info->bytes = mq_bytes(ch);
 }
 
+static void mq_sample(struct channel *ch, long *messages, long long *bytes, bool *full) {
+        struct mq_attr a;
+
+        *bytes = -1; /* the kernel counts no bytes per queue (QSIZE in /dev/mqueue is too dear to read this often) */
+        if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
+                *messages = -1;
+                *full = false;
+                return;
+        }
+        *messages = a.mq_curmsgs;
+        *full = a.mq_curmsgs >= a.mq_maxmsg;
+}
+
 static long mq_queued(int fd) {
         struct mq_attr a;
 
@@ -425,5 +438,6 @@ const struct channel_ops channel_mq_ops = {
         .info = mq_info,
         .purge = mq_purge,
         .queued = mq_queued,
+        .sample = mq_sample,
         .move = mq_move,
 };

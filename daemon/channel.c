@@ -89,6 +89,9 @@ int channel_new(const struct channel_config *config, struct channel **ret) {
         ch->ops = ops;
         ch->fd = -1;
         ch->state = CHANNEL_FAILED;
+        ch->stats.messages = -1;
+        ch->stats.bytes = -1;
+        ch->stats.high_water = -1;
         *ret = ch;
         return 0;
 }
@@ -111,10 +114,22 @@ void channel_set_problem(struct channel *ch, enum channel_state state, const cha
         ch->state = state;
 }
 
+static void (*ready_hook)(void *userdata);
+static void *ready_hook_userdata;
+
+void channel_on_ready(void (*hook)(void *userdata), void *userdata) {
+        ready_hook = hook;
+        ready_hook_userdata = userdata;
+}
+
 static void channel_set_ready(struct channel *ch) {
+        bool was = ch->state == CHANNEL_READY;
+
         free(ch->problem);
         ch->problem = NULL;
         ch->state = CHANNEL_READY;
+        if (!was && ready_hook)
+                ready_hook(ready_hook_userdata);
 }
 
 int channel_access_flags(int access) {
@@ -302,6 +317,7 @@ void channel_free(struct channel *ch) {
                 return;
         channel_holdovers_release(ch);
         live_remove(ch);
+        holders_free(&ch->holders);
         if (ch->fd >= 0)
                 close(ch->fd);
         free(ch->problem);

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "holders.h"
 #include "protocol.h"
 
 /* The wire's values (common/protocol.h): sent as they are. */
@@ -33,15 +34,7 @@ enum channel_state {
         CHANNEL_FAILED = WIRE_STATE_FAILED,   /* creating the object failed (limits, permissions) */
 };
 
-/* Access bits of an open request. */
-enum {
-        CHANNEL_ACCESS_SEND = 1,
-        CHANNEL_ACCESS_RECV = 2,
-};
-
-/* the daemon's names for the wire's values (common/protocol.h defines them) */
-_Static_assert((int)CHANNEL_ACCESS_SEND == (int)WIRE_ACCESS_SEND && (int)CHANNEL_ACCESS_RECV == (int)WIRE_ACCESS_RECV,
-               "access bits");
+/* the daemon's names for the wire's values (common/protocol.h defines them); the access bits are in policy.h */
 _Static_assert(CHANNEL_NAME_MAX == WIRE_NAME_MAX, "channel name limit");
 
 /*
@@ -76,6 +69,21 @@ struct channel_handle {
         int framing; /* WIRE_FRAMING_*, or -1 */
 };
 
+/* What the daemon keeps about a channel's use (sampler.c, request.c). */
+struct channel_stats {
+        long messages;        /* at the last sample; -1 unknown */
+        long long bytes;      /* at the last sample; -1 unknown */
+        long long high_water; /* most queued since start: messages (queues) or bytes (FIFOs); -1 none yet */
+        bool full;            /* at the last sample */
+        double full_since;    /* when it became full (the loop's clock) */
+        uint64_t full_ms;     /* time full, of the periods that ended */
+        uint64_t full_events; /* times it became full */
+        uint64_t full_alerts; /* alert_full_after warnings */
+        bool alerted;         /* this full period was warned about */
+        uint64_t opens[2];    /* granted: [0] with send, [1] with receive */
+        uint64_t denied[2];   /* denied: [0] asked for send, [1] asked for receive */
+};
+
 struct channel;
 
 struct channel_ops {
@@ -101,6 +109,8 @@ struct channel_ops {
         int (*purge)(struct channel *ch, uint64_t *messages, uint64_t *bytes);
         /* How much FD holds (messages, or bytes for a pipe): >= 0, or a negative errno. */
         long (*queued)(int fd);
+        /* What the object holds now (-1 where unknown), and whether it is full: cheap, for every sample. */
+        void (*sample)(struct channel *ch, long *messages, long long *bytes, bool *full);
         /* Move what FROM holds into TO, as far as TO has room; the rest stays in FROM. */
         void (*move)(const char *name, int from, int to);
 };
@@ -118,6 +128,8 @@ struct channel {
         /* counters */
         uint64_t opens;
         uint64_t denials;
+        struct channel_stats stats;
+        struct holders holders; /* who was given it */
 };
 
 extern const struct channel_ops channel_mq_ops;
@@ -127,6 +139,9 @@ int channel_new(const struct channel_config *config, struct channel **ret);
 /* Close our descriptor; with REMOVE also unlink the object (if it is still ours). */
 void channel_stop(struct channel *ch, bool remove);
 void channel_free(struct channel *ch);
+
+/* HOOK(USERDATA) is called whenever a channel becomes READY (set up, recovered). */
+void channel_on_ready(void (*hook)(void *userdata), void *userdata);
 
 /* Create or adopt the object. */
 int channel_setup(struct channel *ch);

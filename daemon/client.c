@@ -28,7 +28,8 @@
 #include "request.h"
 
 #define CLIENT_DONE 1
-#define CLIENT_WAIT 2 /* the previous reply is unread */
+#define CLIENT_WAIT 2  /* the previous reply is unread */
+#define CLIENT_DEFER 3 /* the request waits for channels (WAIT) */
 
 /* Send one reply packet, with an optional descriptor; never blocks. */
 static int client_send(int fd, const void *buf, size_t len, int pass_fd) {
@@ -148,9 +149,11 @@ static int client_check_request(struct client *c, const uint8_t *buf, size_t n, 
         return 0;
 }
 
-/* Dispatch a checked request and send its reply. Returns 0, or negative to hang up. */
+static int client_defer(struct client *c, const uint8_t *buf, size_t n, unsigned wait_ms);
+
+/* Dispatch a checked request and send its reply. Returns 0, CLIENT_DEFER, or negative to hang up. */
 static int client_answer(struct client *c, const uint8_t *buf, size_t n, const struct wire_header *hdr,
-                         const struct wire_attrs *attrs) {
+                         const struct wire_attrs *attrs, bool final) {
         static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
         struct request req = {
                 .env = c->env,
@@ -162,11 +165,15 @@ static int client_answer(struct client *c, const uint8_t *buf, size_t n, const s
                 .size = n,
                 .reply = &reply,
                 .pass_fd = -1,
+                .now = ev_now(c->loop),
+                .final = final,
         };
         int r;
 
         wire_writer_init(&reply, WIRE_REPLY, hdr->serial);
         request_dispatch(&req);
+        if (req.deferred)
+                return client_defer(c, buf, n, req.wait_ms);
         r = wire_writer_finish(&reply);
         if (r < 0) {
                 log_error("reply to %s request too large", wire_type_to_string(hdr->type));
@@ -183,6 +190,26 @@ static int client_answer(struct client *c, const uint8_t *buf, size_t n, const s
                 return r == -EAGAIN ? -ENOBUFS : r;
         }
         return 0;
+}
+
+/*
+ * The request in BUF waits (WAIT): keep a copy to dispatch again, and answer
+ * it at the latest after WAIT_MS. The connection is not read meanwhile.
+ */
+static int client_defer(struct client *c, const uint8_t *buf, size_t n, unsigned wait_ms) {
+        if (!c->pending) {
+                c->pending = malloc(n);
+                if (!c->pending) {
+                        client_send_error(c->fd, 0, ENOMEM, "out of memory");
+                        return -ENOMEM;
+                }
+                memcpy(c->pending, buf, n);
+                c->pending_len = n;
+                ev_timer_stop(c->loop, &c->idle);
+                ev_timer_set(&c->deadline, wait_ms / 1000.0, 0.);
+                ev_timer_start(c->loop, &c->deadline);
+        }
+        return CLIENT_DEFER;
 }
 
 /*
@@ -225,15 +252,18 @@ static int client_handle_one(struct client *c) {
         r = client_check_request(c, buf, (size_t)n, mh.msg_flags & MSG_TRUNC, &hdr, &attrs);
         if (r != 0)
                 return r > 0 ? 0 : r;
-        r = client_answer(c, buf, (size_t)n, &hdr, &attrs);
-        if (r < 0)
+        r = client_answer(c, buf, (size_t)n, &hdr, &attrs, false);
+        if (r != 0)
                 return r;
         return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
 }
 
-enum client_outcome client_serve(struct client *c) {
-        int r = client_handle_one(c);
-
+/* What became of a request: went on, done with, or still waiting. */
+static enum client_outcome client_outcome_of(struct client *c, int r) {
+        if (r == CLIENT_DEFER) {
+                ev_io_stop(c->loop, &c->io);
+                return CLIENT_WAITING;
+        }
         if (r == CLIENT_WAIT) {
                 client_log(c, LOG_DEBUG, "sent a request before reading the last reply; paused until it does");
                 ev_io_stop(c->loop, &c->io);
@@ -250,6 +280,31 @@ enum client_outcome client_serve(struct client *c) {
                 ev_timer_start(c->loop, &c->age);
         ev_io_start(c->loop, &c->io);
         return CLIENT_SERVED;
+}
+
+enum client_outcome client_retry(struct client *c, bool final) {
+        struct wire_header hdr;
+        struct wire_attrs attrs;
+        int r;
+
+        /* the copy was checked when it came: it decodes the same way again */
+        if (wire_decode(c->pending, c->pending_len, &hdr, &attrs, NULL) < 0)
+                r = -EBADMSG;
+        else
+                r = client_answer(c, c->pending, c->pending_len, &hdr, &attrs, final);
+        if (r == CLIENT_DEFER)
+                return CLIENT_WAITING;
+        ev_timer_stop(c->loop, &c->deadline);
+        if (r == 0 && attrs.v[WIRE_ATTR_LAST].present)
+                r = CLIENT_DONE;
+        free(c->pending);
+        c->pending = NULL;
+        c->pending_len = 0;
+        return client_outcome_of(c, r);
+}
+
+enum client_outcome client_serve(struct client *c) {
+        return client_outcome_of(c, client_handle_one(c));
 }
 
 void client_resume(struct client *c) {
@@ -270,6 +325,12 @@ static void client_on_idle(struct ev_loop *loop, ev_timer *w, int revents) {
         client_log(c, LOG_DEBUG, "idle for %.0f s; disconnecting", w->repeat);
         client_stop(c);
         c->on_event(c, CLIENT_EXPIRED, c->userdata);
+}
+
+static void client_on_deadline(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct client *c = container_of(w, struct client, deadline);
+
+        c->on_event(c, CLIENT_DEADLINE, c->userdata);
 }
 
 static void client_on_age(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -298,6 +359,7 @@ int client_new(const struct client_params *p, int fd, const struct peer_cred *cr
         c->idle.repeat = p->idle_timeout;
         /* counts from the connection, started once the client stays (client_serve) */
         c->max_age = p->max_connection_age;
+        ev_init(&c->deadline, client_on_deadline);
         ev_timer_init(&c->age, client_on_age, p->max_connection_age, 0.);
         *ret = c;
         return 0;
@@ -307,12 +369,14 @@ void client_stop(struct client *c) {
         ev_io_stop(c->loop, &c->io);
         ev_timer_stop(c->loop, &c->idle);
         ev_timer_stop(c->loop, &c->age);
+        ev_timer_stop(c->loop, &c->deadline);
 }
 
 void client_free(struct client *c) {
         if (!c)
                 return;
         client_stop(c);
+        free(c->pending);
         free(c->cred.extra_groups);
         free(c);
 }

@@ -40,12 +40,14 @@ enum client_outcome {
         CLIENT_SERVED,   /* served a request, or found none yet: it is watched again */
         CLIENT_UNREAD,   /* it sent a request before reading the last reply: pause it */
         CLIENT_FINISHED, /* the daemon is done with it (last request, hang-up, error) */
+        CLIENT_WAITING,  /* its request waits for channels: client_retry() it when they change */
 };
 
 /* What the client's watchers report to its owner. */
 enum client_event {
         CLIENT_READABLE, /* a request waits: serve it in its user's turn */
         CLIENT_EXPIRED,  /* idle or too old (logged): the daemon is done with it */
+        CLIENT_DEADLINE, /* its waiting request's time is up: client_retry() it for the last time */
 };
 
 struct client;
@@ -60,13 +62,17 @@ struct client {
         ev_io io;
         ev_timer idle;
         ev_timer age;
-        unsigned max_age; /* max_connection_age when it connected */
+        ev_timer deadline; /* a waiting request's */
+        unsigned max_age;  /* max_connection_age when it connected */
         struct peer_cred cred;
         struct user *user; /* who it is charged to */
         /* the owner's: its place in the lists of connections and in its user's turn */
         struct list_node live;
         struct list_node wait;
         struct list_node turn;
+        struct list_node waiter; /* in the connections' waiting requests */
+        uint8_t *pending;        /* the waiting request, dispatched again on changes */
+        size_t pending_len;
         enum client_state state;
         bool passed_fd;    /* the last reply carried a descriptor */
         bool may_hold_fds; /* descriptors may sit unread in its socket: read them out before closing */
@@ -91,6 +97,8 @@ void client_stop(struct client *c);
 void client_free(struct client *c);
 /* Serve what the client has sent: at most one request. */
 enum client_outcome client_serve(struct client *c);
+/* Dispatch its waiting request again (FINAL: for the last time, it must be answered). */
+enum client_outcome client_retry(struct client *c, bool final);
 /* Its reply was read while it was paused: watch it again. */
 void client_resume(struct client *c);
 /* Has the client read everything sent to it (or left)? */

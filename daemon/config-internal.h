@@ -37,6 +37,7 @@ enum key_id {
         KEY_MAX_CONNECTION_AGE,
         KEY_INCLUDE,
         KEY_LOG_LEVEL,
+        KEY_SAMPLE_INTERVAL,
         /* [channel NAME] */
         KEY_TYPE,
         KEY_OWNER,
@@ -51,6 +52,7 @@ enum key_id {
         KEY_PATH,
         KEY_ON_STOP,
         KEY_FRAMING,
+        KEY_ALERT_FULL_AFTER,
         _KEY_MAX,
 };
 
@@ -142,6 +144,8 @@ void parser_done(struct parser *p);
 bool number_value(struct parser *p, const char *key, const char *v, long min, long max, long *ret);
 /* A number in [1, MAX], for counts and seconds. */
 bool count_value(struct parser *p, const char *key, const char *v, long max, unsigned *ret);
+/* A duration: a number with an optional unit (ms, s, m, h; seconds without), 0 allowed, at most MAX_MS. */
+bool duration_value(struct parser *p, const char *key, const char *v, unsigned long max_ms, unsigned long *ret_ms);
 /* An octal mode between 0000 and 0777. */
 bool mode_value(struct parser *p, const char *key, const char *v, mode_t *ret);
 /* An absolute, canonical path, "/" itself only where ALLOW_ROOT: a copy replaces *RET. */

@@ -145,6 +145,7 @@ static struct config *config_new(const char *path, const struct config_defaults 
         c->max_clients = DEFAULT_MAX_CLIENTS;
         c->max_clients_per_user = DEFAULT_MAX_CLIENTS_PER_USER;
         c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+        c->sample_interval_ms = DEFAULT_SAMPLE_INTERVAL_MS;
         c->max_connection_age = DEFAULT_MAX_CONNECTION_AGE;
         c->log_level = LOG_INFO;
         if (!c->file || !c->socket || !c->runtime_dir || !c->mq_prefix)

@@ -395,6 +395,14 @@ static void set_on_stop(struct parser *p, const char *v) {
                 p->current->c.on_stop = (enum on_stop)i;
 }
 
+static void set_sample_interval(struct parser *p, const char *v) {
+        duration_value(p, "sample_interval", v, 3600000, &p->config->sample_interval_ms);
+}
+
+static void set_alert_full_after(struct parser *p, const char *v) {
+        duration_value(p, "alert_full_after", v, 7UL * 86400000, &p->current->c.alert_full_after_ms);
+}
+
 static void set_framing(struct parser *p, const char *v) {
         static const char *const values[] = { [FRAMING_PACKET] = "packet", [FRAMING_BATCH] = "batch" };
         int i = choice_value(p, "framing", v, values, ARRAY_SIZE(values));
@@ -415,6 +423,7 @@ const struct key_info config_keys[_KEY_MAX] = {
         [KEY_MAX_CONNECTION_AGE] = { "max_connection_age", SCOPE_BROKER, 0, false, set_max_connection_age },
         [KEY_INCLUDE] = { "include", SCOPE_BROKER, 0, false, set_include },
         [KEY_LOG_LEVEL] = { "log_level", SCOPE_BROKER, 0, false, set_log_level },
+        [KEY_SAMPLE_INTERVAL] = { "sample_interval", SCOPE_BROKER, 0, false, set_sample_interval },
         [KEY_TYPE] = { "type", SCOPE_CHANNEL, FOR_ALL, false, set_type },
         [KEY_OWNER] = { "owner", SCOPE_CHANNEL, FOR_ALL, false, set_owner },
         [KEY_GROUP] = { "group", SCOPE_CHANNEL, FOR_ALL, false, set_group },
@@ -428,6 +437,7 @@ const struct key_info config_keys[_KEY_MAX] = {
         [KEY_PATH] = { "path", SCOPE_CHANNEL, FOR_FIFO, false, set_path },
         [KEY_ON_STOP] = { "on_stop", SCOPE_CHANNEL, FOR_ALL, false, set_on_stop },
         [KEY_FRAMING] = { "framing", SCOPE_CHANNEL, FOR_FIFO, false, set_framing },
+        [KEY_ALERT_FULL_AFTER] = { "alert_full_after", SCOPE_CHANNEL, FOR_ALL, false, set_alert_full_after },
 };
 
 static int key_lookup(const char *name) {

@@ -6,6 +6,7 @@
  */
 #include "build-config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -88,6 +89,33 @@ bool count_value(struct parser *p, const char *key, const char *v, long max, uns
                 return false;
         *ret = (unsigned)n;
         return true;
+}
+
+bool duration_value(struct parser *p, const char *key, const char *v, unsigned long max_ms, unsigned long *ret_ms) {
+        static const struct {
+                const char *suffix;
+                unsigned long ms;
+        } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "min", 60000 }, { "h", 3600000 }, { "", 1000 } };
+        char *end;
+        unsigned long long n;
+
+        errno = 0;
+        n = strtoull(v, &end, 10);
+        if (!isdigit((unsigned char)v[0]) || errno == ERANGE) {
+                perr(p, "%s: '%s' is not a duration (a number with ms, s, m or h; seconds without a unit)", key, v);
+                return false;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+                if (streq(end, units[i].suffix)) {
+                        if (n > max_ms / units[i].ms) {
+                                perr(p, "%s: %s is too long (at most %lu s)", key, v, max_ms / 1000);
+                                return false;
+                        }
+                        *ret_ms = (unsigned long)n * units[i].ms;
+                        return true;
+                }
+        perr(p, "%s: '%s' is not a duration (a number with ms, s, m or h; seconds without a unit)", key, v);
+        return false;
 }
 
 static int parse_mode(const char *s, mode_t *ret) {

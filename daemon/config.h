@@ -38,6 +38,7 @@
 #define DEFAULT_MAX_CLIENTS_PER_USER 128
 #define DEFAULT_IDLE_TIMEOUT 60
 #define DEFAULT_MAX_CONNECTION_AGE 300
+#define DEFAULT_SAMPLE_INTERVAL_MS 1000
 #define DEFAULT_MQ_PREFIX "/ipcbroker."
 
 enum channel_type {
@@ -76,7 +77,8 @@ struct channel_config {
         char *path;         /* fifo: absolute path */
         bool explicit_name; /* mq_name or path was set, rather than derived */
         enum on_stop on_stop;
-        enum fifo_framing framing; /* fifo only */
+        enum fifo_framing framing;         /* fifo only */
+        unsigned long alert_full_after_ms; /* warn when full this long; 0 = never */
         /* where the channel was declared, for messages */
         char *file;
         unsigned line;
@@ -94,7 +96,8 @@ struct config {
         unsigned idle_timeout;         /* seconds a connection may stay silent */
         unsigned max_connection_age;   /* seconds a connection may last at all */
         char *include;
-        int log_level; /* syslog priority */
+        int log_level;                    /* syslog priority */
+        unsigned long sample_interval_ms; /* between depth samples; 0 = no sampling */
 
         struct channel_config **channels; /* sorted by name */
         size_t n_channels;

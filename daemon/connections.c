@@ -33,6 +33,8 @@ struct connections {
         struct list clients; /* live connections */
         struct list waiting; /* paused and kept connections, oldest first */
         struct list dead;    /* released, to be freed from the loop */
+        struct list waiters; /* clients whose request waits for channels (WAIT) */
+        ev_timer recheck;    /* while some wait: look again every second (recovery needs no event) */
         ev_timer sweep;
         ev_idle reap; /* frees the dead, right after the callback that released them */
         struct users users;
@@ -123,6 +125,7 @@ static void connections_release(struct connections *cs, struct client *c) {
         client_stop(c);
         sched_remove(&cs->sched, &c->user->turn, &c->turn);
         list_unlink(&cs->waiting, &c->wait);
+        list_unlink(&cs->waiters, &c->waiter);
         if (c->state != CLIENT_KEPT) {
                 list_unlink(&cs->clients, &c->live);
                 cs->env->counters->clients = cs->clients.n;
@@ -212,9 +215,15 @@ static void connections_finish(struct connections *cs, struct client *c) {
 
 /* ---- turns ---- */
 
-static void connections_serve(struct connections *cs, struct client *c) {
-        switch (client_serve(c)) {
+/* What to do with C after it was served or retried. */
+static void connections_after(struct connections *cs, struct client *c, enum client_outcome outcome) {
+        switch (outcome) {
         case CLIENT_SERVED:
+                break;
+        case CLIENT_WAITING:
+                list_append(&cs->waiters, &c->waiter);
+                if (!ev_is_active(&cs->recheck))
+                        ev_timer_again(cs->loop, &cs->recheck);
                 break;
         case CLIENT_UNREAD:
                 connections_wait_reply(cs, c, CLIENT_PAUSED);
@@ -225,11 +234,34 @@ static void connections_serve(struct connections *cs, struct client *c) {
         }
 }
 
+static void connections_serve(struct connections *cs, struct client *c) {
+        connections_after(cs, c, client_serve(c));
+}
+
+static void connections_retry(struct connections *cs, struct client *c, bool final) {
+        list_unlink(&cs->waiters, &c->waiter);
+        connections_after(cs, c, client_retry(c, final));
+}
+
+void connections_retry_waiters(struct connections *cs) {
+        /* each once: one that waits on is appended again, behind the end mark */
+        for (size_t n = cs->waiters.n; n > 0 && cs->waiters.first; n--)
+                connections_retry(cs, list_entry(cs->waiters.first, struct client, waiter), false);
+        if (!cs->waiters.first)
+                ev_timer_stop(cs->loop, &cs->recheck);
+}
+
+static void connections_on_recheck(struct ev_loop *loop, ev_timer *w, int revents) {
+        connections_retry_waiters(container_of(w, struct connections, recheck));
+}
+
 static void connections_on_client(struct client *c, enum client_event event, void *userdata) {
         struct connections *cs = userdata;
 
         if (event == CLIENT_READABLE)
                 sched_push(&cs->sched, &c->user->turn, &c->turn);
+        else if (event == CLIENT_DEADLINE)
+                connections_retry(cs, c, true);
         else
                 connections_finish(cs, c);
 }
@@ -375,6 +407,8 @@ int connections_new(struct ev_loop *loop, const struct request_env *env, void (*
         cs->userdata = userdata;
         users_init(&cs->users);
         ev_init(&cs->sweep, connections_on_sweep);
+        ev_init(&cs->recheck, connections_on_recheck);
+        cs->recheck.repeat = 1.0;
         ev_idle_init(&cs->reap, connections_on_reap);
         /* first in the iteration after a release: nothing is admitted while the dead still count */
         ev_set_priority(&cs->reap, EV_MAXPRI);
@@ -394,6 +428,7 @@ void connections_free(struct connections *cs) {
                 connections_release(cs, list_entry(cs->waiting.first, struct client, wait)); /* kept ones */
         connections_on_reap(cs->loop, &cs->reap, 0);
         ev_timer_stop(cs->loop, &cs->sweep);
+        ev_timer_stop(cs->loop, &cs->recheck);
         ev_idle_stop(cs->loop, &cs->reap);
         ev_prepare_stop(cs->loop, &cs->turns);
         ev_idle_stop(cs->loop, &cs->busy);

@@ -25,5 +25,7 @@ int connections_new(struct ev_loop *loop, const struct request_env *env, void (*
                     void *userdata, struct connections **ret);
 /* Disconnect everyone, at once. */
 void connections_free(struct connections *cs);
+/* Channels changed (reload, recovery): dispatch the waiting requests again. */
+void connections_retry_waiters(struct connections *cs);
 /* A connection the listener accepted (a listener_accept_fn; USERDATA is the connections). */
 void connections_accept(int fd, bool may_hold_fds, void *userdata);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
@@ -57,6 +59,36 @@ void log_open(void) {
         if (fstat(STDERR_FILENO, &st) < 0)
                 return;
         log_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_fields(int level, const char *const *fields, size_t n_fields, const char *fmt, ...) {
+        char buf[2048], prio[32], message[2100];
+        struct iovec iov[16];
+        size_t n = 0;
+        va_list ap;
+        int saved = errno;
+
+        if (level > log_max_level)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (log_journal && n_fields <= 12) {
+                snprintf(message, sizeof(message), "MESSAGE=%s", buf);
+                snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
+                iov[n++] = (struct iovec){ .iov_base = message, .iov_len = strlen(message) };
+                iov[n++] = (struct iovec){ .iov_base = prio, .iov_len = strlen(prio) };
+                iov[n++] = (struct iovec){ .iov_base = (char *)"SYSLOG_IDENTIFIER=ipcbrokerd",
+                                           .iov_len = strlen("SYSLOG_IDENTIFIER=ipcbrokerd") };
+                for (size_t i = 0; i < n_fields; i++)
+                        iov[n++] = (struct iovec){ .iov_base = (char *)fields[i], .iov_len = strlen(fields[i]) };
+                if (sd_journal_sendv(iov, (int)n) >= 0) {
+                        errno = saved;
+                        return;
+                }
+        }
+        log_msg(level, "%s", buf);
+        errno = saved;
 }
 
 void log_msg(int level, const char *fmt, ...) {

@@ -21,6 +21,11 @@ void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
+/*
+ * A line with structured fields ("NAME=value"): under the journal they are
+ * sent with it (sd_journal_sendv), elsewhere only the message is written.
+ */
+void log_fields(int level, const char *const *fields, size_t n_fields, const char *fmt, ...) _printf_(4, 5);
 #define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

@@ -9,6 +9,12 @@
 
 #include "config.h"
 
+/* Access bits of an open request: the wire's values. */
+enum {
+        CHANNEL_ACCESS_SEND = WIRE_ACCESS_SEND,
+        CHANNEL_ACCESS_RECV = WIRE_ACCESS_RECV,
+};
+
 #define POLICY_GROUPS_MAX 256
 
 struct peer_cred {
@@ -26,3 +32,9 @@ bool policy_principal_match(const struct principal_list *list, const struct peer
 /* Access bits (CHANNEL_ACCESS_*) the caller is allowed on the channel. */
 int policy_channel_access(const struct channel_config *c, const struct peer_cred *cred);
 bool policy_is_admin(const struct config *c, const struct peer_cred *cred);
+/*
+ * Whether CRED may ACCESS (one CHANNEL_ACCESS_* bit) on C, and the rule that
+ * decides it, for a person, into RULE ("owner class (owner uid 1000) of mode
+ * 0640 (rw-)", "send list: @loggers", "denied: ...").
+ */
+bool policy_explain(const struct channel_config *c, const struct peer_cred *cred, int access, char *rule, size_t size);

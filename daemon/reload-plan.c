@@ -31,6 +31,7 @@ static unsigned reload_changes(const struct channel_config *a, const struct chan
                 { a->capacity != b->capacity, RELOAD_CAPACITY },
                 { a->framing != b->framing, RELOAD_FRAMING },
                 { a->on_stop != b->on_stop, RELOAD_ON_STOP },
+                { a->alert_full_after_ms != b->alert_full_after_ms, RELOAD_ALERT },
         };
         unsigned changes = 0;
 

@@ -29,6 +29,7 @@ enum reload_change {
         RELOAD_CAPACITY = 1u << 5,     /* FIFO pipe buffer */
         RELOAD_FRAMING = 1u << 6,      /* FIFOs: waits until the FIFO is empty */
         RELOAD_ON_STOP = 1u << 7,
+        RELOAD_ALERT = 1u << 8, /* alert_full_after */
 };
 
 struct reload_step {

@@ -72,13 +72,14 @@ static struct channel *reload_step_apply(struct channel *ch, const struct reload
                 return ch;
         }
         if (s->action == RELOAD_CHANGE)
-                log_info("channel '%s': changed%s%s%s%s%s%s%s%s", s->next->name,
+                log_info("channel '%s': changed%s%s%s%s%s%s%s%s%s", s->next->name,
                          s->changes & RELOAD_OWNER ? " owner" : "", s->changes & RELOAD_MODE ? " mode" : "",
                          s->changes & RELOAD_ACCESS ? " access" : "",
                          s->changes & RELOAD_MAX_MESSAGES ? " max_messages" : "",
                          s->changes & RELOAD_MESSAGE_SIZE ? " message_size" : "",
                          s->changes & RELOAD_CAPACITY ? " capacity" : "", s->changes & RELOAD_FRAMING ? " framing" : "",
-                         s->changes & RELOAD_ON_STOP ? " on_stop" : "");
+                         s->changes & RELOAD_ON_STOP ? " on_stop" : "",
+                         s->changes & RELOAD_ALERT ? " alert_full_after" : "");
         /* unchanged ones too: this repairs owner, mode and capacity that drifted, and resizes that waited */
         if (channel_reconfigure(ch, s->next) < 0)
                 (*failed)++;
@@ -150,6 +151,8 @@ int broker_reload(struct broker *b, char **message) {
         if (b->listener)
                 listener_config_changed(b->listener, next);
         b->counters.reloads++;
+        broker_schedule_sampling(b);
+        broker_channels_changed(b);
         log_info("reloaded: %zu channels (%zu new, %zu kept, %zu withdrawn, %zu unavailable)", n, plan.n_create,
                  plan.n_keep + plan.n_change, plan.n_withdraw, failed);
         if (message && asprintf(message, "reloaded: %zu channels (%zu new, %zu kept, %zu withdrawn, %zu unavailable)",

@@ -12,12 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "counters.h"
 #include "log.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "registry.h"
 #include "request.h"
+#include "sampler.h"
 
 /* Room to keep free before adding an entry to a LIST or PURGE reply: ~300 bytes, plus a problem text. */
 #define ENTRY_ROOM 1024
@@ -93,6 +95,14 @@ static struct channel *find(struct request *r, const char *name, int *err) {
         return ch;
 }
 
+/* Count an open in COUNTS by what it asked for: [0] send, [1] receive. */
+static void count_access(uint64_t counts[2], int access) {
+        if (access & CHANNEL_ACCESS_SEND)
+                counts[0]++;
+        if (access & CHANNEL_ACCESS_RECV)
+                counts[1]++;
+}
+
 static int request_open(struct request *r) {
         const struct peer_cred *cred = r->cred;
         const char *name = r->attrs->v[WIRE_ATTR_NAME].s;
@@ -110,11 +120,13 @@ static int request_open(struct request *r) {
         allowed = policy_channel_access(ch->config, cred);
         if ((allowed & (int)want) != (int)want) {
                 ch->denials++;
+                count_access(ch->stats.denied, (int)want);
                 r->env->counters->denials++;
                 log_client(r->charged_uid, LOG_NOTICE, "denied: uid %u (pid %d) may not %s on channel '%s'", cred->uid,
                            cred->pid, access_to_string((int)want & ~allowed), name);
-                return fail(r, EACCES, "permission denied: uid %u may not %s on channel '%s'", cred->uid,
-                            access_to_string((int)want & ~allowed), name);
+                return fail(r, EACCES,
+                            "permission denied: uid %u may not %s on channel '%s' (ipcbroker access %s says why)",
+                            cred->uid, access_to_string((int)want & ~allowed), name, name);
         }
         e = channel_open(ch, (int)want, &h);
         if (e < 0) {
@@ -124,6 +136,8 @@ static int request_open(struct request *r) {
                 return fail(r, -e, "cannot open channel '%s': %s", name, strerror(-e));
         }
         ch->opens++;
+        count_access(ch->stats.opens, (int)want);
+        holders_grant(&ch->holders, cred, (int)want);
         r->env->counters->opens++;
         log_client(r->charged_uid, LOG_DEBUG, "granted: uid %u (pid %d) opens channel '%s' to %s", cred->uid, cred->pid,
                    name, access_to_string((int)want));
@@ -281,11 +295,218 @@ static int request_status(struct request *r) {
         return 0;
 }
 
+/* ---- the operators' view ---- */
+
+static void metrics_one(struct request *r, struct channel *ch) {
+        struct wire_writer *w = r->reply;
+        const struct channel_stats *s = &ch->stats;
+        struct channel_info info;
+
+        channel_info(ch, &info);
+        wire_nest_begin(w, WIRE_ATTR_CHANNEL);
+        wire_put_string(w, WIRE_ATTR_NAME, ch->config->name);
+        wire_put_u32(w, WIRE_ATTR_TYPE, info.type);
+        wire_put_u32(w, WIRE_ATTR_STATE, (uint32_t)ch->state);
+        wire_put_i64(w, WIRE_ATTR_MESSAGES, info.messages);
+        wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
+        wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
+        wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
+        wire_put_i64(w, WIRE_ATTR_HIGH_WATER, s->high_water);
+        wire_put_u32(w, WIRE_ATTR_FULL, s->full);
+        wire_put_u64(w, WIRE_ATTR_FULL_MS, sampler_full_ms(ch, r->now));
+        wire_put_u64(w, WIRE_ATTR_FULL_EVENTS, s->full_events);
+        wire_put_u64(w, WIRE_ATTR_FULL_ALERTS, s->full_alerts);
+        wire_put_u64(w, WIRE_ATTR_OPENS_SEND, s->opens[0]);
+        wire_put_u64(w, WIRE_ATTR_OPENS_RECV, s->opens[1]);
+        wire_put_u64(w, WIRE_ATTR_DENIED_SEND, s->denied[0]);
+        wire_put_u64(w, WIRE_ATTR_DENIED_RECV, s->denied[1]);
+        wire_put_u64(w, WIRE_ATTR_HOLDERS, holders_count(&ch->holders, 0));
+        wire_nest_end(w);
+}
+
+static int request_metrics(struct request *r) {
+        const struct request_env *env = r->env;
+        const struct counters *k = env->counters;
+        struct wire_writer *w = r->reply;
+
+        wire_put_string(w, WIRE_ATTR_VERSION, PACKAGE_VERSION);
+        wire_put_u64(w, WIRE_ATTR_START_TIME, (uint64_t)env->started);
+        wire_put_u64(w, WIRE_ATTR_SAMPLE_INTERVAL, env->config->sample_interval_ms);
+        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
+        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
+        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
+        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
+        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
+        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+        wire_put_u64(w, WIRE_ATTR_RELOAD_FAILURES, k->reload_failures);
+        put_page(r, metrics_one);
+        return 0;
+}
+
+/* Room a holder entry may take: a unit name and a command, and the numbers. */
+#define HOLDER_ROOM 640
+
+static void holder_put(struct wire_writer *w, const struct channel *ch, const struct holder *h) {
+        wire_nest_begin(w, WIRE_ATTR_HOLDER);
+        wire_put_string(w, WIRE_ATTR_NAME, ch->config->name);
+        wire_put_u32(w, WIRE_ATTR_ACCESS, (uint32_t)h->access);
+        wire_put_u32(w, WIRE_ATTR_UID, h->uid);
+        wire_put_u32(w, WIRE_ATTR_PID, (uint32_t)h->pid);
+        if (h->command[0])
+                wire_put_string(w, WIRE_ATTR_COMMAND, h->command);
+        if (h->unit)
+                wire_put_string(w, WIRE_ATTR_UNIT, h->unit);
+        wire_put_u64(w, WIRE_ATTR_SINCE, (uint64_t)h->since);
+        wire_put_u64(w, WIRE_ATTR_OPENS, h->opens);
+        wire_put_u32(w, WIRE_ATTR_ALIVE, 1);
+        wire_nest_end(w);
+}
+
+/* CH's live holders the caller may see: how many (PUT: and add them to the reply). */
+static size_t holders_visible(struct request *r, struct channel *ch, bool admin, bool put) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < ch->holders.n; i++) {
+                struct holder *h = &ch->holders.v[i];
+                if ((!admin && h->uid != r->cred->uid) || !holder_alive(h))
+                        continue;
+                if (put)
+                        holder_put(r->reply, ch, h);
+                n++;
+        }
+        return n;
+}
+
+static int request_holders(struct request *r) {
+        const struct registry *reg = r->env->registry;
+        const char *name = r->attrs->v[WIRE_ATTR_NAME].s;
+        bool admin = policy_is_admin(r->env->config, r->cred);
+        size_t i, end, entries = 0;
+        int err = 0;
+
+        if (name) {
+                struct channel *ch = find(r, name, &err);
+                if (!ch)
+                        return err;
+                holders_visible(r, ch, admin, true);
+                return 0;
+        }
+        /* whole channels a page: each has at most HOLDERS_MAX, which fit */
+        end = reg->n;
+        for (i = registry_after(reg, r->attrs->v[WIRE_ATTR_CURSOR].s); i < end; i++) {
+                size_t k = holders_visible(r, reg->channels[i], admin, false);
+                if (entries + k > ENTRIES_MAX || wire_writer_room(r->reply) < k * HOLDER_ROOM + ENTRY_ROOM)
+                        break;
+                holders_visible(r, reg->channels[i], admin, true);
+                entries += k;
+        }
+        if (i < end && i > 0)
+                wire_put_string(r->reply, WIRE_ATTR_CURSOR, reg->channels[i - 1]->config->name);
+        return 0;
+}
+
+/* Channel names in one WAIT request. */
+#define WAIT_NAMES_MAX 32
+/* The longest the daemon holds a WAIT before answering (the library asks again). */
+#define WAIT_ROUND_MAX_MS 25000
+
+/* Why channel NAME is not ready, or NULL when it is (an unready one is given a chance to recover). */
+static const char *wait_missing(struct request *r, const char *name, char *why, size_t size) {
+        struct channel *ch = registry_find(r->env->registry, name);
+
+        if (!ch) {
+                snprintf(why, size, "no channel named '%s'", name);
+                return why;
+        }
+        if (ch->state != CHANNEL_READY && channel_ensure(ch) == 0)
+                return NULL;
+        if (ch->state == CHANNEL_READY)
+                return NULL;
+        snprintf(why, size, "channel '%s' is unavailable: %s", name, ch->problem ? ch->problem : "not ready");
+        return why;
+}
+
+static int request_wait(struct request *r) {
+        uint64_t timeout = r->attrs->v[WIRE_ATTR_TIMEOUT_MS].present ? r->attrs->v[WIRE_ATTR_TIMEOUT_MS].u : 0;
+        const char *missing = NULL;
+        struct wire_iter it;
+        struct wire_value v;
+        unsigned n = 0;
+        char why[512];
+
+        wire_iter_init(&it, r->packet, r->size);
+        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v)) {
+                if (!channel_name_valid(v.s))
+                        return fail(r, EINVAL, "'%.*s' is not a valid channel name", WIRE_NAME_MAX, v.s);
+                if (++n > WAIT_NAMES_MAX)
+                        return fail(r, E2BIG, "too many names in one wait request (at most %d)", WAIT_NAMES_MAX);
+        }
+        wire_iter_init(&it, r->packet, r->size);
+        while (!missing && wire_iter_next(&it, WIRE_ATTR_NAME, &v))
+                missing = wait_missing(r, v.s, why, sizeof(why));
+        if (!missing)
+                return 0;
+        if (r->final || timeout == 0)
+                return fail(r, ETIMEDOUT, "timed out waiting: %s", missing);
+        r->deferred = true;
+        r->wait_ms = timeout < WAIT_ROUND_MAX_MS ? (unsigned)timeout : WAIT_ROUND_MAX_MS;
+        return 0;
+}
+
+/* The credentials an ACCESS request asks about: the caller's, or (admins only) those it names. */
+static int access_subject(struct request *r, struct peer_cred *who) {
+        const struct wire_attrs *a = r->attrs;
+        struct wire_iter it;
+        struct wire_value v;
+
+        if (!a->v[WIRE_ATTR_UID].present) {
+                *who = *r->cred;
+                return 0;
+        }
+        if ((uid_t)a->v[WIRE_ATTR_UID].u != r->cred->uid && !policy_is_admin(r->env->config, r->cred))
+                return fail(r, EPERM,
+                            "permission denied: only administrators of ipcbrokerd (admins=) may ask about another "
+                            "user");
+        *who = (struct peer_cred){
+                .uid = (uid_t)a->v[WIRE_ATTR_UID].u,
+                .gid = a->v[WIRE_ATTR_GID].present ? (gid_t)a->v[WIRE_ATTR_GID].u : (gid_t)-1,
+        };
+        wire_iter_init(&it, r->packet, r->size);
+        while (who->n_groups < POLICY_GROUPS_MAX && wire_iter_next(&it, WIRE_ATTR_GROUPS, &v))
+                who->groups[who->n_groups++] = (gid_t)v.u;
+        return 0;
+}
+
+static int request_access(struct request *r) {
+        char send_rule[300], recv_rule[300];
+        struct peer_cred who;
+        struct channel *ch;
+        int err = 0, allowed = 0;
+
+        ch = find(r, r->attrs->v[WIRE_ATTR_NAME].s, &err);
+        if (!ch)
+                return err;
+        err = access_subject(r, &who);
+        if (err < 0)
+                return err;
+        if (policy_explain(ch->config, &who, CHANNEL_ACCESS_SEND, send_rule, sizeof(send_rule)))
+                allowed |= CHANNEL_ACCESS_SEND;
+        if (policy_explain(ch->config, &who, CHANNEL_ACCESS_RECV, recv_rule, sizeof(recv_rule)))
+                allowed |= CHANNEL_ACCESS_RECV;
+        wire_put_u32(r->reply, WIRE_ATTR_UID, who.uid);
+        wire_put_u32(r->reply, WIRE_ATTR_ACCESS, (uint32_t)allowed);
+        wire_put_string(r->reply, WIRE_ATTR_SEND_RULE, send_rule);
+        wire_put_string(r->reply, WIRE_ATTR_RECV_RULE, recv_rule);
+        return 0;
+}
+
 typedef int (*request_handler)(struct request *r);
 
 static const request_handler handlers[_WIRE_REQ_MAX] = {
-        [WIRE_REQ_OPEN] = request_open,   [WIRE_REQ_INFO] = request_info,     [WIRE_REQ_LIST] = request_list,
-        [WIRE_REQ_PURGE] = request_purge, [WIRE_REQ_RELOAD] = request_reload, [WIRE_REQ_STATUS] = request_status,
+        [WIRE_REQ_OPEN] = request_open,       [WIRE_REQ_INFO] = request_info,       [WIRE_REQ_LIST] = request_list,
+        [WIRE_REQ_PURGE] = request_purge,     [WIRE_REQ_RELOAD] = request_reload,   [WIRE_REQ_STATUS] = request_status,
+        [WIRE_REQ_METRICS] = request_metrics, [WIRE_REQ_HOLDERS] = request_holders, [WIRE_REQ_WAIT] = request_wait,
+        [WIRE_REQ_ACCESS] = request_access,
 };
 
 void request_dispatch(struct request *r) {
@@ -306,5 +527,7 @@ void request_dispatch(struct request *r) {
                 wire_put_string(r->reply, WIRE_ATTR_MESSAGE, r->message);
                 return;
         }
+        if (r->deferred)
+                return; /* answered later */
         wire_put_u32(r->reply, WIRE_ATTR_ERROR, 0);
 }

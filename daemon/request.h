@@ -44,6 +44,16 @@ struct request {
         struct wire_writer *reply; /* handlers add their reply attributes */
         int pass_fd;               /* a descriptor to pass with the reply, or -1 */
         char message[512];         /* why it failed, for the reply and the log */
+        double now;                /* the loop's clock */
+        /*
+         * A request that waits (WAIT): the handler sets DEFERRED and WAIT_MS
+         * instead of replying; the client dispatches the same request again
+         * when channels change, and once more with FINAL set when WAIT_MS is
+         * up, when the handler must reply.
+         */
+        bool final;
+        bool deferred;
+        unsigned wait_ms;
 };
 
 /* Run the request; fills r->reply completely (with WIRE_ATTR_ERROR). */

@@ -48,7 +48,7 @@ static pid_t daemon_pid = -1;
 
 /* The queue channels of the configuration, for cleanup. */
 static const char *const mq_channels[] = { "q", "q2", "pq", "k" };
-#define N_CHANNELS 9
+#define N_CHANNELS 12
 
 static long long now_ms(void) {
         struct timespec ts;
@@ -117,6 +117,7 @@ static void setup_world(void) {
                  "mq_prefix = %s\n"
                  "admins = root\n"
                  "log_level = debug\n"
+                 "sample_interval = 50ms\n"
                  "\n[channel q]\ntype = mqueue\nmax_messages = 4\nmessage_size = 64\non_stop = remove\n"
                  "\n[channel q2]\ntype = mqueue\nmax_messages = 2\nmessage_size = 32\non_stop = remove\n"
                  "\n[channel pq]\ntype = mqueue\nmax_messages = 8\nmessage_size = 64\non_stop = remove\n"
@@ -125,7 +126,11 @@ static void setup_world(void) {
                  "\n[channel ff]\ntype = fifo\nmessage_size = 100\ncapacity = 16384\non_stop = remove\n"
                  "\n[channel mp]\ntype = fifo\nmessage_size = 512\ncapacity = 65536\non_stop = remove\n"
                  "\n[channel pf]\ntype = fifo\nmessage_size = 100\non_stop = remove\n"
-                 "\n[channel kf]\ntype = fifo\nmessage_size = 100\non_stop = remove\n",
+                 "\n[channel kf]\ntype = fifo\nmessage_size = 100\non_stop = remove\n"
+                 "\n[channel mon]\ntype = mqueue\nmax_messages = 2\nmessage_size = 32\nalert_full_after = 200ms\n"
+                 "on_stop = remove\n"
+                 "\n[channel monf]\ntype = fifo\nmessage_size = 100\ncapacity = 4096\non_stop = remove\n"
+                 "\n[channel acl]\ntype = mqueue\nmode = 0640\nsend = nobody\non_stop = remove\n",
                  sock_path, run_dir, prefix);
         write_file(conf_path, text);
 
@@ -1299,6 +1304,249 @@ static void test_clean_stop(void) {
                 mq_close(q);
 }
 
+/* Does the daemon's log hold TEXT? */
+static bool log_has(const char *text) {
+        char buf[1 << 16];
+        FILE *f = fopen(log_path, "re");
+        size_t n;
+
+        if (!f)
+                return false;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        return strstr(buf, text) != NULL;
+}
+
+/* Channel NAME's metrics now (a copy); false when it cannot be had. */
+static bool metrics_of(const char *name, ipcb_channel_metrics *out, ipcb_metrics *daemon) {
+        ipcb_metrics *m = NULL;
+        bool found = false;
+
+        if (ipcb_metrics_get(&m) < 0)
+                return false;
+        for (size_t i = 0; i < m->n_channels; i++)
+                if ((strcmp(m->channels[i].name, name) == 0)) {
+                        *out = m->channels[i];
+                        found = true;
+                }
+        if (daemon)
+                *daemon = *m;
+        ipcb_metrics_free(m);
+        return found;
+}
+
+/* Wait (at most MS) until channel NAME's metrics say FULL. */
+static bool wait_full(const char *name, int full, int ms) {
+        ipcb_channel_metrics c;
+        long long end = now_ms() + ms;
+
+        while (now_ms() < end) {
+                if (metrics_of(name, &c, NULL) && c.full == full)
+                        return true;
+                poll(NULL, 0, 20);
+        }
+        return false;
+}
+
+static void test_metrics(void) {
+        ipcb_channel_metrics c;
+        ipcb_channel *ch = NULL, *rx = NULL;
+        ipcb_metrics d;
+        char buf[64];
+        long long end;
+
+        ok(metrics_of("mon", &c, &d), "ipcb_metrics_get lists channel 'mon'");
+        ok(d.start_time > 0 && d.sample_interval > 0.049 && d.sample_interval < 0.051,
+           "daemon-wide: start time, "
+           "sample_interval 50ms (%g)",
+           d.sample_interval);
+        is_int(c.full_events, 0, "not full yet");
+        is_int(ipcb_open("mon", IPCB_SEND, &ch), 0, "open 'mon' to send");
+        ipcb_send(ch, "a", 1, 0);
+        ipcb_send(ch, "b", 1, 0);
+        ok(wait_full("mon", 1, 5000), "the sampler sees 'mon' full");
+        ok(metrics_of("mon", &c, NULL) && c.messages == 2 && c.max_messages == 2 && c.high_water == 2 &&
+                   c.full_events == 1,
+           "depth 2 of 2, high water 2, one full event (%ld, %lld, %llu)", c.messages, c.high_water, c.full_events);
+        ok(c.opens_send >= 1 && c.opens_recv == 0, "the send open is counted (%llu)", c.opens_send);
+        end = now_ms() + 5000;
+        while (now_ms() < end && !log_has("has been full"))
+                poll(NULL, 0, 20);
+        ok(log_has("channel 'mon' has been full for") && log_has("no live process was given it for receiving"),
+           "alert_full_after: one warning, naming that nobody receives");
+        is_int(ipcb_open("mon", IPCB_RECV, &rx), 0, "open 'mon' to receive");
+        ok(ipcb_recv(rx, buf, sizeof(buf), NULL) == 1 && ipcb_recv(rx, buf, sizeof(buf), NULL) == 1, "drain it");
+        ok(wait_full("mon", 0, 5000), "the sampler sees it drained");
+        end = now_ms() + 5000;
+        while (now_ms() < end && !log_has("is no longer full"))
+                poll(NULL, 0, 20);
+        ok(log_has("channel 'mon' is no longer full"), "a notice when it drains");
+        ok(metrics_of("mon", &c, NULL) && c.full_seconds >= 0.15 && c.full_alerts == 1 && c.holders == 2,
+           "time full >= 0.2 s (%g), one alert (%llu), two holders (%llu)", c.full_seconds, c.full_alerts, c.holders);
+        ok(metrics_of("q", &c, NULL) && c.denied_send >= 1, "the denied send on 'q' is counted (%llu)", c.denied_send);
+        ok(metrics_of("monf", &c, NULL) && c.messages == -1 && c.bytes == 0 && c.capacity == 4096,
+           "a FIFO: bytes and capacity, no message count");
+        ipcb_close(ch);
+        ipcb_close(rx);
+}
+
+/* One user with many processes cannot push the others out of a channel's holders. */
+static void test_holders_share(void) {
+        enum { FLOOD = 40 };
+        ipcb_channel *mine = NULL;
+        pid_t kids[FLOOD];
+        ipcb_holder *h = NULL;
+        size_t n = 0, theirs = 0;
+        bool root_listed = false;
+        int go[2], ready[2];
+
+        is_int(ipcb_open("acl", IPCB_RECV, &mine), 0, "root holds 'acl' to receive");
+        if (pipe(go) < 0 || pipe(ready) < 0)
+                BAIL_OUT("pipe");
+        for (int i = 0; i < FLOOD; i++) {
+                kids[i] = fork();
+                if (kids[i] == 0) {
+                        ipcb_channel *ch = NULL;
+                        char c = 0;
+                        close(go[1]);
+                        close(ready[0]);
+                        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                                _exit(3);
+                        c = ipcb_open("acl", IPCB_SEND, &ch) == 0 ? 'y' : 'n';
+                        if (write(ready[1], &c, 1) != 1)
+                                _exit(4);
+                        (void)read(go[0], &c, 1);
+                        _exit(0);
+                }
+        }
+        close(go[0]);
+        close(ready[1]);
+        {
+                int opened = 0;
+                char c;
+                for (int i = 0; i < FLOOD; i++)
+                        if (read(ready[0], &c, 1) == 1 && c == 'y')
+                                opened++;
+                is_int(opened, FLOOD, "%d processes of nobody opened 'acl' (the send list)", FLOOD);
+        }
+        if (ipcb_holders("acl", &h, &n) >= 0) {
+                for (size_t i = 0; i < n; i++) {
+                        if (h[i].pid == getpid() && h[i].access == IPCB_RECV)
+                                root_listed = true;
+                        if (h[i].uid == 65534)
+                                theirs++;
+                }
+                free(h);
+        }
+        ok(root_listed, "root's grant is still listed");
+        ok(theirs >= 1 && theirs <= 8, "nobody keeps at most its share of the list (%zu)", theirs);
+        close(go[1]);
+        close(ready[0]);
+        for (int i = 0; i < FLOOD; i++)
+                wait_exit(kids[i], 10000);
+        ipcb_close(mine);
+}
+
+static void test_holders(void) {
+        ipcb_holder *h = NULL;
+        size_t n = 0;
+        int pfd[2], st;
+        pid_t child;
+
+        is_int(ipcb_holders("mon", &h, &n), 2, "two holders of 'mon' (this process, send and receive)");
+        ok(n == 2 && h[0].pid == getpid() && h[0].uid == 0 && (strcmp(h[0].user, "root") == 0) && h[0].command[0] &&
+                   h[0].since > 0,
+           "pid, uid, user, command and time of the grant (%s)", n ? h[0].command : "");
+        free(h);
+        is_int(ipcb_holders("nosuch", &h, &n), -ENOENT, "holders of an unknown channel: -ENOENT");
+        /* a child that holds 'monf' and exits: listed while it lives, not after */
+        if (pipe(pfd) < 0)
+                BAIL_OUT("pipe");
+        child = fork();
+        if (child == 0) {
+                ipcb_channel *ch = NULL;
+                char c;
+                close(pfd[1]);
+                if (ipcb_open("monf", IPCB_RECV, &ch) < 0)
+                        _exit(1);
+                (void)read(pfd[0], &c, 1); /* until the parent says go */
+                _exit(0);
+        }
+        close(pfd[0]);
+        {
+                long long end = now_ms() + 5000;
+                bool seen = false;
+                while (!seen && now_ms() < end) {
+                        if (ipcb_holders("monf", &h, &n) >= 0) {
+                                for (size_t i = 0; i < n; i++)
+                                        seen = seen || (h[i].pid == child && h[i].access == IPCB_RECV);
+                                free(h);
+                        }
+                        if (!seen)
+                                poll(NULL, 0, 20);
+                }
+                ok(seen, "a child holding 'monf' to receive is listed");
+        }
+        close(pfd[1]);
+        st = wait_exit(child, 5000);
+        ok(st == 0, "the child exited");
+        ok(ipcb_holders("monf", &h, &n) == 0 && n == 0, "after it exits it is no longer a holder (%zu)", n);
+        free(h);
+        ok(ipcb_holders(NULL, &h, &n) >= 2, "holders of every channel (%zu)", n);
+        free(h);
+        test_holders_share();
+}
+
+static void test_wait_access(void) {
+        ipcb_access a;
+        pid_t child;
+        long long t0;
+        int st;
+
+        is_int(ipcb_wait("q", 1000), 0, "wait for a ready channel: at once");
+        t0 = now_ms();
+        is_int(ipcb_wait("later", 300), -ETIMEDOUT, "wait for a channel that does not exist: -ETIMEDOUT");
+        ok(now_ms() - t0 >= 250 && now_ms() - t0 < 5000, "after about the timeout (%lld ms)", now_ms() - t0);
+        ok(strstr(ipcb_strerror(-ETIMEDOUT), "no channel named 'later'"), "the reason names it (%s)",
+           ipcb_strerror(-ETIMEDOUT));
+        child = fork();
+        if (child == 0)
+                _exit(ipcb_wait("later", 15000) == 0 ? 0 : 1);
+        poll(NULL, 0, 300);
+        {
+                char text[4096];
+                FILE *f = fopen(conf_path, "ae");
+                snprintf(text, sizeof(text), "\n[channel later]\ntype = mqueue\non_stop = remove\n");
+                if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+                        BAIL_OUT("cannot append to %s", conf_path);
+        }
+        t0 = now_ms();
+        kill(daemon_pid, SIGHUP);
+        st = wait_exit(child, 10000);
+        ok(st == 0, "a waiter returns once a reload adds the channel (%#x)", st);
+        ok(now_ms() - t0 < 5000, "promptly (%lld ms), not at its timeout", now_ms() - t0);
+
+        is_int(ipcb_access_check("q", NULL, &a), 0, "access of the caller");
+        ok(a.uid == 0 && a.send && a.recv && (strcmp(a.send_rule, "uid 0 may do anything") == 0), "root: %s",
+           a.send_rule);
+        is_int(ipcb_access_check("acl", "nobody", &a), 0, "access of nobody (asked by root)");
+        ok(a.send && (strcmp(a.send_rule, "send list: nobody") == 0), "send by the send list (%s)", a.send_rule);
+        ok(!a.recv && strncmp(a.recv_rule, "denied: ", 8) == 0 && strstr(a.recv_rule, "other class"),
+           "no receive, and why (%s)", a.recv_rule);
+        is_int(ipcb_access_check("acl", "no-such-user-x", &a), -ESRCH, "an unknown user: -ESRCH");
+        child = fork();
+        if (child == 0) {
+                ipcb_access b;
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(3);
+                if (ipcb_access_check("acl", "root", &b) != -EPERM)
+                        _exit(1);
+                _exit(ipcb_access_check("acl", NULL, &b) == 0 && b.send && !b.recv ? 0 : 2);
+        }
+        is_int(wait_exit(child, 10000), 0, "nobody may ask about itself, not about root");
+}
+
 int main(void) {
         /* SIGPIPE stays at its default: the library must never raise it */
         if (geteuid() != 0) {
@@ -1322,6 +1570,9 @@ int main(void) {
         test_getattr_stat_list_status();
         test_denied();
         test_purge();
+        test_metrics();
+        test_holders();
+        test_wait_access();
         test_unreachable();
         test_impostor();
         test_many_senders_receivers();
