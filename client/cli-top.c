@@ -29,7 +29,8 @@ static const struct option options[] = {
 };
 
 #define BAR_WIDE 20   /* the fill bar, in snapshots and on terminals of 100 columns or more */
-#define BAR_NARROW 10 /* on narrower terminals */
+#define BAR_NARROW 10 /* on terminals of 80 columns or more */
+#define BAR_TINY 5    /* on narrower ones */
 #define NAME_MIN 12   /* the narrowest name column on a terminal */
 
 /* ---- one frame: the header and a row per channel ---- */
@@ -60,10 +61,10 @@ __attribute__((format(printf, 2, 3))) static bool frame_line(struct frame *fr, c
         if (fr->cols > 0 && n > fr->cols)
                 n = fr->cols;
         fwrite(buf, 1, (size_t)n, fr->f);
-        /* on the screen, the last line has no newline: it would scroll */
+        /* on the screen, the last line has no newline: it would scroll (the terminal adds the \r) */
         fputs(fr->screen ? "\033[K" : "", fr->f);
         if (!fr->screen || fr->rows <= 0 || fr->lines + 1 < fr->rows)
-                fputs(fr->screen ? "\r\n" : "\n", fr->f);
+                fputc('\n', fr->f);
         fr->lines++;
         return true;
 }
@@ -149,9 +150,9 @@ static void header(struct frame *fr, const ipcb_metrics *m, bool sort_name) {
 
 /* Draw one frame of M (sorted in place) into FR; ERROR, if not NULL, replaces the rows. */
 static void draw(struct frame *fr, ipcb_metrics *m, bool sort_name, const char *error) {
-        int wname = 4, wbar = fr->cols > 0 && fr->cols < 100 ? BAR_NARROW : BAR_WIDE;
-        /* everything after the name: TYPE DEPTH FILL HIGH FULL HOLDERS STATE */
-        int rest = 1 + 6 + 1 + 9 + 1 + (wbar + 7) + 1 + 9 + 1 + 6 + 1 + 7 + 1 + 7;
+        int wname = 4, wbar = fr->cols <= 0 || fr->cols >= 100 ? BAR_WIDE : fr->cols >= 80 ? BAR_NARROW : BAR_TINY;
+        /* everything after the name: TYPE DEPTH FILL ("[bar] 100%") HIGH FULL HOLDERS STATE */
+        int rest = 1 + 6 + 1 + 8 + 1 + (wbar + 7) + 1 + 8 + 1 + 6 + 1 + 7 + 1 + 7;
         char d[32], h[32], b[64], full[32], name[IPCB_NAME_MAX + 1];
 
         header(fr, m, sort_name);
@@ -171,7 +172,7 @@ static void draw(struct frame *fr, ipcb_metrics *m, bool sort_name, const char *
         /* on a terminal, a long name must not push the numbers off the screen */
         if (fr->cols > 0 && wname > fr->cols - rest)
                 wname = fr->cols - rest > NAME_MIN ? fr->cols - rest : NAME_MIN;
-        frame_line(fr, "%-*s %-6s %9s %-*s %9s %6s %7s %s", wname, "NAME", "TYPE", "DEPTH", wbar + 7, "FILL", "HIGH",
+        frame_line(fr, "%-*s %-6s %8s %-*s %8s %6s %7s %s", wname, "NAME", "TYPE", "DEPTH", wbar + 7, "FILL", "HIGH",
                    "FULL", "HOLDERS", "STATE");
         for (size_t i = 0; i < m->n_channels; i++) {
                 const ipcb_channel_metrics *c = &m->channels[i];
@@ -184,7 +185,7 @@ static void draw(struct frame *fr, ipcb_metrics *m, bool sort_name, const char *
                 snprintf(name, sizeof(name), "%s", c->name);
                 if ((int)strlen(name) > wname)
                         snprintf(name + wname - 1, sizeof(name) - (size_t)wname + 1, "~");
-                frame_line(fr, "%-*s %-6s %9s %s %9s %6s %7llu %s", wname, name, cli_type(c->type),
+                frame_line(fr, "%-*s %-6s %8s %s %8s %6s %7llu %s", wname, name, cli_type(c->type),
                            depth(d, sizeof(d), c->type == IPCB_FIFO ? c->bytes : c->messages, c->type),
                            bar(b, sizeof(b), fill_of(c), wbar), depth(h, sizeof(h), c->high_water, c->type),
                            duration(full, sizeof(full), c->full_seconds), c->holders, cli_state(c->state));

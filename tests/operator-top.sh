@@ -33,9 +33,9 @@ printf 'm1\nm2\n' | $B send b-half
 printf 'm1\nm2\n' | $B send c-full
 printf 'hello\n' | $B send d-fifo
 
-# the daemon samples the depth every second: wait for a snapshot that shows it
-sampled() { $B top -n 1 2>/dev/null | grep -Eq '^c-full .* 100%'; }
-ok "a snapshot shows the filled channel (bounded wait for the daemon's sample)" wait_until 10 sampled
+# the daemon samples every second (the high-water mark, the time full): wait for a snapshot that shows a sample
+sampled() { $B top -n 1 2>/dev/null | grep -Eq '^c-full .* 100% +2 '; }
+ok "a snapshot shows the filled channel's high-water mark (bounded wait for the daemon's sample)" wait_until 10 sampled
 
 # ---- snapshots ---------------------------------------------------------------------
 
@@ -57,8 +57,8 @@ like "$OUT" '^d-fifo +fifo +[1-9][0-9]*B +\[' "d-fifo: the depth in bytes"
 like "$OUT" 'ready' "the state column"
 
 run $B top -n 1
-is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | paste -sd' ')" "c-full b-half a-empty d-fifo" \
-        "sorted by fill, fullest first (default)"
+is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | paste -sd' ')" "c-full b-half d-fifo a-empty" \
+        "sorted by fill, fullest first (default; d-fifo's 5 bytes of 64 KiB before a-empty's nothing)"
 run $B top -n 1 -s name
 is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | paste -sd' ')" "a-empty b-half c-full d-fifo" "-s name: by name"
 like "$(printf '%s\n' "$OUT" | sed -n 1p)" 'sorted by name' "-s name: the header says so"
