@@ -29,17 +29,6 @@ AS_DAEMON="setpriv --reuid=daemon --regid=daemon --clear-groups"
 AS_BIN_IN_DAEMON="setpriv --reuid=bin --regid=bin --groups=daemon"
 AS_BIN="setpriv --reuid=bin --regid=bin --clear-groups"
 
-run() {
-        OUT=$("$@" 2>"$T/stderr")
-        RC=$?
-        ERR=$(cat "$T/stderr")
-}
-
-# json EXPR: evaluate a python expression on the JSON document in $OUT (as j)
-json() {
-        printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print('"$1"')'
-}
-
 # verdict: "send recv" as true/false from `access --json` in $OUT
 verdict() { json '"%s %s" % (j["send"], j["recv"])'; }
 

@@ -20,17 +20,6 @@ daemon_start || bail_out "the daemon did not start"
 B=$IPCBROKER
 PIDS=
 
-run() {
-        OUT=$("$@" 2>"$T/stderr")
-        RC=$?
-        ERR=$(cat "$T/stderr")
-}
-
-# json EXPR: evaluate a python expression on the JSON document in $OUT (as j)
-json() {
-        printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print('"$1"')'
-}
-
 # Is PID listed by `holders` (run as "$@" before the verb, e.g. $AS_NOBODY)?
 listed() { # PID [RUNNER...]
         local pid=$1

@@ -21,14 +21,6 @@ daemon_start || bail_out "the daemon did not start"
 
 B=$IPCBROKER
 
-run() {
-        OUT=$("$@" 2>"$T/stderr")
-        RC=$?
-        ERR=$(cat "$T/stderr")
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 printf 'm1\nm2\n' | $B send b-half
 printf 'm1\nm2\n' | $B send c-full
 printf 'hello\n' | $B send d-fifo

@@ -18,14 +18,6 @@ daemon_start || bail_out "the daemon did not start"
 B=$IPCBROKER
 PIDS=
 
-run() {
-        OUT=$("$@" 2>"$T/stderr")
-        RC=$?
-        ERR=$(cat "$T/stderr")
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 cleanup_waiters() {
         local rc=$?
         for p in $PIDS; do kill "$p" 2>/dev/null; done
