@@ -143,7 +143,7 @@ static void header(struct frame *fr, const ipcb_metrics *m, bool sort_name) {
 
         if (!localtime_r(&now, &tm) || strftime(clock, sizeof(clock), "%H:%M:%S", &tm) == 0)
                 snprintf(clock, sizeof(clock), "-");
-        frame_line(fr, "ipcbrokerd %s, up %s, %zu channels, %llu clients, %llu requests, sorted by %s   %s", m->version,
+        frame_line(fr, "ipcbrokerd %s, up %s, %zu channels, %llu clients, %llu requests, by %s, %s", m->version,
                    duration(up, sizeof(up), m->start_time > 0 ? (double)(now - m->start_time) : 0), m->n_channels,
                    m->clients, m->requests, sort_name ? "name" : "fill", clock);
 }

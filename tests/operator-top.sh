@@ -36,12 +36,14 @@ run $B top -n 2 -d 0.5
 el=$(($(now_ms) - t0))
 is "$RC" 0 "top -n 2: exit 0"
 is "$(printf '%s\n' "$OUT" | grep -c '^ipcbrokerd ')" 2 "two snapshots, each with its header line"
-like "$(printf '%s\n' "$OUT" | grep -m1 '^ipcbrokerd ')" '^ipcbrokerd [^ ]+, up [0-9dhms]+, 4 channels, [0-9]+ clients, [0-9]+ requests' \
-        "the header: version, uptime, channels, clients, requests"
+like "$(printf '%s\n' "$OUT" | grep -m1 '^ipcbrokerd ')" \
+        '^ipcbrokerd [^ ]+, up [0-9dhms]+, 4 channels, [0-9]+ clients, [0-9]+ requests, by fill, [0-9]{2}:[0-9]{2}:[0-9]{2}$' \
+        "the header: version, uptime, channels, clients, requests, order, time"
 is "$(printf '%s\n' "$OUT" | grep -Ec '^NAME +TYPE +DEPTH +FILL +HIGH +FULL +HOLDERS +STATE$')" 2 "a column header per snapshot"
 is "$(printf '%s\n' "$OUT" | grep -Ec '^(a-empty|b-half|c-full|d-fifo) ')" 8 "every channel in both snapshots"
 ok "the snapshots were -d 0.5 apart (${el} ms)" test "$el" -ge 450
 is "$(printf '%s\n' "$OUT" | grep -c '^$')" 1 "one blank line between two snapshots"
+is "$(printf '%s' "$OUT" | tr -d '\n' | tr -d '[:print:]' | wc -c)" 0 "snapshots are plain text: no terminal control"
 like "$OUT" '^c-full +mqueue +2 +\[#{20}\] 100% +2 ' "c-full: depth 2, a full bar, 100%, high water 2"
 like "$OUT" '^b-half +mqueue +2 +\[#{10}\.{10}\]  50% ' "b-half: depth 2, half a bar, 50%"
 like "$OUT" '^a-empty +mqueue +0 +\[\.{20}\]   0% ' "a-empty: depth 0, an empty bar"
@@ -53,7 +55,7 @@ is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | paste -sd' ')" "
         "sorted by fill, fullest first (default; d-fifo's 5 bytes of 64 KiB before a-empty's nothing)"
 run $B top -n 1 -s name
 is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | paste -sd' ')" "a-empty b-half c-full d-fifo" "-s name: by name"
-like "$(printf '%s\n' "$OUT" | sed -n 1p)" 'sorted by name' "-s name: the header says so"
+like "$(printf '%s\n' "$OUT" | sed -n 1p)" ', by name, ' "-s name: the header says so"
 run $B top -n 1 -s fill
 is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | sed -n 1p)" "c-full" "-s fill: fullest first"
 
@@ -115,9 +117,9 @@ print("raw", not (termios.tcgetattr(slave)[3] & termios.ICANON))
 if scenario == "keys":
     n = len(frames())
     os.write(master, b"n")
-    print("by-name", read_until(lambda o: b"sorted by name" in o.split(b"\x1b[H")[-1]))
+    print("by-name", read_until(lambda o: b", by name, " in o.split(b"\x1b[H")[-1]))
     os.write(master, b"f")
-    print("by-fill", read_until(lambda o: b"sorted by fill" in o.split(b"\x1b[H")[-1]))
+    print("by-fill", read_until(lambda o: b", by fill, " in o.split(b"\x1b[H")[-1]))
     # a smaller window: 6 rows, 60 columns
     winsize(6, 60)
     p.send_signal(signal.SIGWINCH)
