@@ -63,9 +63,9 @@ $AS_NOBODY $B recv hf -t 30s >/dev/null 2>&1 &
 NOBODY_PID=$!
 PIDS="$PIDS $NOBODY_PID"
 
-ok "the receiver appears (bounded wait)" wait_until 10 listed "$RECV_PID"
-ok "the sender appears" wait_until 10 listed "$SEND_PID"
-ok "nobody's receiver appears" wait_until 10 listed "$NOBODY_PID"
+ok "the receiver appears (bounded wait)" wait_until "$DAEMON_WAIT" listed "$RECV_PID"
+ok "the sender appears" wait_until "$DAEMON_WAIT" listed "$SEND_PID"
+ok "nobody's receiver appears" wait_until "$DAEMON_WAIT" listed "$NOBODY_PID"
 
 run $B holders
 is "$RC" 0 "holders: exit 0"
@@ -111,7 +111,7 @@ is "$RC/$OUT" "0/[]" "nobody: root's grant on hq is not shown"
 
 kill "$RECV_PID"
 wait "$RECV_PID" 2>/dev/null
-ok "the receiver disappears after it exited (bounded wait)" wait_until 10 eval "! listed $RECV_PID"
+ok "the receiver disappears after it exited (bounded wait)" wait_until "$DAEMON_WAIT" eval "! listed $RECV_PID"
 ok "the others are still listed" listed "$SEND_PID"
 
 # ---- errors ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ printf 'hello\n' | $B send d-fifo
 
 # the daemon samples every second (the high-water mark, the time full): wait for a snapshot that shows a sample
 sampled() { $B top -n 1 2>/dev/null | grep -Eq '^c-full .* 100% +2 '; }
-ok "a snapshot shows the filled channel's high-water mark (bounded wait for the daemon's sample)" wait_until 10 sampled
+ok "a snapshot shows the filled channel's high-water mark (bounded wait for the daemon's sample)" wait_until "$DAEMON_WAIT" sampled
 
 # ---- snapshots ---------------------------------------------------------------------
 
