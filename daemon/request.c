@@ -418,8 +418,12 @@ static const char *wait_missing(struct request *r, const char *name, char *why, 
                 snprintf(why, size, "no channel named '%s'", name);
                 return why;
         }
-        if (ch->state != CHANNEL_READY && channel_ensure(ch) == 0)
-                return NULL;
+        /* a recovery attempt a second at most, however many wait for the channel */
+        if (ch->state != CHANNEL_READY && r->now - ch->waited_at >= 1.0) {
+                ch->waited_at = r->now;
+                if (channel_ensure(ch) == 0)
+                        return NULL;
+        }
         if (ch->state == CHANNEL_READY)
                 return NULL;
         snprintf(why, size, "channel '%s' is unavailable: %s", name, ch->problem ? ch->problem : "not ready");
