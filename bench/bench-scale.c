@@ -16,7 +16,9 @@
  * daemons running side by side and measured in alternation: time from start
  * to READY=1, VmRSS, `ipcbroker list` (the CLI, exec included) and
  * ipcb_list() in-process, reload (SIGHUP to READY=1), and ipcb_open+close
- * latency on a queue and on a FIFO channel.
+ * latency on a queue and on a FIFO channel; and the CPU an idle daemon
+ * spends, which is the depth sampling (every sample_interval, 1 s by
+ * default: every channel's depth, one or two system calls each).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,6 +53,7 @@ struct side {
         double open_q_p50, open_q_p99;
         double open_f_p50, open_f_p99;
         double round_q50[64], round_f50[64]; /* per round, for paired ratios */
+        double idle_cpu_ns;                  /* CPU per second of an idle daemon: the depth sampling, every 1 s */
         int rounds;
         long channels, queues, fifos;
 };
@@ -411,6 +414,18 @@ static int scale_child(struct scale_result *res) {
                         samples_free(&one);
                 }
         res->s[0].rounds = res->s[1].rounds = rounds;
+        {
+                /* both idle, side by side: what they spend is the sampling (and the 1 s housekeeping timers) */
+                uint64_t c0[2], t0, t1;
+                for (int side = 0; side < 2; side++)
+                        c0[side] = proc_cpu_ns(d[side].pid);
+                t0 = now_ns();
+                usleep(opts.smoke ? 300000 : 10000000);
+                t1 = now_ns();
+                for (int side = 0; side < 2; side++)
+                        res->s[side].idle_cpu_ns =
+                                (double)(proc_cpu_ns(d[side].pid) - c0[side]) * 1e9 / (double)(t1 - t0);
+        }
         for (int side = 0; side < 2; side++) {
                 struct side *s = &res->s[side];
                 s->rss = (double)daemon_rss(&d[side]);
@@ -486,6 +501,9 @@ int bench_scale(void) {
         row = table_add("6", "open+close p50, FIFO channel", bname, a->open_f_p50, xname, b->open_f_p50, U_NS);
         row_target(row, T_RATIO_MAX, 1.10);
         row_paired(row, b->round_f50, a->round_f50, b->rounds);
+        row = table_add("6", "idle daemon CPU per s (sampling)", bname, a->idle_cpu_ns, xname, b->idle_cpu_ns, U_NS);
+        row_target(row, T_ABS_MAX, 10e6); /* 1 % of one CPU */
+        row_note(row, "sample_interval 1 s: %.2f %% of one CPU for %ld channels", b->idle_cpu_ns / 1e7, b->channels);
         snprintf(what, sizeof(what), "open+close p99, FIFO channel");
         row = table_add("6", what, bname, a->open_f_p99, xname, b->open_f_p99, U_NS);
         if (opts.smoke)

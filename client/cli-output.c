@@ -129,3 +129,26 @@ void json_number_or_null(FILE *f, long long v) {
         else
                 fprintf(f, "%lld", v);
 }
+
+const char *cli_printable(const char *s, char *buf, size_t size) {
+        size_t i = 0;
+
+        /* what a process chose (its command name) must not reach the terminal as control sequences */
+        for (; s[i] && i + 1 < size; i++)
+                buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+        buf[i] = '\0';
+        return buf;
+}
+
+const char *cli_access(int access) {
+        switch (access & (IPCB_SEND | IPCB_RECV)) {
+        case IPCB_SEND | IPCB_RECV:
+                return "send,recv";
+        case IPCB_SEND:
+                return "send";
+        case IPCB_RECV:
+                return "recv";
+        default:
+                return "-";
+        }
+}

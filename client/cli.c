@@ -16,8 +16,19 @@
 #include "util.h"
 
 static const struct cli_verb *const verbs[] = {
-        &cli_verb_list, &cli_verb_stat,   &cli_verb_purge,  &cli_verb_send,
-        &cli_verb_recv, &cli_verb_reload, &cli_verb_status, &cli_verb_metrics,
+        &cli_verb_list,
+        &cli_verb_stat,
+        &cli_verb_purge,
+        &cli_verb_send,
+        &cli_verb_recv,
+        &cli_verb_reload,
+        &cli_verb_status,
+        /* the operators' view */
+        &cli_verb_metrics,
+        &cli_verb_holders,
+        &cli_verb_top,
+        &cli_verb_wait,
+        &cli_verb_access,
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -103,6 +114,7 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
         case 'n':
                 if (parse_u64(arg, 10, 0, UINT64_MAX, &ctx->count) < 0)
                         return cli_usage(verb, "invalid count '%s'", arg);
+                ctx->count_set = true;
                 return 0;
         case 't':
                 ctx->timeout_ms = cli_parse_timeout(arg);
@@ -114,6 +126,21 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
                         return cli_usage(verb, "invalid priority '%s' (0 to 32767)", arg);
                 ctx->prio = (unsigned)v;
                 return 0;
+        case 'u':
+                if (!*arg)
+                        return cli_usage(verb, "empty user name");
+                ctx->user = arg;
+                return 0;
+        case 'd':
+                ctx->delay_ms = cli_parse_timeout(arg);
+                if (ctx->delay_ms <= 0)
+                        return cli_usage(verb, "invalid delay '%s' (seconds, more than 0)", arg);
+                return 0;
+        case 's':
+                if (strcmp(arg, "name") != 0 && strcmp(arg, "fill") != 0)
+                        return cli_usage(verb, "invalid sort '%s' (fill or name)", arg);
+                ctx->sort_name = strcmp(arg, "name") == 0;
+                return 0;
         default:
                 /* getopt_long has said what is wrong */
                 return CLI_USAGE;
@@ -122,7 +149,7 @@ static int parse_option(struct cli_context *ctx, int c, const char *arg) {
 
 /* Parse the verb's options and count its operands, then run it. ARGV[0] is the verb. */
 static int run_verb(const struct cli_verb *verb, int argc, char **argv) {
-        struct cli_context ctx = { .verb = verb, .timeout_ms = -1, .count = 1 };
+        struct cli_context ctx = { .verb = verb, .timeout_ms = -1, .count = 1, .delay_ms = 1000 };
         struct option options[16];
         char shortopts[32];
         size_t n = 0;

@@ -47,7 +47,13 @@ struct cli_context {
         int timeout_ms; /* -t, --timeout; -1: wait for ever */
         unsigned prio;  /* -p, --priority */
         uint64_t count; /* -n, --count; 1 unless given, 0: until the end */
-        bool http;      /* --http */
+
+        /* the operators' verbs */
+        bool count_set;   /* -n was given */
+        const char *user; /* -u, --user: a user name or uid */
+        int delay_ms;     /* -d, --delay: between refreshes; 1000 unless given */
+        bool sort_name;   /* -s name (top); else by fill */
+        bool http;        /* --http (metrics) */
 };
 
 struct cli_verb {
@@ -70,6 +76,10 @@ extern const struct cli_verb cli_verb_recv;
 extern const struct cli_verb cli_verb_reload;
 extern const struct cli_verb cli_verb_status;
 extern const struct cli_verb cli_verb_metrics;
+extern const struct cli_verb cli_verb_holders;
+extern const struct cli_verb cli_verb_top;
+extern const struct cli_verb cli_verb_wait;
+extern const struct cli_verb cli_verb_access;
 
 /* --json alone, for the verbs that take only that */
 extern const struct option cli_json_options[];
@@ -90,6 +100,10 @@ const char *cli_user(uid_t uid, char *buf, size_t size);
 const char *cli_group(gid_t gid, char *buf, size_t size);
 const char *cli_type(int type);
 const char *cli_state(int state);
+/* "send", "recv" or "send,recv" for IPCB_SEND | IPCB_RECV bits */
+const char *cli_access(int access);
+/* S with every byte that is not printable ASCII replaced by '?', into BUF: for text a process chose */
+const char *cli_printable(const char *s, char *buf, size_t size);
 
 /* JSON output */
 void json_string(FILE *f, const char *s);

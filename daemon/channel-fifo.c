@@ -391,7 +391,8 @@ static void fifo_sample(struct channel *ch, long *messages, long long *bytes, bo
 
         *messages = -1; /* the kernel does not count packets */
         *bytes = queued;
-        *full = poll(&p, 1, 0) == 0;
+        /* an empty pipe is never full: the poll only for one that holds something */
+        *full = queued > 0 && poll(&p, 1, 0) == 0;
 }
 
 /*

@@ -129,6 +129,7 @@ struct channel {
         uint64_t opens;
         uint64_t denials;
         struct channel_stats stats;
+        double waited_at; /* the loop's clock when a WAIT last tried to recover it */
         struct holders holders; /* who was given it */
 };
 

@@ -297,6 +297,12 @@ static int request_status(struct request *r) {
 
 /* ---- the operators' view ---- */
 
+static long long high_water_now(const struct channel_stats *s, const struct channel_info *info) {
+        long long now = info->messages >= 0 ? info->messages : info->bytes;
+
+        return now > s->high_water ? now : s->high_water;
+}
+
 static void metrics_one(struct request *r, struct channel *ch) {
         struct wire_writer *w = r->reply;
         const struct channel_stats *s = &ch->stats;
@@ -311,7 +317,8 @@ static void metrics_one(struct request *r, struct channel *ch) {
         wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
         wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
         wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
-        wire_put_i64(w, WIRE_ATTR_HIGH_WATER, s->high_water);
+        /* the sample may be older than this look: never below what is queued now */
+        wire_put_i64(w, WIRE_ATTR_HIGH_WATER, high_water_now(s, &info));
         wire_put_u32(w, WIRE_ATTR_FULL, s->full);
         wire_put_u64(w, WIRE_ATTR_FULL_MS, sampler_full_ms(ch, r->now));
         wire_put_u64(w, WIRE_ATTR_FULL_EVENTS, s->full_events);
@@ -418,8 +425,12 @@ static const char *wait_missing(struct request *r, const char *name, char *why, 
                 snprintf(why, size, "no channel named '%s'", name);
                 return why;
         }
-        if (ch->state != CHANNEL_READY && channel_ensure(ch) == 0)
-                return NULL;
+        /* a recovery attempt a second at most, however many wait for the channel */
+        if (ch->state != CHANNEL_READY && r->now - ch->waited_at >= 1.0) {
+                ch->waited_at = r->now;
+                if (channel_ensure(ch) == 0)
+                        return NULL;
+        }
         if (ch->state == CHANNEL_READY)
                 return NULL;
         snprintf(why, size, "channel '%s' is unavailable: %s", name, ch->problem ? ch->problem : "not ready");
@@ -428,11 +439,11 @@ static const char *wait_missing(struct request *r, const char *name, char *why, 
 
 static int request_wait(struct request *r) {
         uint64_t timeout = r->attrs->v[WIRE_ATTR_TIMEOUT_MS].present ? r->attrs->v[WIRE_ATTR_TIMEOUT_MS].u : 0;
-        const char *missing = NULL;
+        char why[512], missing[2048] = "";
+        size_t len = 0;
         struct wire_iter it;
         struct wire_value v;
         unsigned n = 0;
-        char why[512];
 
         wire_iter_init(&it, r->packet, r->size);
         while (wire_iter_next(&it, WIRE_ATTR_NAME, &v)) {
@@ -441,10 +452,12 @@ static int request_wait(struct request *r) {
                 if (++n > WAIT_NAMES_MAX)
                         return fail(r, E2BIG, "too many names in one wait request (at most %d)", WAIT_NAMES_MAX);
         }
+        /* every one that is not ready, named */
         wire_iter_init(&it, r->packet, r->size);
-        while (!missing && wire_iter_next(&it, WIRE_ATTR_NAME, &v))
-                missing = wait_missing(r, v.s, why, sizeof(why));
-        if (!missing)
+        while (wire_iter_next(&it, WIRE_ATTR_NAME, &v))
+                if (wait_missing(r, v.s, why, sizeof(why)) && len < sizeof(missing))
+                        len += (size_t)snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? "; " : "", why);
+        if (!len)
                 return 0;
         if (r->final || timeout == 0)
                 return fail(r, ETIMEDOUT, "timed out waiting: %s", missing);

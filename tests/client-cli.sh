@@ -27,20 +27,6 @@ daemon_start || bail_out "the daemon did not start"
 
 B=$IPCBROKER
 
-# run COMMAND...: $OUT (stdout), $ERR (stderr), $RC
-run() {
-        OUT=$("$@" 2>"$T/stderr")
-        RC=$?
-        ERR=$(cat "$T/stderr")
-}
-
-# json EXPR: evaluate a python expression on the JSON document in $OUT (as j)
-json() {
-        printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print('"$1"')'
-}
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
 # ---- send and receive --------------------------------------------------------------
 
 run $B send cq hello

@@ -8,7 +8,9 @@
 #   ok "description" command...   # passes when the command exits 0
 #   is "$got" "$expected" "description"
 #   like "$got" 'regex' "description"
-#   skip "description" "reason"  # a test that cannot run here: automake counts a SKIP
+#   run command...                # $OUT (stdout), $ERR (stderr), $RC (exit status)
+#   json 'expr'                   # a python3 expression on the JSON document in $OUT (as j)
+#   skip "description" "reason"   # a test that cannot run here: automake counts a SKIP
 #   done_testing                  # prints the plan; cleanup runs on exit
 #
 # Everything is bounded: waits poll with a deadline, never sleep blindly.
@@ -103,6 +105,21 @@ done_testing() {
         echo "1..$TAP_N"
         [ "$TAP_FAILED" = 0 ]
 }
+
+# Run COMMAND: its standard output in $OUT, standard error in $ERR, exit status in $RC.
+run() {
+        OUT=$("$@" 2>"$T/stderr")
+        RC=$?
+        ERR=$(cat "$T/stderr")
+}
+
+# Evaluate the python3 expression EXPR on the JSON document in $OUT (as j) and print it.
+json() { # EXPR
+        printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print('"$1"')'
+}
+
+# Milliseconds on the clock, for measuring how long something took.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Poll until COMMAND succeeds, for at most SECONDS (decimal allowed).
 wait_until() { # SECONDS COMMAND...
