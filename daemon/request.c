@@ -319,7 +319,9 @@ static void metrics_one(struct request *r, struct channel *ch) {
         wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
         /* the sample may be older than this look: never below what is queued now */
         wire_put_i64(w, WIRE_ATTR_HIGH_WATER, high_water_now(s, &info));
-        wire_put_u32(w, WIRE_ATTR_FULL, s->full);
+        /* a queue seen at its limit now is full, whatever the last sample said */
+        wire_put_u32(w, WIRE_ATTR_FULL,
+                     s->full || (info.messages >= 0 && info.max_messages > 0 && info.messages >= info.max_messages));
         wire_put_u64(w, WIRE_ATTR_FULL_MS, sampler_full_ms(ch, r->now));
         wire_put_u64(w, WIRE_ATTR_FULL_EVENTS, s->full_events);
         wire_put_u64(w, WIRE_ATTR_FULL_ALERTS, s->full_alerts);
