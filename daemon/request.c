@@ -297,15 +297,18 @@ static int request_status(struct request *r) {
 
 /* ---- the operators' view ---- */
 
-static long long high_water_now(const struct channel_stats *s, const struct channel_info *info) {
+/* What is queued now counts for the high-water mark too: a sample may be older than this look. */
+static long long high_water_now(struct channel_stats *s, const struct channel_info *info) {
         long long now = info->messages >= 0 ? info->messages : info->bytes;
 
-        return now > s->high_water ? now : s->high_water;
+        if (now > s->high_water)
+                s->high_water = now;
+        return s->high_water;
 }
 
 static void metrics_one(struct request *r, struct channel *ch) {
         struct wire_writer *w = r->reply;
-        const struct channel_stats *s = &ch->stats;
+        struct channel_stats *s = &ch->stats;
         struct channel_info info;
 
         channel_info(ch, &info);
@@ -317,7 +320,6 @@ static void metrics_one(struct request *r, struct channel *ch) {
         wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
         wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
         wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
-        /* the sample may be older than this look: never below what is queued now */
         wire_put_i64(w, WIRE_ATTR_HIGH_WATER, high_water_now(s, &info));
         /* a queue seen at its limit now is full, whatever the last sample said */
         wire_put_u32(w, WIRE_ATTR_FULL,
