@@ -4,8 +4,9 @@
  * anything), sending one request, receiving its reply, taking the
  * descriptor the reply may pass (SCM_RIGHTS) and decoding it. Every call
  * is one connection, one request, one reply (list and purge reuse one
- * connection for their pages). Also where the socket is (ipcb_socket_path),
- * the library's version, and copying string attributes out of a reply.
+ * connection for their pages). Also where the socket is (ipcb_socket_path,
+ * ipcb_set_thread_socket), the library's version, and copying string
+ * attributes out of a reply.
  */
 #include "build-config.h"
 
@@ -26,10 +27,32 @@
 #define RUNSTATEDIR "/run"
 #endif
 
-_public_ const char *ipcb_socket_path(void) {
-        /* not from the environment of a setuid caller */
-        const char *e = secure_getenv("IPCBROKER_SOCKET");
+/* The socket this thread chose with ipcb_set_thread_socket(), or empty. */
+static __thread char thread_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
+_public_ int ipcb_set_thread_socket(const char *path) {
+        size_t n;
+
+        if (!path) {
+                thread_socket[0] = '\0';
+                return 0;
+        }
+        n = strlen(path);
+        if (n == 0)
+                return -EINVAL;
+        if (n >= sizeof(thread_socket))
+                return -ENAMETOOLONG;
+        memcpy(thread_socket, path, n + 1);
+        return 0;
+}
+
+_public_ const char *ipcb_socket_path(void) {
+        const char *e;
+
+        if (thread_socket[0])
+                return thread_socket;
+        /* not from the environment of a setuid caller */
+        e = secure_getenv("IPCBROKER_SOCKET");
         return e && *e ? e : RUNSTATEDIR "/ipcbroker/ipcbroker.sock";
 }
 

@@ -8,10 +8,10 @@
  * Every call returns 0 (or a non-negative count) on success and a negative
  * errno on failure; ipcb_strerror() explains it. The library keeps no global
  * state and raises no signals; distinct handles may be used from distinct
- * threads at the same time. The daemon's socket is IPCBROKER_SOCKET from the
- * environment, else the compiled-in default (see ipcb_socket_path()); the
- * library talks only to a server run by root, the caller, or the uid in
- * IPCBROKER_DAEMON_UID.
+ * threads at the same time. The daemon's socket is the one the thread chose
+ * (ipcb_set_thread_socket), else IPCBROKER_SOCKET from the environment, else
+ * the compiled-in default (see ipcb_socket_path()); the library talks only
+ * to a server run by root, the caller, or the uid in IPCBROKER_DAEMON_UID.
  */
 #ifndef IPCBROKER_H
 #define IPCBROKER_H
@@ -280,8 +280,16 @@ int ipcb_access_check(const char *name, const char *user, ipcb_access *out);
  * until the next call in the same thread.
  */
 const char *ipcb_strerror(int err);
-/* The socket path the library uses: IPCBROKER_SOCKET, else the default. */
+/* The socket path the library uses: this thread's choice, else IPCBROKER_SOCKET, else the default. */
 const char *ipcb_socket_path(void);
+/*
+ * Talk to the daemon at PATH in the calls this thread makes from now on,
+ * instead of IPCBROKER_SOCKET or the default; NULL goes back to them. PATH is
+ * copied. For a program that talks to several daemons, or chooses one per
+ * call, without changing the process's environment. 0, -EINVAL (empty) or
+ * -ENAMETOOLONG.
+ */
+int ipcb_set_thread_socket(const char *path);
 /* The library's version string. */
 const char *ipcb_version(void);
 

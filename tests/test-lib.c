@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include <mqueue.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -882,6 +883,48 @@ static void test_unreachable(void) {
         is_int(ipcb_status_get(&st), 0, "back to the real socket");
 }
 
+/* Another thread's socket: what ipcb_socket_path says there, and whether status reaches a daemon. */
+struct other_thread {
+        char path[512];
+        int status;
+};
+
+static void *other_thread_run(void *arg) {
+        struct other_thread *o = arg;
+        ipcb_status st;
+
+        snprintf(o->path, sizeof(o->path), "%s", ipcb_socket_path());
+        o->status = ipcb_status_get(&st);
+        return NULL;
+}
+
+static void test_thread_socket(void) {
+        char missing[200], longer[200];
+        struct other_thread o;
+        ipcb_status st;
+        pthread_t t;
+        int r;
+
+        snprintf(missing, sizeof(missing), "%s/no-daemon-here.sock", dir);
+        setenv("IPCBROKER_SOCKET", missing, 1);
+        is_int(ipcb_set_thread_socket(sock_path), 0, "ipcb_set_thread_socket");
+        is_str(ipcb_socket_path(), sock_path, "ipcb_socket_path gives the thread's socket over IPCBROKER_SOCKET");
+        is_int(ipcb_status_get(&st), 0, "status reaches the thread's socket");
+        ok(pthread_create(&t, NULL, other_thread_run, &o) == 0 && pthread_join(t, NULL) == 0, "another thread ran");
+        is_str(o.path, missing, "another thread still uses IPCBROKER_SOCKET");
+        is_int(o.status, -ECONNREFUSED, "another thread does not reach the first thread's socket");
+        is_int(ipcb_set_thread_socket(NULL), 0, "ipcb_set_thread_socket(NULL)");
+        is_int(ipcb_status_get(&st), -ECONNREFUSED, "back to IPCBROKER_SOCKET");
+        ok(strstr(ipcb_strerror(-ECONNREFUSED), missing) != NULL, "the error names IPCBROKER_SOCKET's path again");
+        is_int(ipcb_set_thread_socket(""), -EINVAL, "an empty path: -EINVAL");
+        memset(longer, 'x', sizeof(longer) - 1);
+        longer[sizeof(longer) - 1] = '\0';
+        r = ipcb_set_thread_socket(longer);
+        is_int(r, -ENAMETOOLONG, "a path longer than sun_path: -ENAMETOOLONG");
+        is_str(ipcb_socket_path(), missing, "a refused path changes nothing");
+        setenv("IPCBROKER_SOCKET", sock_path, 1);
+}
+
 /* ---- a server that is not the daemon ------------------------------------------------ */
 
 #define IMP_CONNS 4
@@ -1595,6 +1638,7 @@ int main(void) {
         test_holders();
         test_wait_access();
         test_unreachable();
+        test_thread_socket();
         test_impostor();
         test_many_senders_receivers();
         test_daemon_restart();
