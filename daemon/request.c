@@ -532,6 +532,11 @@ void request_dispatch(struct request *r) {
 
         if (!h)
                 e = fail(r, EOPNOTSUPP, "unknown request type %u", r->hdr->type);
+        else if (r->env->config_problem && r->hdr->type != WIRE_REQ_RELOAD)
+                e = fail(r, ENOTRECOVERABLE,
+                         "ipcbrokerd serves no channel: its configuration is invalid (%s); fix it and run "
+                         "'ipcbroker reload'",
+                         r->env->config_problem);
         else
                 e = h(r);
         if (e < 0) {
