@@ -274,6 +274,16 @@ static int request_reload(struct request *r) {
         return 0;
 }
 
+/* The daemon-wide counters, as status and metrics show them. */
+static void put_counters(struct wire_writer *w, const struct counters *k) {
+        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
+        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
+        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
+        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
+        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
+        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+}
+
 static int request_status(struct request *r) {
         const struct request_env *env = r->env;
         const struct counters *k = env->counters;
@@ -286,12 +296,7 @@ static int request_status(struct request *r) {
         wire_put_string(w, WIRE_ATTR_SOCKET, env->socket_path ? env->socket_path : env->config->socket);
         wire_put_u64(w, WIRE_ATTR_CHANNELS, env->registry->n);
         wire_put_u64(w, WIRE_ATTR_CHANNELS_READY, registry_count(env->registry, CHANNEL_READY));
-        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
-        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
-        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
-        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
-        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
-        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+        put_counters(w, k);
         return 0;
 }
 
@@ -343,12 +348,7 @@ static int request_metrics(struct request *r) {
         wire_put_string(w, WIRE_ATTR_VERSION, PACKAGE_VERSION);
         wire_put_u64(w, WIRE_ATTR_START_TIME, (uint64_t)env->started);
         wire_put_u64(w, WIRE_ATTR_SAMPLE_INTERVAL, env->config->sample_interval_ms);
-        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
-        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
-        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
-        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
-        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
-        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+        put_counters(w, k);
         wire_put_u64(w, WIRE_ATTR_RELOAD_FAILURES, k->reload_failures);
         put_page(r, metrics_one);
         return 0;
@@ -532,6 +532,11 @@ void request_dispatch(struct request *r) {
 
         if (!h)
                 e = fail(r, EOPNOTSUPP, "unknown request type %u", r->hdr->type);
+        else if (r->env->config_problem && r->hdr->type != WIRE_REQ_RELOAD)
+                e = fail(r, ENOTRECOVERABLE,
+                         "ipcbrokerd serves no channel: its configuration is invalid (%s); fix it and run "
+                         "'ipcbroker reload'",
+                         r->env->config_problem);
         else
                 e = h(r);
         if (e < 0) {
