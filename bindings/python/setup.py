@@ -49,7 +49,14 @@ def library_flags():
         return [include] if include else [], [libdir] if libdir else [], [], [], []
     cflags, libs = pkg_config("--cflags"), pkg_config("--libs")
     if cflags is not None and libs is not None:
-        return [], [], [], cflags, [f for f in libs if f != "-lipcbroker"]
+        # its -I and -L directories before the compiler's own, so that they win over another copy
+        return (
+            [f[2:] for f in cflags if f.startswith("-I")],
+            [f[2:] for f in libs if f.startswith("-L")],
+            [],
+            [f for f in cflags if not f.startswith("-I")],
+            [f for f in libs if not f.startswith(("-L", "-lipcbroker"))],
+        )
     return [], [], [], [], []
 
 

@@ -1,5 +1,6 @@
 """Channels: sending and receiving, priorities, timeouts, non-blocking, FIFOs, batches, attributes."""
 import errno
+import gc
 import os
 import pathlib
 import selectors
@@ -49,6 +50,13 @@ def test_context_manager_closes(broker):
         with pytest.raises(ValueError, match="closed"):
             call()
     ch.close()  # again: nothing happens
+
+
+def test_an_unclosed_channel_warns(broker):
+    ch = ipcbroker.open("jobs", send=True)
+    with pytest.warns(ResourceWarning, match="unclosed channel 'jobs'"):
+        del ch
+        gc.collect()
 
 
 def test_channels_cannot_be_made_directly():
