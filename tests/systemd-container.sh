@@ -339,14 +339,15 @@ restarted_from() { # PID
 }
 # journal of the ipcbroker units, as JSON lines
 journal_json() { ct journalctl --no-pager -o json -u ipcbroker.service; }
-# PRIORITY of the first journal entry of the service whose MESSAGE matches REGEX
+# PRIORITY of the daemon's first journal entry whose MESSAGE matches REGEX
+# (not ExecReload's: ipcbroker reload prints on standard error, at info)
 priority_of() { # REGEX
         journal_json | python3 -c '
 import json, re, sys
 for line in sys.stdin:
     e = json.loads(line)
     m = e.get("MESSAGE")
-    if isinstance(m, str) and re.search(sys.argv[1], m):
+    if e.get("SYSLOG_IDENTIFIER") == "ipcbrokerd" and isinstance(m, str) and re.search(sys.argv[1], m):
         print(e.get("PRIORITY", "?"))
         break' "$1"
 }
@@ -501,7 +502,7 @@ stat_new() { ct ipcbroker stat t.new && ct ipcbroker stat t.newfifo; }
 okq "the reload's new channels are served" stat_new
 is "$(prop NFileDescriptorStore)" $((n_fifos + 1)) "the new FIFO's descriptor joins the store (FDSTORE=1)"
 is "$(main_pid)" "$pid" "reloaded in place (same main process)"
-ok "ExecReload's answer is in the journal" wait_until 5 journal_has 'reloaded: [0-9]+ channels \([0-9]+ new'
+ok "ExecReload's answer is in the journal" wait_until 10 journal_has 'reloaded: [0-9]+ channels \([0-9]+ new'
 
 put /etc/ipcbroker.d/70-bad.conf <<'EOF'
 [channel t.bad]
@@ -512,7 +513,7 @@ run ct systemctl reload ipcbroker.service
 not_ok "systemctl reload of an invalid configuration fails" test "$RC" = 0
 printf '%s\n' "$ERR" | sed 's/^/# systemctl: /'
 ok "the reason, with FILE:LINE, is in the journal" \
-        wait_until 5 journal_has '/etc/ipcbroker.d/70-bad.conf:3: '
+        wait_until 10 journal_has '/etc/ipcbroker.d/70-bad.conf:3: '
 diag "$(ct journalctl --no-pager -u ipcbroker.service -n 200 | grep -m1 '70-bad.conf:3')"
 # what ExecReload (ipcbroker reload) printed: the reason systemctl's failure stands for
 is "$(identifier_of 'reload failed: /etc/ipcbroker.d/70-bad.conf:3: ')" ipcbroker \
@@ -533,7 +534,7 @@ is "$(prop NFileDescriptorStore)" "$n_fifos" "the withdrawn FIFO's descriptor le
 
 run as_nobody ipcbroker recv jobs --nonblock
 is "$RC" 1 "nobody may not receive from jobs"
-ok "the denial is logged" wait_until 5 journal_has 'denied: uid 65534'
+ok "the denial is logged" wait_until 10 journal_has 'denied: uid 65534'
 is "$(priority_of 'denied: uid 65534')" 5 "at priority 5 (notice)"
 ok "journalctl -p notice shows it" journal_has 'denied: uid 65534' -p notice
 failsq "journalctl -p warning does not" journal_has 'denied: uid 65534' -p warning
@@ -545,7 +546,7 @@ q ct ipcbroker send t.queue "keep me"
 q ct sed -i 's/^max_messages = 10$/max_messages = 8/' /etc/ipcbroker.d/50-test.conf
 q ct systemctl reload ipcbroker.service
 ok "a queue that holds messages keeps its size on reload, with a warning" \
-        wait_until 5 journal_has "channel 't.queue': queue .* holds 1 messages; keeping its current size" -p warning
+        wait_until 10 journal_has "channel 't.queue': queue .* holds 1 messages; keeping its current size" -p warning
 is "$(priority_of "channel 't.queue': queue .* holds 1 messages")" 4 "at priority 4 (warning)"
 q ct sed -i 's/^max_messages = 8$/max_messages = 10/' /etc/ipcbroker.d/50-test.conf
 q ct systemctl reload ipcbroker.service
