@@ -467,11 +467,12 @@ is "$(ct sed -n 's/^NoNewPrivs:[[:space:]]*//p;s/^Seccomp:[[:space:]]*/seccomp /
         "1 seccomp 2 " "NoNewPrivileges, and a system call filter"
 net_ns() { ct readlink "/proc/$1/ns/net"; }
 ok "PrivateNetwork: a network namespace of its own" test "$(net_ns "$mainpid")" != "$(net_ns 1)"
-is "$(ct readlink "/proc/$mainpid/ns/ipc")" "$(ct readlink /proc/1/ns/ipc)" "PrivateIPC=no: the system's queues"
-failsq "ProtectSystem=strict: /etc and /usr are read-only to the daemon" \
-        ct nsenter --target "$mainpid" --mount sh -c 'test -w /etc || test -w /usr'
-okq "RuntimeDirectory: /run/ipcbroker is writable to it" \
-        ct nsenter --target "$mainpid" --mount test -w /run/ipcbroker
+ipc1=$(ct readlink /proc/1/ns/ipc)
+is "$(ct readlink "/proc/$mainpid/ns/ipc")" "${ipc1:-none}" "PrivateIPC=no: the system's queues"
+# what the daemon may write, seen from its own mount namespace
+writable() { ct nsenter --target "$mainpid" --mount sh -c 'for d; do test -w "$d" && echo "$d"; done; true' sh "$@" | tr '\n' ' '; }
+is "$(writable /etc /usr /var /run/ipcbroker)" "/run/ipcbroker " \
+        "ProtectSystem=strict: of /etc, /usr, /var and /run/ipcbroker only the runtime directory is writable to it"
 is "$(prop WatchdogUSec)" 30s "the unit ships WatchdogSec=30s"
 if [ $(( 0x${pid1_caps:-0} & (1 << 24) )) != 0 ]; then
         is "$(ct awk '/^Max msgqueue size/ {print $4, $5}' "/proc/$mainpid/limits")" "67108864 67108864" \
@@ -526,8 +527,14 @@ okq "its channels still work" ct ipcbroker send t.new still
 is "$(recv1 t.new)" still "and receive"
 q ct rm -f /etc/ipcbroker.d/70-bad.conf /etc/ipcbroker.d/60-reload.conf
 okq "a reload of the repaired configuration succeeds" ct systemctl reload ipcbroker.service
-stat_either() { ct ipcbroker stat t.new || ct ipcbroker stat t.newfifo; }
-failsq "the withdrawn channels are gone" stat_either
+stat_gone() { # NAME: what stat says is shown if it is not that
+        local out
+        out=$(ct ipcbroker stat "$1" 2>&1)
+        printf '%s\n' "$out"
+        [[ $out == *"no channel named"* ]]
+}
+withdrawn_gone() { stat_gone t.new && stat_gone t.newfifo; }
+okq "the withdrawn channels are gone (no channel named ...)" withdrawn_gone
 is "$(prop NFileDescriptorStore)" "$n_fifos" "the withdrawn FIFO's descriptor leaves the store (FDSTOREREMOVE=1)"
 
 # ---- journal priorities -----------------------------------------------------
@@ -631,13 +638,13 @@ okq "RuntimeDirectoryPreserve=yes keeps /run/ipcbroker" ct test -d /run/ipcbroke
 okq "the service starts again" ct systemctl start ipcbroker.service
 is "$(recv1 t.queue)" "before stop" "a queue keeps its message across stop and start"
 run ct ipcbroker recv t.fifo --nonblock -n 1
-is "$RC/$OUT" "1/" "as documented, stop empties the descriptor store (systemd 252): the FIFO's message is gone"
-diag "recv: $ERR"
+like "$RC/$OUT/$ERR" '^1//.*empty \(receive\)' \
+        "as documented, stop empties the descriptor store (systemd 252): the FIFO's message is gone"
 q ct sed -i 's/^on_stop = keep$/on_stop = remove/' /etc/ipcbroker.d/50-test.conf
 q ct systemctl reload ipcbroker.service
 okq "systemctl stop with every FIFO on_stop=remove" ct systemctl stop ipcbroker.service
 okq "the FIFOs are removed" ct test ! -e /run/ipcbroker/fifo/t.fifo -a ! -e /run/ipcbroker/fifo/events
-okq "runtime_dir/fifo is removed once empty (it was created before a crash)" ct test ! -e /run/ipcbroker/fifo
+okq "runtime_dir/fifo is removed once empty (though found at start, after a crash)" ct test ! -e /run/ipcbroker/fifo
 is "$(ct ls -A /run/ipcbroker | tr '\n' ' ')" "ipcbroker.sock " "only the socket is left in /run/ipcbroker"
 q ct sed -i 's/^on_stop = remove$/on_stop = keep/' /etc/ipcbroker.d/50-test.conf
 
