@@ -160,10 +160,14 @@ static const char *url_problem(const char *u) {
                 end = host + n;
         }
         if (*end == ':') {
+                char digits[8] = "";
+                size_t n_digits = strcspn(end + 1, "/");
                 uint64_t port;
-                if (parse_u64(end + 1, 10, 1, 65535, &port) < 0)
+                if (n_digits < sizeof(digits))
+                        memcpy(digits, end + 1, n_digits);
+                if (n_digits >= sizeof(digits) || parse_u64(digits, 10, 1, 65535, &port) < 0)
                         return "the port is not a number from 1 to 65535";
-                return NULL;
+                end += 1 + n_digits;
         }
         return *end ? "only a scheme, a host and a port are allowed (no path)" : NULL;
 }

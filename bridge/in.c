@@ -177,7 +177,6 @@ static void in_fetch(struct in *in) {
                 bridge_wait(b, -1, 0, RETRY_MS);
                 return;
         }
-        atomic_store(&b->heartbeat_ms, now_ms());
         s = natsSubscription_Fetch(&list, in->sub, (int)in->batch, FETCH_WAIT_MS, &jerr);
         if (s == NATS_TIMEOUT)
                 return;
@@ -290,6 +289,7 @@ static void in_wait_room(struct in *in) {
 static void in_step(struct in *in) {
         enum delivery d;
 
+        atomic_store(&in->b->heartbeat_ms, now_ms());
         if (in->next == in->n_held) {
                 in_ack(in);
                 in_floor(in);

@@ -261,6 +261,10 @@ uint64_t link_generation(const struct link *l) {
         return atomic_load(&l->generation);
 }
 
+int64_t link_max_payload(const struct link *l) {
+        return l->nc && link_connected(l) ? natsConnection_GetMaxPayload(l->nc) : 0;
+}
+
 void link_server(const struct link *l, char *buf, size_t size) {
         buf[0] = '\0';
         if (l->nc && link_connected(l) && natsConnection_GetConnectedUrl(l->nc, buf, size) != NATS_OK)

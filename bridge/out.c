@@ -334,6 +334,13 @@ static bool out_stream(struct out *o) {
         while (bridge_wait_connected(b)) {
                 bridge_set_phase(b, PHASE_SETUP);
                 if (link_stream_ensure(o->js, b->cfg, &created, why, sizeof(why)) == NATS_OK) {
+                        int64_t max = link_max_payload(b->link);
+                        if (max > 0 && (int64_t)spool_payload_size(o->sp) > max)
+                                log_warning(
+                                        "[bridge %s] channel %s may hold messages of up to %zu bytes, more than the "
+                                        "server's max_payload (%lld): a larger one cannot be published and stays "
+                                        "in the spool",
+                                        b->cfg->name, b->cfg->channel, spool_payload_size(o->sp), (long long)max);
                         bridge_problem_solved(b, "stream ready");
                         o->stream_suspect = false;
                         bridge_set_phase(b, PHASE_RUNNING);
@@ -409,6 +416,7 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
         int64_t wait = 1000;
         int r;
 
+        atomic_store(&b->heartbeat_ms, now_ms());
         out_outcomes(o);
         out_reconnected(o);
         out_sweep(o);

@@ -23,8 +23,8 @@
 
 BRIDGE="$top_builddir/ipcbroker-bridge"
 JS_CONSUMER="$top_builddir/tests/helpers/js-consumer"
-# how long a bridge may take to get ready (more under valgrind)
-BRIDGE_WAIT=${BRIDGE_WAIT:-30}
+# how long a bridge may take to get ready (more under valgrind: DAEMON_WAIT grows)
+BRIDGE_WAIT=${BRIDGE_WAIT:-$((3 * DAEMON_WAIT))}
 
 NATS_PID=
 NATS_PORT=
@@ -157,7 +157,13 @@ bridge_start() { # NAME [COMMAND...]
                 wait_until 5 test -S "$sock" || return 1
                 chmod 0666 "$sock" # a bridge run as another user must reach it
         fi
-        NOTIFY_SOCKET="$sock" "$@" $IPCBROKERD_WRAPPER "$BRIDGE" -v -c "$T/$name.conf" >>"$T/$name.log" 2>&1 &
+        # under a tool (IPCBROKERD_WRAPPER, e.g. valgrind) the program itself, not its libtool wrapper script
+        if [ -n "$IPCBROKERD_WRAPPER" ]; then
+                NOTIFY_SOCKET="$sock" "$@" "$top_builddir/libtool" --mode=execute $IPCBROKERD_WRAPPER "$BRIDGE" \
+                        -v -c "$T/$name.conf" >>"$T/$name.log" 2>&1 &
+        else
+                NOTIFY_SOCKET="$sock" "$@" "$BRIDGE" -v -c "$T/$name.conf" >>"$T/$name.log" 2>&1 &
+        fi
         BRIDGE_PIDS[$name]=$!
 }
 
