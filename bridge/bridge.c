@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
-#include "in.h"
 #include "log.h"
-#include "out.h"
 #include "util.h"
 
 #define PROBLEM_REPEAT_MS 60000
@@ -38,7 +36,7 @@ int bridge_new(const struct config *c, const struct bridge_config *bc, struct li
         b->cfg = bc;
         b->config = c;
         b->link = l;
-        b->run = bc->direction == DIRECTION_OUT ? out_run : in_run;
+        b->direction = bc->direction == DIRECTION_OUT ? &out_direction : &in_direction;
         b->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (b->wake < 0 || link_watch(l, b->wake) < 0) {
                 int r = b->wake < 0 ? -errno : -ENOSPC;
@@ -53,8 +51,8 @@ int bridge_new(const struct config *c, const struct bridge_config *bc, struct li
 void bridge_free(struct bridge *b) {
         if (!b)
                 return;
-        if (b->dir && b->dir_free)
-                b->dir_free(b->dir);
+        if (b->dir)
+                b->direction->free(b->dir);
         bridge_close_channel(b);
         if (b->wake >= 0)
                 close(b->wake);
@@ -63,7 +61,15 @@ void bridge_free(struct bridge *b) {
 
 static void *bridge_main(void *arg) {
         struct bridge *b = arg;
-        int r = b->run(b);
+        const struct bridge_direction *d = b->direction;
+        int r = bridge_open_channel(b, d->channel_flags);
+
+        if (r == 0)
+                r = d->start(b);
+        if (r == 0)
+                r = d->loop(b);
+        if (b->dir)
+                d->release(b);
 
         if (r < 0 && r != -ECANCELED) {
                 log_error("[bridge %s] stopped: %s", b->cfg->name, strerror(-r));

@@ -53,14 +53,25 @@ struct bridge {
         bool started;
         ipcb_channel *ch;
         struct bridge_counters n;
-        /* the direction's own state: created by the worker, freed by bridge_free (NATS callbacks may use it late) */
+        const struct bridge_direction *direction;
+        /* the direction's own state: made by its start(), freed by bridge_free (NATS callbacks may use it late) */
         void *dir;
-        void (*dir_free)(void *dir);
-        int (*run)(struct bridge *b);
         /* the last problem reported, to report a repeated one only once a minute */
         char problem[512];
         int64_t problem_ms;
 };
+
+/* What the out and in directions (out.c, in.c) give the worker, which calls them in this order. */
+struct bridge_direction {
+        int channel_flags;                 /* the channel is opened for this (IPCB_RECV, IPCB_SEND) first */
+        int (*start)(struct bridge *b);    /* the direction's state, in b->dir */
+        int (*loop)(struct bridge *b);     /* until the bridge stops */
+        void (*release)(struct bridge *b); /* the NATS client's objects: before the connection closes */
+        void (*free)(void *dir);           /* the rest: once the client's threads are gone */
+};
+
+extern const struct bridge_direction out_direction;
+extern const struct bridge_direction in_direction;
 
 int bridge_new(const struct config *c, const struct bridge_config *bc, struct link *l, struct bridge **ret);
 void bridge_free(struct bridge *b);

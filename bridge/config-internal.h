@@ -44,8 +44,8 @@ struct reader {
 /* Fill in the defaults and check what no single key can: 0, or errors in ERRORS. */
 int config_resolve(struct config *c, struct config_errors *errors);
 
-/* An absolute, canonical path (no "//", ".", ".." or trailing '/'); a copy replaces *RET. */
-bool value_path(struct reader *r, const char *key, const char *v, char **ret);
+/* An absolute, canonical path (no "//", ".", ".." or trailing '/') shorter than MAX; a copy replaces *RET. */
+bool value_path(struct reader *r, const char *key, const char *v, size_t max, char **ret);
 /* A whole number in [MIN, MAX]. */
 bool value_count(struct reader *r, const char *key, const char *v, unsigned min, unsigned max, unsigned *ret);
 /* A duration: a number with ms, s, m or h (seconds without), in [MIN_MS, MAX_MS]. */
@@ -53,8 +53,6 @@ bool value_duration(struct reader *r, const char *key, const char *v, unsigned l
                     unsigned long *ret_ms);
 /* yes/no, true/false, on/off, 1/0. */
 bool value_bool(struct reader *r, const char *key, const char *v, bool *ret);
-/* Which of the N VALUES V is, or -1. */
-int value_choice(struct reader *r, const char *key, const char *v, const char *const *values, size_t n);
 /* Printable text without control characters, at most MAX bytes; a copy replaces *RET. */
 bool value_text(struct reader *r, const char *key, const char *v, size_t max, char **ret);
 /* A comma-separated list of nats://HOST[:PORT] or tls://HOST[:PORT] (user:password@ allowed). */

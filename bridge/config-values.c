@@ -25,15 +25,15 @@ static bool replace(char **ret, const char *v) {
         return true;
 }
 
-bool value_path(struct reader *r, const char *key, const char *v, char **ret) {
+bool value_path(struct reader *r, const char *key, const char *v, size_t max, char **ret) {
         size_t n = strlen(v);
 
         if (v[0] != '/') {
                 rerr(r, "%s must be an absolute path, not '%s'", key, v);
                 return false;
         }
-        if (n >= PATH_MAX) {
-                rerr(r, "%s is too long", key);
+        if (n >= max) {
+                rerr(r, "%s is too long (at most %zu bytes)", key, max - 1);
                 return false;
         }
         if (strstr(v, "//") || strstr(v, "/./") || strstr(v, "/../") || (n >= 2 && streq(v + n - 2, "/.")) ||
@@ -102,20 +102,6 @@ bool value_bool(struct reader *r, const char *key, const char *v, bool *ret) {
                 }
         rerr(r, "%s: '%s' is not yes or no", key, v);
         return false;
-}
-
-int value_choice(struct reader *r, const char *key, const char *v, const char *const *values, size_t n) {
-        char list[128] = "";
-        size_t len = 0;
-
-        for (size_t i = 0; i < n; i++)
-                if (values[i] && streq(v, values[i]))
-                        return (int)i;
-        for (size_t i = 0; i < n && len < sizeof(list); i++)
-                if (values[i])
-                        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? " or " : "", values[i]);
-        rerr(r, "%s: '%s' is not %s", key, v, list);
-        return -1;
 }
 
 bool value_text(struct reader *r, const char *key, const char *v, size_t max, char **ret) {

@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,145 +70,105 @@ static struct bridge_config *current(struct reader *r) {
         return &r->c->bridges[r->bridge];
 }
 
+static bool subject_valid(const char *s) {
+        return names_subject_valid(s, true); /* wildcards: an out bridge's are refused in config-check.c */
+}
+
 static void set_url(struct reader *r, const char *v) {
         value_urls(r, "url", v, &r->c->urls, &r->c->n_urls);
 }
 
-static void set_user(struct reader *r, const char *v) {
-        value_text(r, "user", v, 256, &r->c->user);
-}
-
-static void set_password(struct reader *r, const char *v) {
-        value_text(r, "password", v, 256, &r->c->password);
-}
-
-static void set_token(struct reader *r, const char *v) {
-        value_text(r, "token", v, 1024, &r->c->token);
-}
-
-static void set_creds(struct reader *r, const char *v) {
-        value_path(r, "creds", v, &r->c->creds);
-}
-
-static void set_tls_ca(struct reader *r, const char *v) {
-        value_path(r, "tls_ca", v, &r->c->tls_ca);
-}
-
-static void set_tls_cert(struct reader *r, const char *v) {
-        value_path(r, "tls_cert", v, &r->c->tls_cert);
-}
-
-static void set_tls_key(struct reader *r, const char *v) {
-        value_path(r, "tls_key", v, &r->c->tls_key);
-}
-
-static void set_name(struct reader *r, const char *v) {
-        value_text(r, "name", v, 128, &r->c->name);
-}
-
-static void set_socket(struct reader *r, const char *v) {
-        char *s = NULL;
-
-        if (!value_path(r, "socket", v, &s))
-                return;
-        if (strlen(s) >= 108) {
-                rerr(r, "socket path is too long for a Unix socket (at most 107 bytes)");
-                free(s);
-                return;
-        }
-        free(r->c->socket);
-        r->c->socket = s;
-}
-
-static void set_spool_dir(struct reader *r, const char *v) {
-        value_path(r, "spool_dir", v, &r->c->spool_dir);
-}
-
-static void set_origin(struct reader *r, const char *v) {
-        /* checked once expanded (config_resolve_origin) */
-        value_text(r, "origin", v, ORIGIN_MAX * 4, &r->c->origin);
-}
-
-static void set_channel(struct reader *r, const char *v) {
-        if (!names_channel_valid(v))
-                rerr(r,
-                     "channel: '%s' is not a channel name (1 to %d characters of A-Z a-z 0-9 . _ -, not starting "
-                     "with '.')",
-                     v, BRIDGE_NAME_MAX);
-        else
-                value_text(r, "channel", v, BRIDGE_NAME_MAX, &current(r)->channel);
-}
-
 static void set_direction(struct reader *r, const char *v) {
-        static const char *const values[] = { [DIRECTION_OUT] = "out", [DIRECTION_IN] = "in" };
-        int i = value_choice(r, "direction", v, values, ARRAY_SIZE(values));
-
-        if (i > 0)
-                current(r)->direction = (enum direction)i;
-}
-
-static void set_subject(struct reader *r, const char *v) {
-        if (!names_subject_valid(v, true))
-                rerr(r,
-                     "subject: '%s' is not a NATS subject (tokens separated by '.', no spaces; '*' and '>' only "
-                     "as whole tokens, '>' last)",
-                     v);
+        if (streq(v, "out") || streq(v, "in"))
+                current(r)->direction = streq(v, "out") ? DIRECTION_OUT : DIRECTION_IN;
         else
-                value_text(r, "subject", v, 255, &current(r)->subject);
+                rerr(r, "direction: '%s' is not out or in", v);
 }
 
-static void set_stream(struct reader *r, const char *v) {
-        if (!names_jetstream_valid(v))
-                rerr(r, "stream: '%s' is not a stream name (1 to 64 characters of A-Z a-z 0-9 _ -)", v);
-        else
-                value_text(r, "stream", v, 64, &current(r)->stream);
-}
+/* What a key's value is, and so which parser checks it. */
+enum value_kind {
+        VALUE_TEXT,     /* printable, at most MAX bytes */
+        VALUE_PATH,     /* absolute and canonical, shorter than MAX */
+        VALUE_NAME,     /* as VALID says, described by WHAT */
+        VALUE_COUNT,    /* MIN to MAX */
+        VALUE_DURATION, /* MIN to MAX milliseconds */
+        VALUE_BOOL,
+        VALUE_OTHER, /* SET does it */
+};
 
-static void set_create_stream(struct reader *r, const char *v) {
-        value_bool(r, "create_stream", v, &current(r)->create_stream);
-}
-
-static void set_durable(struct reader *r, const char *v) {
-        if (!names_jetstream_valid(v))
-                rerr(r, "durable: '%s' is not a consumer name (1 to 64 characters of A-Z a-z 0-9 _ -)", v);
-        else
-                value_text(r, "durable", v, 64, &current(r)->durable);
-}
-
-static void set_max_inflight(struct reader *r, const char *v) {
-        value_count(r, "max_inflight", v, 1, MAX_INFLIGHT_MAX, &current(r)->max_inflight);
-}
-
-static void set_ack_wait(struct reader *r, const char *v) {
-        value_duration(r, "ack_wait", v, 1000, 12UL * 3600 * 1000, &current(r)->ack_wait_ms);
-}
+#define IN_NATS(field) SECTION_NATS, offsetof(struct config, field)
+#define IN_LOCAL(field) SECTION_LOCAL, offsetof(struct config, field)
+#define IN_BRIDGE(field) SECTION_BRIDGE, offsetof(struct bridge_config, field)
 
 static const struct key_info {
         const char *name;
         enum section section;
+        size_t offset; /* in struct config ([nats], [local]) or struct bridge_config */
+        enum value_kind kind;
+        unsigned long min, max;
+        bool (*valid)(const char *s);
+        const char *what;
         void (*set)(struct reader *r, const char *value);
 } keys[_KEY_MAX] = {
-        [KEY_URL] = { "url", SECTION_NATS, set_url },
-        [KEY_USER] = { "user", SECTION_NATS, set_user },
-        [KEY_PASSWORD] = { "password", SECTION_NATS, set_password },
-        [KEY_TOKEN] = { "token", SECTION_NATS, set_token },
-        [KEY_CREDS] = { "creds", SECTION_NATS, set_creds },
-        [KEY_TLS_CA] = { "tls_ca", SECTION_NATS, set_tls_ca },
-        [KEY_TLS_CERT] = { "tls_cert", SECTION_NATS, set_tls_cert },
-        [KEY_TLS_KEY] = { "tls_key", SECTION_NATS, set_tls_key },
-        [KEY_NAME] = { "name", SECTION_NATS, set_name },
-        [KEY_SOCKET] = { "socket", SECTION_LOCAL, set_socket },
-        [KEY_SPOOL_DIR] = { "spool_dir", SECTION_LOCAL, set_spool_dir },
-        [KEY_ORIGIN] = { "origin", SECTION_LOCAL, set_origin },
-        [KEY_CHANNEL] = { "channel", SECTION_BRIDGE, set_channel },
-        [KEY_DIRECTION] = { "direction", SECTION_BRIDGE, set_direction },
-        [KEY_SUBJECT] = { "subject", SECTION_BRIDGE, set_subject },
-        [KEY_STREAM] = { "stream", SECTION_BRIDGE, set_stream },
-        [KEY_CREATE_STREAM] = { "create_stream", SECTION_BRIDGE, set_create_stream },
-        [KEY_DURABLE] = { "durable", SECTION_BRIDGE, set_durable },
-        [KEY_MAX_INFLIGHT] = { "max_inflight", SECTION_BRIDGE, set_max_inflight },
-        [KEY_ACK_WAIT] = { "ack_wait", SECTION_BRIDGE, set_ack_wait },
+        [KEY_URL] = { "url", SECTION_NATS, 0, VALUE_OTHER, .set = set_url },
+        [KEY_USER] = { "user", IN_NATS(user), VALUE_TEXT, .max = 256 },
+        [KEY_PASSWORD] = { "password", IN_NATS(password), VALUE_TEXT, .max = 256 },
+        [KEY_TOKEN] = { "token", IN_NATS(token), VALUE_TEXT, .max = 1024 },
+        [KEY_CREDS] = { "creds", IN_NATS(creds), VALUE_PATH, .max = PATH_MAX },
+        [KEY_TLS_CA] = { "tls_ca", IN_NATS(tls_ca), VALUE_PATH, .max = PATH_MAX },
+        [KEY_TLS_CERT] = { "tls_cert", IN_NATS(tls_cert), VALUE_PATH, .max = PATH_MAX },
+        [KEY_TLS_KEY] = { "tls_key", IN_NATS(tls_key), VALUE_PATH, .max = PATH_MAX },
+        [KEY_NAME] = { "name", IN_NATS(name), VALUE_TEXT, .max = 128 },
+        [KEY_SOCKET] = { "socket", IN_LOCAL(socket), VALUE_PATH, .max = 108 /* sun_path */ },
+        [KEY_SPOOL_DIR] = { "spool_dir", IN_LOCAL(spool_dir), VALUE_PATH, .max = PATH_MAX },
+        /* checked once expanded (config-check.c) */
+        [KEY_ORIGIN] = { "origin", IN_LOCAL(origin), VALUE_TEXT, .max = ORIGIN_MAX * 4 },
+        [KEY_CHANNEL] = { "channel", IN_BRIDGE(channel), VALUE_NAME, .valid = names_channel_valid,
+                          .what = "a channel name (1 to 128 characters of A-Z a-z 0-9 . _ -, not starting with '.')" },
+        [KEY_DIRECTION] = { "direction", SECTION_BRIDGE, 0, VALUE_OTHER, .set = set_direction },
+        [KEY_SUBJECT] = { "subject", IN_BRIDGE(subject), VALUE_NAME, .valid = subject_valid,
+                          .what = "a NATS subject (tokens separated by '.', no spaces; '*' and '>' only as whole "
+                                  "tokens, '>' last)" },
+        [KEY_STREAM] = { "stream", IN_BRIDGE(stream), VALUE_NAME, .valid = names_jetstream_valid,
+                         .what = "a stream name (1 to 64 characters of A-Z a-z 0-9 _ -)" },
+        [KEY_CREATE_STREAM] = { "create_stream", IN_BRIDGE(create_stream), VALUE_BOOL },
+        [KEY_DURABLE] = { "durable", IN_BRIDGE(durable), VALUE_NAME, .valid = names_jetstream_valid,
+                          .what = "a consumer name (1 to 64 characters of A-Z a-z 0-9 _ -)" },
+        [KEY_MAX_INFLIGHT] = { "max_inflight", IN_BRIDGE(max_inflight), VALUE_COUNT, 1, MAX_INFLIGHT_MAX },
+        [KEY_ACK_WAIT] = { "ack_wait", IN_BRIDGE(ack_wait_ms), VALUE_DURATION, 1000, 12UL * 3600 * 1000 },
 };
+
+/* Check VALUE as key K says and store it. */
+static void key_set(struct reader *r, const struct key_info *k, const char *v) {
+        char *at = (k->section == SECTION_BRIDGE ? (char *)current(r) : (char *)r->c) + k->offset;
+
+        switch (k->kind) {
+        case VALUE_TEXT:
+                value_text(r, k->name, v, k->max, (char **)at);
+                break;
+        case VALUE_PATH:
+                value_path(r, k->name, v, k->max, (char **)at);
+                break;
+        case VALUE_NAME:
+                if (k->valid(v))
+                        value_text(r, k->name, v, 255, (char **)at);
+                else
+                        rerr(r, "%s: '%s' is not %s", k->name, v, k->what);
+                break;
+        case VALUE_COUNT:
+                value_count(r, k->name, v, (unsigned)k->min, (unsigned)k->max, (unsigned *)at);
+                break;
+        case VALUE_DURATION:
+                value_duration(r, k->name, v, k->min, k->max, (unsigned long *)at);
+                break;
+        case VALUE_BOOL:
+                value_bool(r, k->name, v, (bool *)at);
+                break;
+        case VALUE_OTHER:
+                k->set(r, v);
+                break;
+        }
+}
 
 static const char *const section_names[] = {
         [SECTION_NATS] = "[nats]", [SECTION_LOCAL] = "[local]", [SECTION_BRIDGE] = "[bridge NAME]"
@@ -249,7 +211,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
                 rerr(r, "%s: empty value", key);
                 return 1;
         }
-        keys[k].set(r, value);
+        key_set(r, &keys[k], value);
         return 1;
 }
 

@@ -1,7 +1,19 @@
 /*
- * in.c — the in direction's worker (see in.h). Every JetStream call here
- * blocks (subscribing, fetching, reading the consumer's state) and is made
- * on this worker thread, never on one of the NATS client's.
+ * in.c — the in direction: JetStream -> channel, acknowledged only once
+ * delivered.
+ *
+ * The worker fetches from a durable pull consumer (explicit acks, ack_wait,
+ * at most max_inflight unacknowledged) and, for each message in turn: drops
+ * it when its origin is this bridge's (no echo in a two-way setup) or when
+ * it was delivered before (mark.h); otherwise sends it into the channel with
+ * the priority from its header and records it. The record is made durable,
+ * then the messages are acknowledged. While the channel is full nothing more
+ * is fetched, and the messages held get "in progress" before ack_wait runs
+ * out, so JetStream does not deliver them again meanwhile.
+ *
+ * Every JetStream call here blocks (subscribing, fetching, reading the
+ * consumer's state) and is made on this worker thread, never on one of the
+ * NATS client's.
  *
  * The messages fetched are "held" until each is delivered or dropped, then
  * "done" until acknowledged; a fetch happens only when nothing is held, so
@@ -16,7 +28,6 @@
 #include <string.h>
 
 #include "bridge.h"
-#include "in.h"
 #include "log.h"
 #include "mark.h"
 #include "util.h"
@@ -65,7 +76,7 @@ static void in_free(void *p) {
         free(in);
 }
 
-static int in_new(struct bridge *b, struct in **ret) {
+static int in_start(struct bridge *b) {
         struct in *in = calloc(1, sizeof(*in));
         int r;
 
@@ -73,7 +84,6 @@ static int in_new(struct bridge *b, struct in **ret) {
                 return -ENOMEM;
         in->b = b;
         b->dir = in;
-        b->dir_free = in_free;
         in->batch = b->cfg->max_inflight;
         in->held = calloc(in->batch, sizeof(*in->held));
         in->done = calloc(in->batch, sizeof(*in->done));
@@ -82,10 +92,7 @@ static int in_new(struct bridge *b, struct in **ret) {
         r = mark_open(b->config->spool_dir, b->cfg->name, &in->mark);
         if (r == 0)
                 r = link_jetstream(b->link, NULL, NULL, 0, &in->js);
-        if (r < 0)
-                return r;
-        *ret = in;
-        return 0;
+        return r;
 }
 
 /* The stream, the record bound to it, the consumer and the subscription: until they work or the bridge stops. */
@@ -307,14 +314,15 @@ static void in_step(struct in *in) {
         in_wait_room(in);
 }
 
-static int in_loop(struct in *in) {
-        const struct bridge_config *c = in->b->cfg;
+static int in_loop(struct bridge *b) {
+        const struct bridge_config *c = b->cfg;
+        struct in *in = b->dir;
 
         if (!in_setup(in))
                 return -ECANCELED;
         log_info("[bridge %s] forwarding subject %s (stream %s, durable %s) into channel %s", c->name, c->subject,
                  c->stream, c->durable, c->channel);
-        while (!bridge_stopping(in->b))
+        while (!bridge_stopping(b))
                 in_step(in);
         in_ack(in);
         /* what is still held comes again at once for the next start, not after ack_wait */
@@ -326,23 +334,19 @@ static int in_loop(struct in *in) {
         return 0;
 }
 
-int in_run(struct bridge *b) {
-        struct in *in = NULL;
-        int r;
+static void in_release(struct bridge *b) {
+        struct in *in = b->dir;
 
-        r = bridge_open_channel(b, IPCB_SEND);
-        if (r < 0)
-                return r;
-        r = in_new(b, &in);
-        if (r == 0)
-                r = in_loop(in);
-        in = b->dir;
-        if (in) {
-                /* the client's objects go now: the connection closes once every bridge has stopped */
-                natsSubscription_Destroy(in->sub);
-                in->sub = NULL;
-                jsCtx_Destroy(in->js);
-                in->js = NULL;
-        }
-        return r;
+        natsSubscription_Destroy(in->sub);
+        in->sub = NULL;
+        jsCtx_Destroy(in->js);
+        in->js = NULL;
 }
+
+const struct bridge_direction in_direction = {
+        .channel_flags = IPCB_SEND,
+        .start = in_start,
+        .loop = in_loop,
+        .release = in_release,
+        .free = in_free,
+};

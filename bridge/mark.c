@@ -8,17 +8,16 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mark.h"
+#include "statefile.h"
 #include "util.h"
 
 #define MARK_HEADER 64
@@ -111,25 +110,13 @@ fresh:
 
 int mark_open(const char *dir, const char *name, struct mark **ret) {
         struct mark *m = calloc(1, sizeof(*m));
-        int r = 0;
+        int r;
 
         if (!m)
                 return -ENOMEM;
-        m->fd = -1;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                r = -errno;
-        else if (asprintf(&m->path, "%s/%s.mark", dir, name) < 0)
-                r = -ENOMEM;
-        else if ((m->fd = open(m->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-                r = -errno;
-        else if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
-                r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        r = statefile_open(dir, name, "mark", &m->path, &m->fd);
         if (r < 0) {
-                if (r == -EBUSY)
-                        log_error("%s is in use by another ipcbroker-bridge", m->path);
-                else
-                        log_error("%s/%s.mark: %s", dir, name, strerror(-r));
-                mark_close(m);
+                free(m);
                 return r;
         }
         mark_load(m);
@@ -149,25 +136,21 @@ void mark_close(struct mark *m) {
 
 /* Replace the file by one holding only the header and the live entries. */
 static int mark_rewrite(struct mark *m) {
-        _cleanup_free_ char *tmp = NULL;
-        int fd, r = 0;
+        size_t bytes = m->n * sizeof(*m->seqs);
+        int fd = statefile_begin(m->path), r;
 
-        if (asprintf(&tmp, "%s.new", m->path) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
-                return -errno;
+                return fd;
         r = mark_write_header(fd, m->created, m->floor);
-        if (r == 0 && m->n &&
-            pwrite(fd, m->seqs, m->n * sizeof(*m->seqs), MARK_HEADER) != (ssize_t)(m->n * sizeof(*m->seqs)))
+        if (r == 0 && bytes && pwrite(fd, m->seqs, bytes, MARK_HEADER) != (ssize_t)bytes)
                 r = errno ? -errno : -EIO;
-        if (r == 0 && (fdatasync(fd) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, m->path) < 0))
-                r = -errno;
         if (r < 0) {
                 close(fd);
-                unlink(tmp);
                 return r;
         }
+        r = statefile_commit(m->path, fd);
+        if (r < 0)
+                return r;
         close(m->fd);
         m->fd = fd;
         m->entries = m->n;

@@ -1,5 +1,16 @@
 /*
- * out.c — the out direction's worker (see out.h).
+ * out.c — the out direction: channel -> spool -> JetStream, at least once.
+ *
+ * The worker takes a message from the channel only while fewer than
+ * max_inflight are unacknowledged, receiving it straight into a spool slot;
+ * it makes the slots durable, then publishes each asynchronously with a
+ * Nats-Msg-Id of origin, channel, boot id and sequence (the stream's
+ * duplicate window drops a second copy) and the priority and origin in
+ * headers. JetStream's acknowledgement frees the slot. A publish that fails,
+ * times out (ack_wait) or was on a connection that went away is published
+ * again; the slots still full at start are published again first. While
+ * max_inflight are unacknowledged the channel is not read: it fills and its
+ * senders wait.
  *
  * Threads: the worker does every blocking call and owns every slot. The NATS
  * client calls out_on_ack() on its own thread with each publish's outcome;
@@ -26,7 +37,6 @@
 #include "bridge.h"
 #include "inflight.h"
 #include "log.h"
-#include "out.h"
 #include "spool.h"
 #include "util.h"
 
@@ -136,7 +146,7 @@ static void out_free(void *p) {
         free(o);
 }
 
-static int out_new(struct bridge *b, struct out **ret) {
+static int out_start(struct bridge *b) {
         struct out *o = calloc(1, sizeof(*o));
         const uint32_t *replay;
         size_t n_replay, payload;
@@ -157,7 +167,6 @@ static int out_new(struct bridge *b, struct out **ret) {
         /* a FIFO packet is read straight into the buffer only when the buffer could take any packet */
         payload = (size_t)attr.message_size < 4096 && !o->mq ? 4096 : (size_t)attr.message_size;
         b->dir = o;
-        b->dir_free = out_free;
         r = spool_open(b->config->spool_dir, b->cfg->name, b->cfg->max_inflight, payload, &o->sp);
         if (r < 0)
                 return r;
@@ -178,11 +187,7 @@ static int out_new(struct bridge *b, struct out **ret) {
         atomic_store(&b->n.pending, (int_fast64_t)n_replay);
         if (n_replay)
                 log_notice("[bridge %s] %zu message(s) from the spool will be published again", b->cfg->name, n_replay);
-        r = link_jetstream(b->link, out_on_ack, b, 4 * (int64_t)o->n + 64, &o->js);
-        if (r < 0)
-                return r;
-        *ret = o;
-        return 0;
+        return link_jetstream(b->link, out_on_ack, b, 4 * (int64_t)o->n + 64, &o->js);
 }
 
 /* ---- publishing -------------------------------------------------------------------------------------- */
@@ -453,17 +458,18 @@ static void out_drain(struct out *o) {
         }
 }
 
-static int out_loop(struct out *o) {
-        const struct bridge_config *c = o->b->cfg;
+static int out_loop(struct bridge *b) {
+        const struct bridge_config *c = b->cfg;
+        struct out *o = b->dir;
         int64_t reopen_ms = 0;
         int r = 0;
 
         if (!out_stream(o))
                 return -ECANCELED;
-        o->gen = link_generation(o->b->link);
+        o->gen = link_generation(b->link);
         log_info("[bridge %s] forwarding channel %s to subject %s (stream %s), at most %zu in flight", c->name,
                  c->channel, c->subject, c->stream, o->n);
-        while (!bridge_stopping(o->b) && r == 0)
+        while (!bridge_stopping(b) && r == 0)
                 r = out_step(o, &reopen_ms);
         out_drain(o);
         if (o->n_free < o->n)
@@ -471,21 +477,17 @@ static int out_loop(struct out *o) {
         return r;
 }
 
-int out_run(struct bridge *b) {
-        struct out *o = NULL;
-        int r;
+static void out_release(struct bridge *b) {
+        struct out *o = b->dir;
 
-        r = bridge_open_channel(b, IPCB_RECV);
-        if (r < 0)
-                return r;
-        r = out_new(b, &o);
-        if (r == 0)
-                r = out_loop(o);
-        o = b->dir;
-        if (o) {
-                /* the client's objects go now: the connection closes once every bridge has stopped */
-                jsCtx_Destroy(o->js);
-                o->js = NULL;
-        }
-        return r;
+        jsCtx_Destroy(o->js);
+        o->js = NULL;
 }
+
+const struct bridge_direction out_direction = {
+        .channel_flags = IPCB_RECV,
+        .start = out_start,
+        .loop = out_loop,
+        .release = out_release,
+        .free = out_free,
+};

@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "spool.h"
+#include "statefile.h"
 #include "util.h"
 
 #define SPOOL_MAGIC "IPCBSPL1"
@@ -232,16 +233,11 @@ static int spool_scan(struct spool *sp) {
 
 /* Copy the messages to replay into a new file of SLOTS x SLOT_SIZE, which replaces the old one. */
 static int spool_reshape(struct spool *sp, size_t slots, size_t slot_size) {
-        struct spool n = { .fd = -1, .next_seq = sp->next_seq };
-        _cleanup_free_ char *tmp = NULL;
-        int r;
+        struct spool n = { .fd = statefile_begin(sp->path), .next_seq = sp->next_seq };
+        int r = n.fd < 0 ? n.fd : 0;
 
-        if (asprintf(&tmp, "%s.new", sp->path) < 0)
-                return -ENOMEM;
-        n.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (n.fd < 0)
-                return -errno;
-        r = file_init(n.fd, slots, slot_size, sp->next_seq);
+        if (r == 0)
+                r = file_init(n.fd, slots, slot_size, sp->next_seq);
         if (r == 0)
                 r = spool_map(&n, slots, slot_size);
         for (size_t i = 0; r == 0 && i < sp->n_replay; i++) {
@@ -249,12 +245,12 @@ static int spool_reshape(struct spool *sp, size_t slots, size_t slot_size) {
                 memcpy(to, from, sizeof(*from) + from->len);
                 sp->replay[i] = (uint32_t)i;
         }
-        if (r == 0 && (fdatasync(n.fd) < 0 || flock(n.fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, sp->path) < 0))
-                r = -errno;
+        if (r == 0)
+                r = statefile_commit(sp->path, n.fd);
+        else if (n.fd >= 0)
+                close(n.fd);
         if (r < 0) {
                 spool_unmap(&n);
-                close(n.fd);
-                unlink(tmp);
                 return r;
         }
         spool_unmap(sp);
@@ -310,11 +306,6 @@ static int spool_open_file(struct spool *sp, size_t slots, size_t slot_size) {
         struct stat st;
         int r;
 
-        sp->fd = open(sp->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (sp->fd < 0)
-                return -errno;
-        if (flock(sp->fd, LOCK_EX | LOCK_NB) < 0)
-                return errno == EWOULDBLOCK ? -EBUSY : -errno;
         if (fstat(sp->fd, &st) < 0)
                 return -errno;
         r = st.st_size == 0 ? -ENODATA : file_header_read(sp->fd, &h);
@@ -344,12 +335,12 @@ int spool_open(const char *dir, const char *name, size_t slots, size_t payload, 
                 free(sp);
                 return -EFBIG;
         }
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                r = -errno;
-        else if (asprintf(&sp->path, "%s/%s.spool", dir, name) < 0)
-                r = -ENOMEM;
-        else
-                r = spool_open_file(sp, slots, slot_size);
+        r = statefile_open(dir, name, "spool", &sp->path, &sp->fd);
+        if (r < 0) {
+                free(sp);
+                return r;
+        }
+        r = spool_open_file(sp, slots, slot_size);
         if (r == 0)
                 r = spool_scan(sp);
         if (r == 0)
@@ -359,10 +350,7 @@ int spool_open(const char *dir, const char *name, size_t slots, size_t payload, 
         if (r == 0)
                 r = spool_sync(sp);
         if (r < 0) {
-                if (r == -EBUSY)
-                        log_error("spool %s is in use by another ipcbroker-bridge", sp->path);
-                else
-                        log_error("spool %s/%s.spool: %s", dir, name, strerror(-r));
+                log_error("spool %s: %s", sp->path, strerror(-r));
                 spool_close(sp);
                 return r;
         }

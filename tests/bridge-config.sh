@@ -84,7 +84,7 @@ bad "duplicate key" +2 'url = nats://b:1' "duplicate key 'url' \(already set at 
 bad "empty value" 3 'name =' "name: empty value"
 # [local]
 bad "socket not absolute" 6 'socket = ipcbroker.sock' "socket must be an absolute path"
-bad "socket too long" 6 "socket = /$(printf 'x%.0s' $(seq 1 120))" "too long for a Unix socket"
+bad "socket too long" 6 "socket = /$(printf 'x%.0s' $(seq 1 120))" "socket is too long \\(at most 107 bytes\\)"
 bad "spool_dir not canonical" 7 'spool_dir = /var/lib//bridge' "not a canonical path"
 bad "origin with an unknown specifier" 8 'origin = %Q' "origin: unknown specifier '%Q'"
 bad "origin with a colon" 8 'origin = a:b' "origin: 'a:b' is not 1 to 64 characters"

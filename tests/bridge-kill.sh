@@ -11,21 +11,8 @@
 bridge_init
 
 N=3000
-add_channel jobs type=mqueue max_messages=10 message_size=128 mode=0666 on_stop=remove
-ok "host A's daemon starts" daemon_start
-host_b_init
-add_channel_b jobs type=mqueue max_messages=10 message_size=128 mode=0666 on_stop=remove
-ok "host B's daemon starts" host_b_start
-ok "nats-server starts" nats_start
-
-bridge_conf a "$SOCK" hosta
-add_bridge a jobs direction=out subject=ipc.jobs ack_wait=5s
-bridge_conf b "$B_SOCK" hostb
-add_bridge b jobs direction=in subject=ipc.jobs ack_wait=2s max_inflight=64
-bridge_start a
-bridge_start b
-ok "A's bridge gets ready" bridge_ready a
-ok "B's bridge gets ready" bridge_ready b
+two_hosts jobs type=mqueue max_messages=10 message_size=128 mode=0666 on_stop=remove
+bridge_pair jobs ipc.jobs "ack_wait=5s" "ack_wait=2s max_inflight=64"
 
 # ---- A's bridge --------------------------------------------------------------------------------------------
 recv_start "$B_SOCK" jobs "$T/recv1.out" "$N"
@@ -58,7 +45,6 @@ diag "A after its restart: $(bridge_fresh a jobs)"
 recv_start "$B_SOCK" jobs "$T/recv2.out" "$N"
 kill -STOP "$RECV_PID"
 ok "10 messages fill B's channel" send_messages "$SOCK" jobs b 10 1
-queue_full() { [ "$(queue_depth "$1")" = 10 ]; }
 ok "B's channel is full" wait_until 20 queue_full "${B_PREFIX}jobs"
 ok "B's bridge has delivered them" wait_fresh 20 b jobs forwarded $((N + 10)) pending 0
 kill -STOP "$(bridge_pid b)"
@@ -68,7 +54,6 @@ sleep 1
 ok "the other messages go out while B's bridge is frozen" sh -c "
         awk 'BEGIN { for (i = 11; i <= $N; i++) printf \"b-%d-p0\\n\", i }' |
         '$IPCBROKER' -s '$SOCK' send jobs -p 0 -t 60s"
-stream_has() { [ "$(js_info IPC messages)" -ge "$1" ]; }
 ok "the stream has them" wait_until 30 stream_has $((2 * N))
 kill -CONT "$(bridge_pid b)"
 holding() { ! counts_match "$(bridge_fresh b jobs)" pending 0; }

@@ -6,11 +6,12 @@
 #
 #   . "$top_srcdir/tests/bridge-lib.sh"
 #   bridge_init                       # skips without nats-server or the bridge
+#   two_hosts jobs type=mqueue ...    # or step by step:
 #   add_channel jobs type=mqueue ...  # host A, as in lib.sh; daemon_start
 #   host_b_init; add_channel_b jobs ...; host_b_start
 #   nats_start
 #   bridge_conf a "$SOCK" hosta; add_bridge a jobs direction=out subject=ipc.jobs
-#   bridge_start a; bridge_ready a
+#   bridge_start a; bridge_ready a    # (bridge_pair jobs ipc.jobs "A-KEYS" "B-KEYS": both)
 #   send_messages "$SOCK" jobs TAG COUNT PRIOS [CHUNK PAUSE]
 #   recv_start "$B_SOCK" jobs FILE COUNT; recv_wait SECONDS
 #   check_messages FILE TAG COUNT     # prints missing=N duplicates=N badprio=N other=N
@@ -87,6 +88,7 @@ js_info() {
         "$JS_CONSUMER" "$NATS_URL" "${@:1:$#-1}" | sed -n "s/^$key=//p"
 }
 
+stream_has() { [ "$(js_info IPC messages)" -ge "$1" ]; } # stream IPC holds at least N messages
 js_info_is() { [ "$(js_info "${@:1:$#-1}")" = "${*: -1}" ]; } # js_info_is STREAM [DURABLE] KEY VALUE (for wait_until)
 
 # ---- host B: a second ipcbrokerd ---------------------------------------------------------------------
@@ -123,6 +125,7 @@ host_b_start() {
 
 # The kernel's count of messages in a queue: queue_depth KERNEL-NAME
 queue_depth() { "$MQTOOL" attr "$1" | cut -d' ' -f3; }
+queue_full() { [ "$(queue_depth "$1")" = 10 ]; } # the tests' queues hold 10 (fs.mqueue.msg_max)
 
 # ---- bridges ----------------------------------------------------------------------------------------------
 
@@ -242,6 +245,31 @@ bridge_stop() { # NAME: SIGTERM; returns its exit status
 
 # Resident memory of bridge NAME in kB
 bridge_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$(bridge_pid "$1")/status" 2>/dev/null; }
+
+# ---- the usual set-up --------------------------------------------------------------------------------------
+
+# Both hosts' daemons, each with channel NAME (key=value...), and nats-server: each checked.
+two_hosts() { # NAME key=value...
+        add_channel "$@"
+        ok "host A's daemon starts" daemon_start
+        host_b_init
+        add_channel_b "$@"
+        ok "host B's daemon starts" host_b_start
+        ok "nats-server starts" nats_start
+}
+
+# Bridge a (origin hosta) takes CHANNEL out to SUBJECT, bridge b (hostb) brings it into B's CHANNEL,
+# with A-KEYS and B-KEYS (key=value, space-separated) besides; both started and ready.
+bridge_pair() { # CHANNEL SUBJECT A-KEYS B-KEYS
+        bridge_conf a "$SOCK" hosta
+        add_bridge a "$1" direction=out subject="$2" $3
+        bridge_conf b "$B_SOCK" hostb
+        add_bridge b "$1" direction=in subject="$2" $4
+        bridge_start a
+        bridge_start b
+        ok "A's bridge gets ready" bridge_ready a
+        ok "B's bridge gets ready" bridge_ready b
+}
 
 # ---- messages ---------------------------------------------------------------------------------------------------
 

@@ -8,21 +8,8 @@
 bridge_init
 
 N=3000
-add_channel jobs type=mqueue max_messages=10 message_size=128 mode=0666 on_stop=remove
-ok "host A's daemon starts" daemon_start
-host_b_init
-add_channel_b jobs type=mqueue max_messages=10 message_size=128 mode=0666 on_stop=remove
-ok "host B's daemon starts" host_b_start
-ok "nats-server starts" nats_start
-
-bridge_conf a "$SOCK" hosta
-add_bridge a jobs direction=out subject=ipc.jobs max_inflight=50 ack_wait=5s
-bridge_conf b "$B_SOCK" hostb
-add_bridge b jobs direction=in subject=ipc.jobs ack_wait=3s
-bridge_start a
-bridge_start b
-ok "A's bridge gets ready" bridge_ready a
-ok "B's bridge gets ready" bridge_ready b
+two_hosts jobs type=mqueue max_messages=10 message_size=128 mode=0666 on_stop=remove
+bridge_pair jobs ipc.jobs "max_inflight=50 ack_wait=5s" "ack_wait=3s"
 
 recv_start "$B_SOCK" jobs "$T/recv.out" "$N"
 send_messages "$SOCK" jobs k "$N" 4 100 0.05 &
@@ -32,7 +19,6 @@ nats_kill
 diag "nats-server killed after $(bridge_count b forwarded) messages reached B"
 
 ok "A's bridge stops taking at max_inflight (50 pending)" wait_until 20 bridge_counts_are a pending 50
-queue_full() { [ "$(queue_depth "$1")" = 10 ]; }
 ok "A's channel fills up: its sender waits" wait_until 10 queue_full "${PREFIX}jobs"
 rss_before=$(bridge_rss a)
 sleep 2

@@ -26,7 +26,6 @@ ok "B's bridge retries its channel while B's daemon is down" \
         wait_until 10 grep -q 'cannot open channel jobs: cannot reach ipcbrokerd' "$T/b.log"
 send_messages "$SOCK" jobs late "$N" 4 &
 sender=$!
-queue_full() { [ "$(queue_depth "$1")" = 10 ]; }
 ok "A's channel fills: nothing is taken before NATS is there" wait_until 10 queue_full "${PREFIX}jobs"
 sleep 1
 ok "no READY=1 while NATS is down" test "$(count_lines "$T/a.notify.log" 'READY=1')$(count_lines "$T/b.notify.log" 'READY=1')" = 00
