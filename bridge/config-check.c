@@ -147,6 +147,9 @@ static void resolve_bridge(struct config *c, struct bridge_config *b, struct con
                      "subject: an out bridge publishes on one subject: '%s' has wildcards", b->subject);
         if (b->direction == DIRECTION_OUT && b->durable)
                 cerr(c, e, b->key_line[KEY_DURABLE], "durable applies to direction = in only");
+        if (!b->create_stream && b->key_line[KEY_REPLICAS])
+                cerr(c, e, b->key_line[KEY_REPLICAS],
+                     "replicas applies to a stream the bridge creates: not with create_stream = no");
         if (b->direction == DIRECTION_IN && !b->durable && c->origin && names_origin_valid(c->origin))
                 default_durable(c, b, e);
 }

@@ -136,6 +136,8 @@ static const struct key_info {
                           .what = "a consumer name (1 to 64 characters of A-Z a-z 0-9 _ -)" },
         [KEY_MAX_INFLIGHT] = { "max_inflight", IN_BRIDGE(max_inflight), VALUE_COUNT, 1, MAX_INFLIGHT_MAX },
         [KEY_ACK_WAIT] = { "ack_wait", IN_BRIDGE(ack_wait_ms), VALUE_DURATION, 1000, 12UL * 3600 * 1000 },
+        /* an addition to issue 12's keys: a stream the bridge creates in a cluster wants copies on 3 servers */
+        [KEY_REPLICAS] = { "replicas", IN_BRIDGE(replicas), VALUE_COUNT, 1, 5 },
 };
 
 /* Check VALUE as key K says and store it. */
@@ -255,6 +257,7 @@ static void bridge_begin(struct reader *r, const char *name) {
                 .create_stream = true,
                 .max_inflight = DEFAULT_MAX_INFLIGHT,
                 .ack_wait_ms = DEFAULT_ACK_WAIT_MS,
+                .replicas = 1,
                 .line = r->line,
         };
         r->section = SECTION_BRIDGE;

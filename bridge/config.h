@@ -39,6 +39,7 @@ enum config_key {
         KEY_DURABLE,
         KEY_MAX_INFLIGHT,
         KEY_ACK_WAIT,
+        KEY_REPLICAS,
         _KEY_MAX,
 };
 
@@ -58,6 +59,7 @@ struct bridge_config {
         char *durable; /* in only */
         unsigned max_inflight;
         unsigned long ack_wait_ms;
+        unsigned replicas;           /* of a stream the bridge creates */
         unsigned line;               /* of the section header */
         unsigned key_line[_KEY_MAX]; /* where each key was set, 0 if not */
 };

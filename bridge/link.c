@@ -307,9 +307,11 @@ static natsStatus stream_create(jsCtx *js, const struct bridge_config *b, jsStre
         sc.Subjects = subjects;
         sc.SubjectsLen = 1;
         sc.Storage = js_FileStorage;
+        sc.Replicas = b->replicas;
         s = js_AddStream(si, js, &sc, NULL, jerr);
         if (s == NATS_OK)
-                log_notice("[bridge %s] created stream %s for subject %s", b->name, b->stream, b->subject);
+                log_notice("[bridge %s] created stream %s for subject %s (%u %s)", b->name, b->stream, b->subject,
+                           b->replicas, b->replicas == 1 ? "replica" : "replicas");
         return s;
 }
 

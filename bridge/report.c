@@ -87,8 +87,10 @@ void report_summary(const struct config *c, FILE *f) {
                         fprintf(f, "bridge %s: in, subject %s (durable %s) -> channel %s", b->name, b->subject,
                                 b->durable, b->channel);
                 fprintf(f, ", stream %s%s, max_inflight %u, ack_wait %lu%s\n", b->stream,
-                        b->create_stream ? "" : " (must exist)", b->max_inflight,
-                        b->ack_wait_ms % 1000 ? b->ack_wait_ms : b->ack_wait_ms / 1000,
+                        !b->create_stream ? " (must exist)"
+                        : b->replicas > 1 ? " (created with replicas)"
+                                          : "",
+                        b->max_inflight, b->ack_wait_ms % 1000 ? b->ack_wait_ms : b->ack_wait_ms / 1000,
                         b->ack_wait_ms % 1000 ? "ms" : "s");
         }
 }

@@ -3,8 +3,8 @@
  * it, or one stored message, for the bridge's tests (Debian has no `nats`
  * CLI).
  *
- *   js-consumer URL STREAM             messages=N
- *   js-consumer URL STREAM DURABLE     messages=N, then ack_pending=N redelivered=N
+ *   js-consumer URL STREAM             messages=N replicas=N
+ *   js-consumer URL STREAM DURABLE     the same, then ack_pending=N redelivered=N
  *                                      pending=N delivered=N ack_floor=N
  *   js-consumer URL STREAM @SEQ        subject=S, header KEY=VALUE..., data=D
  *   js-consumer URL STREAM DURABLE peek
@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
                 if (s == NATS_OK)
                         s = js_GetStreamInfo(&si, js, argv[2], NULL, NULL);
                 if (s == NATS_OK)
-                        printf("messages=%" PRIu64 "\n", si->State.Msgs);
+                        printf("messages=%" PRIu64 "\nreplicas=%" PRId64 "\n", si->State.Msgs, si->Config->Replicas);
                 if (s == NATS_OK && argc == 4)
                         s = print_consumer(js, argv[2], argv[3]);
         }
