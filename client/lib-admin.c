@@ -65,12 +65,6 @@ struct list_call {
         size_t count, cap;
 };
 
-static enum lib_page_end list_fill(struct lib_paged *p, struct wire_writer *w, const char *cursor) {
-        if (cursor)
-                wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
-        return LIB_PAGE_BY_CURSOR;
-}
-
 static int list_take(struct lib_paged *p, const struct wire_value *entry) {
         struct list_call *l = container_of(p, struct list_call, paged);
         struct wire_attrs a;
@@ -84,19 +78,11 @@ static int list_take(struct lib_paged *p, const struct wire_value *entry) {
 }
 
 _public_ int ipcb_list(ipcb_info **infos, size_t *n) {
-        struct list_call l = { .paged = { .type = WIRE_REQ_LIST, .fill = list_fill, .take = list_take } };
-        int r;
+        struct list_call l = { .paged = { .type = WIRE_REQ_LIST, .fill = lib_page_by_cursor, .take = list_take } };
 
         if (!infos || !n)
                 return -EINVAL;
-        r = lib_paged_call(&l.paged);
-        if (r < 0) {
-                free(l.out);
-                return r;
-        }
-        *infos = l.out;
-        *n = l.count;
-        return (int)l.count;
+        return lib_paged_hand_out(&l.paged, (void **)&l.out, &l.count, (void **)infos, n);
 }
 
 struct purge_call {

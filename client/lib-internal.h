@@ -105,8 +105,16 @@ struct lib_paged {
         int (*take)(struct lib_paged *p, const struct wire_value *entry);
 };
 
+/* A FILL for requests that take nothing but the cursor (list, metrics). */
+enum lib_page_end lib_page_by_cursor(struct lib_paged *p, struct wire_writer *w, const char *cursor);
 /* Returns 0, or a negative errno; what earlier pages brought has been taken. */
 int lib_paged_call(struct lib_paged *p);
+/*
+ * Run P, whose TAKE fills the array *ARR of *COUNT elements: on success the
+ * caller's *OUT and *N get it and the count is returned; on failure it is
+ * freed and the negative errno returned.
+ */
+int lib_paged_hand_out(struct lib_paged *p, void **arr, const size_t *count, void **out, size_t *n);
 /* Room for one more of N elements of SIZE bytes in *ARR (capacity *CAP, growing from FIRST): 0 or -ENOMEM. */
 int lib_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
 

@@ -34,12 +34,6 @@ struct metrics_call {
         size_t cap;
 };
 
-static enum lib_page_end metrics_fill(struct lib_paged *p, struct wire_writer *w, const char *cursor) {
-        if (cursor)
-                wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
-        return LIB_PAGE_BY_CURSOR;
-}
-
 static int metrics_reply(struct lib_paged *p, const struct lib_reply *reply) {
         ipcb_metrics *m = container_of(p, struct metrics_call, paged)->m;
         const struct wire_attrs *a = &reply->attrs;
@@ -96,7 +90,7 @@ static int metrics_take(struct lib_paged *p, const struct wire_value *entry) {
 _public_ int ipcb_metrics_get(ipcb_metrics **out) {
         struct metrics_call mc = {
                 .paged = { .type = WIRE_REQ_METRICS,
-                           .fill = metrics_fill,
+                           .fill = lib_page_by_cursor,
                            .reply = metrics_reply,
                            .take = metrics_take },
         };
@@ -173,18 +167,10 @@ _public_ int ipcb_holders(const char *name, ipcb_holder **out, size_t *n) {
                            .take = holders_take },
                 .name = name,
         };
-        int r;
 
         if (!out || !n || (name && (!*name || strlen(name) > IPCB_NAME_MAX)))
                 return -EINVAL;
-        r = lib_paged_call(&hc.paged);
-        if (r < 0) {
-                free(hc.out);
-                return r;
-        }
-        *out = hc.out;
-        *n = hc.count;
-        return (int)hc.count;
+        return lib_paged_hand_out(&hc.paged, (void **)&hc.out, &hc.count, (void **)out, n);
 }
 
 /* ---- wait ---- */

@@ -73,3 +73,22 @@ int lib_paged_call(struct lib_paged *p) {
         close(fd);
         return r < 0 ? r : 0;
 }
+
+int lib_paged_hand_out(struct lib_paged *p, void **arr, const size_t *count, void **out, size_t *n) {
+        int r = lib_paged_call(p);
+
+        if (r < 0) {
+                free(*arr);
+                *arr = NULL;
+                return r;
+        }
+        *out = *arr;
+        *n = *count;
+        return (int)*count;
+}
+
+enum lib_page_end lib_page_by_cursor(struct lib_paged *p, struct wire_writer *w, const char *cursor) {
+        if (cursor)
+                wire_put_string(w, WIRE_ATTR_CURSOR, cursor);
+        return LIB_PAGE_BY_CURSOR;
+}

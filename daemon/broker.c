@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker.h"
 #include "connections.h"
+#include "fdstore.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -96,6 +99,12 @@ static void broker_on_channel_ready(void *userdata) {
         broker_channels_changed(userdata);
 }
 
+/* A pipe's contents live only while a descriptor is open: the service manager keeps one across restarts. */
+static void broker_on_new_object(struct channel *ch, void *userdata) {
+        if (ch->ops->data_needs_holder && ch->fd >= 0)
+                fdstore_put(ch->config->name, ch->fd);
+}
+
 static void broker_on_watchdog(struct ev_loop *loop, ev_timer *w, int revents) {
         notify_watchdog();
 }
@@ -140,6 +149,7 @@ int broker_new(const char *config_path, const struct config_defaults *defaults, 
         ev_init(&b->sample_timer, broker_on_sample);
         ev_idle_init(&b->retry_waits, broker_on_retry_waits);
         channel_on_ready(broker_on_channel_ready, b);
+        channel_on_new_object(broker_on_new_object, b);
 
         ev_signal_init(&b->sigterm, broker_on_signal, SIGTERM);
         ev_signal_init(&b->sigint, broker_on_signal, SIGINT);
@@ -162,8 +172,27 @@ void broker_status_changed(struct broker *b) {
         ev_timer_start(b->loop, &b->status_timer);
 }
 
+int broker_set_config_problem(struct broker *b, const struct config_errors *errors, int err) {
+        char text[1024] = "";
+        size_t len = 0;
+
+        for (size_t i = 0; i < errors->n && len < sizeof(text); i++)
+                len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? "; " : "", errors->lines[i]);
+        if (!errors->n)
+                snprintf(text, sizeof(text), "%s: %s", b->config_path, strerror(-err));
+        free(b->config_problem);
+        b->config_problem = strdup(text);
+        b->env.config_problem = b->config_problem;
+        return b->config_problem ? 0 : -ENOMEM;
+}
+
 void broker_update_status(struct broker *b) {
         size_t n = b->registry.n, ready = registry_count(&b->registry, CHANNEL_READY);
+
+        if (b->config_problem) {
+                notify_status("configuration invalid, serving nothing until a reload: %s", b->config_problem);
+                return;
+        }
 
         notify_status("%zu channels (%zu ready, %zu unavailable), %zu clients", n, ready, n - ready,
                       b->counters.clients);
@@ -198,6 +227,48 @@ static void broker_raise_nofile(const struct config *c) {
                             (unsigned long long)rl.rlim_max, c->n_channels, c->max_clients);
 }
 
+/*
+ * STORED is what the service manager kept of CH's object across a restart:
+ * the very same pipe (whose contents it kept alive) is simply let go of now
+ * that CH holds it again; another one (the path was recreated meanwhile) is
+ * held over, its contents moved into CH's.
+ */
+static void broker_take_stored(struct channel *ch, int stored) {
+        struct stat st;
+        int queued = 0;
+
+        if (fstat(stored, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+                log_warning("channel '%s': the descriptor the service manager kept is not a FIFO; ignoring it",
+                            ch->config->name);
+                close(stored);
+                return;
+        }
+        (void)ioctl(stored, FIONREAD, &queued); /* for the message only */
+        if (ch->fd >= 0 && st.st_dev == ch->dev && st.st_ino == ch->ino) {
+                log_info("channel '%s': FIFO %s kept by the service manager, with %d bytes in it", ch->config->name,
+                         ch->config->path, queued);
+                close(stored);
+                return;
+        }
+        log_notice("channel '%s': the FIFO the service manager kept (%d bytes) is not the one at %s now; moving its "
+                   "contents over",
+                   ch->config->name, queued, ch->config->path);
+        channel_holdover_add(ch, stored);
+}
+
+/* A stored FIFO no declared channel claims: keep it stored while it holds data. */
+static void broker_stored_leftover(const char *name, int fd, void *userdata) {
+        int queued = 0;
+
+        if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0)
+                log_warning("the service manager keeps a FIFO of channel '%s', which is no longer declared, with %d "
+                            "bytes in it; it stays in the descriptor store",
+                            name, queued);
+        else
+                fdstore_remove(name);
+        close(fd);
+}
+
 /* Create or adopt every channel of the configuration; the registry takes them. */
 static int broker_setup_channels(struct broker *b) {
         const struct config *c = b->config;
@@ -208,13 +279,17 @@ static int broker_setup_channels(struct broker *b) {
                 return -ENOMEM;
         registry_set(&b->registry, channels, 0);
         for (size_t i = 0; i < c->n_channels; i++) {
-                int r = channel_new(c->channels[i], &channels[i]);
+                int stored, r = channel_new(c->channels[i], &channels[i]);
                 if (r < 0)
                         return r;
                 b->registry.n++;
+                stored = channels[i]->ops->data_needs_holder ? fdstore_claim(c->channels[i]->name) : -1;
                 if (channel_setup(channels[i]) < 0)
                         failed++;
+                if (stored >= 0)
+                        broker_take_stored(channels[i], stored);
         }
+        fdstore_leftovers(broker_stored_leftover, b);
         if (failed)
                 log_error("%zu of %zu channels are unavailable (see above); the others are served", failed,
                           c->n_channels);
@@ -234,6 +309,16 @@ static int broker_listen(struct broker *b) {
         return 0;
 }
 
+int broker_claim_instance(struct broker *b, const struct config *c) {
+        /* claim the single instance before any kernel object is touched */
+        _cleanup_close_ int dirfd = -1;
+        int r = rundir_setup(&b->rundir, c, &dirfd);
+
+        if (r < 0)
+                return r;
+        return rundir_lock(&b->rundir, dirfd, c->runtime_dir);
+}
+
 int broker_start(struct broker *b) {
         struct config *c = b->config;
         int r;
@@ -243,13 +328,15 @@ int broker_start(struct broker *b) {
         if (r < 0)
                 return r;
         limits_raise_msgqueue(c, &b->limits);
-        {
-                /* claim the single instance before any kernel object is touched */
-                _cleanup_close_ int dirfd = -1;
-                r = rundir_setup(&b->rundir, c, &dirfd);
-                if (r < 0)
-                        return r;
-                r = rundir_lock(&b->rundir, dirfd, c->runtime_dir);
+        /* the control socket and the FIFOs the service manager kept for us */
+        r = fdstore_take();
+        if (r < 0) {
+                log_error("socket activation: %s", strerror(-r));
+                return r;
+        }
+        /* with an invalid configuration nothing is touched: the lock is taken by the reload that fixes it */
+        if (!b->config_problem) {
+                r = broker_claim_instance(b, c);
                 if (r < 0)
                         return r;
         }
@@ -258,6 +345,7 @@ int broker_start(struct broker *b) {
                 return r;
         ratelimit_setup(b->loop);
         r = broker_listen(b);
+        fdstore_release();
         if (r < 0)
                 return r;
 
@@ -296,6 +384,7 @@ void broker_stop(struct broker *b) {
                 channel_stop(ch, b->running && ch->config->on_stop == ON_STOP_REMOVE);
         }
         channel_holdovers_close_all();
+        fdstore_release(); /* after a start that failed early */
         /* the lock file goes before the directory that holds it */
         rundir_unlock(&b->rundir);
         rundir_remove(&b->rundir);
@@ -321,7 +410,9 @@ void broker_free(struct broker *b) {
         ev_timer_stop(b->loop, &b->sample_timer);
         ev_idle_stop(b->loop, &b->retry_waits);
         channel_on_ready(NULL, NULL);
+        channel_on_new_object(NULL, NULL);
         rundir_done(&b->rundir);
+        free(b->config_problem);
         free(b->config_path);
         free(b);
 }

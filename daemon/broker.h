@@ -43,11 +43,19 @@ struct broker {
         struct request_env env;          /* what requests see of the daemon */
         struct counters counters;
 
-        bool running; /* broker_start completed: stop applies on_stop; an aborted start never does */
-        bool verbose; /* -v: debug logging whatever log_level says */
-        bool notify;  /* a service manager listens on NOTIFY_SOCKET */
+        bool running;         /* broker_start completed: stop applies on_stop; an aborted start never does */
+        char *config_problem; /* started on an invalid configuration (socket activation): why */
+        bool verbose;         /* -v: debug logging whatever log_level says */
+        bool notify;          /* a service manager listens on NOTIFY_SOCKET */
         int exit_code;
 };
+
+/*
+ * Remember that the configuration file is invalid (ERRORS): the daemon runs
+ * with CONFIG's defaults and no channel, answers every request with the
+ * reasons, and serves again after a reload that succeeds.
+ */
+int broker_set_config_problem(struct broker *b, const struct config_errors *errors, int err);
 
 /* Takes ownership of CONFIG. */
 int broker_new(const char *config_path, const struct config_defaults *defaults, struct config *config,
@@ -56,6 +64,8 @@ void broker_free(struct broker *b);
 
 /* Create the runtime directory and every channel; then listen. Returns 0 or -errno. */
 int broker_start(struct broker *b);
+/* The runtime directory and the single-instance lock (logs why not). */
+int broker_claim_instance(struct broker *b, const struct config *c);
 /* Run the loop until stopped; returns the exit code. */
 int broker_run(struct broker *b);
 /*

@@ -70,17 +70,18 @@ void channel_holdover_add(struct channel *ch, int fd) {
         }
 }
 
-void channel_holdover_retire(struct channel *ch) {
+bool channel_holdover_retire(struct channel *ch) {
         if (!ch->ops->data_needs_holder || ch->fd < 0 || ch->ops->queued(ch->fd) <= 0)
-                return;
+                return false;
         if (!holdover_append(ch->fd, ch->ops, channel_config_object(ch->config), NULL)) {
                 log_error("channel '%s': out of memory; the data in %s %s is lost when it is closed", ch->config->name,
                           ch->ops->kind, channel_config_object(ch->config));
-                return;
+                return false;
         }
         log_info("channel '%s': keeping %s %s open so the data in it is not lost", ch->config->name, ch->ops->kind,
                  channel_config_object(ch->config));
         ch->fd = -1;
+        return true;
 }
 
 void channel_holdovers_forward(struct channel *ch) {

@@ -116,6 +116,18 @@ void channel_set_problem(struct channel *ch, enum channel_state state, const cha
 
 static void (*ready_hook)(void *userdata);
 static void *ready_hook_userdata;
+static void (*object_hook)(struct channel *ch, void *userdata);
+static void *object_hook_userdata;
+
+void channel_on_new_object(void (*hook)(struct channel *ch, void *userdata), void *userdata) {
+        object_hook = hook;
+        object_hook_userdata = userdata;
+}
+
+static void channel_new_object(struct channel *ch) {
+        if (object_hook)
+                object_hook(ch, object_hook_userdata);
+}
 
 void channel_on_ready(void (*hook)(void *userdata), void *userdata) {
         ready_hook = hook;
@@ -183,6 +195,7 @@ int channel_setup(struct channel *ch) {
         if (r < 0)
                 return r; /* the type recorded why */
         channel_set_ready(ch);
+        channel_new_object(ch);
         return 0;
 }
 
@@ -269,6 +282,7 @@ void channel_supersede(struct channel *ch, int fd) {
         ch->created = true;
         /* programs that hold the old object may still send to it */
         channel_holdover_add(ch, old);
+        channel_new_object(ch);
 }
 
 void channel_info(struct channel *ch, struct channel_info *info) {

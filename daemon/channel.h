@@ -129,7 +129,7 @@ struct channel {
         uint64_t opens;
         uint64_t denials;
         struct channel_stats stats;
-        double waited_at; /* the loop's clock when a WAIT last tried to recover it */
+        double waited_at;       /* the loop's clock when a WAIT last tried to recover it */
         struct holders holders; /* who was given it */
 };
 
@@ -143,6 +143,9 @@ void channel_free(struct channel *ch);
 
 /* HOOK(USERDATA) is called whenever a channel becomes READY (set up, recovered). */
 void channel_on_ready(void (*hook)(void *userdata), void *userdata);
+
+/* HOOK(CH, USERDATA) is called whenever CH takes a new object (set up, recreated, resized): a new descriptor. */
+void channel_on_new_object(void (*hook)(struct channel *ch, void *userdata), void *userdata);
 
 /* Create or adopt the object. */
 int channel_setup(struct channel *ch);
@@ -201,7 +204,7 @@ bool channel_owner_trusted(const struct channel *ch, uid_t uid);
 #define CHANNEL_HOLDOVERS_MAX 4
 void channel_holdover_add(struct channel *ch, int fd);
 /* CH is withdrawn: keep holding its object while it holds data that needs a holder. */
-void channel_holdover_retire(struct channel *ch);
+bool channel_holdover_retire(struct channel *ch); /* true: it is kept */
 /* Forward into CH what its superseded objects hold. */
 void channel_holdovers_forward(struct channel *ch);
 /* Forward into every channel; let go of retired objects that are empty. */

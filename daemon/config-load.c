@@ -153,6 +153,16 @@ static struct config *config_new(const char *path, const struct config_defaults 
         return TAKE_PTR(c);
 }
 
+struct config *config_new_default(const char *path, const struct config_defaults *defaults) {
+        struct config *c = config_new(path, defaults);
+
+        if (c && !(c->channels = calloc(1, sizeof(*c->channels)))) {
+                config_free(c);
+                return NULL;
+        }
+        return c;
+}
+
 /* Move the drafts' channels into C, sorted by name, and free the drafts; false when out of memory. */
 static bool take_channels(struct config *c, struct parser *p) {
         c->channels = calloc(p->n_drafts ? p->n_drafts : 1, sizeof(*c->channels));

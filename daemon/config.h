@@ -130,6 +130,11 @@ void config_defaults_init(struct config_defaults *d);
 int config_load(const char *path, const struct config_defaults *defaults, struct config **ret,
                 struct config_errors *errors);
 void config_free(struct config *c);
+/*
+ * The configuration of a daemon whose file PATH is invalid: every default,
+ * no channel (a socket-activated daemon stays up in that state, saying why).
+ */
+struct config *config_new_default(const char *path, const struct config_defaults *defaults);
 /* Free what a channel holds (not the channel itself). */
 void channel_config_free(struct channel_config *c);
 static inline void config_freep(struct config **c) {

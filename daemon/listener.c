@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdstore.h"
 #include "listener.h"
 #include "log.h"
 #include "safepath.h"
@@ -149,28 +150,25 @@ static bool listener_refuse_fds(int fd) {
         return false;
 }
 
-/* An inherited socket: exactly one, a listening SOCK_SEQPACKET Unix socket. */
+/* An inherited socket (fdstore.c took what was passed): exactly one, a listening SOCK_SEQPACKET Unix socket. */
 static int listener_inherit(struct listener *l) {
-        int n = sd_listen_fds(1);
+        int fd = fdstore_socket();
         struct sockaddr_un sa = {};
         socklen_t len = sizeof(sa);
 
-        if (n < 0) {
-                log_error("socket activation: %s", strerror(-n));
-                return n;
-        }
-        if (n == 0)
-                return 0;
-        if (n > 1) {
-                log_error("socket activation: %d sockets passed, expected exactly one SOCK_SEQPACKET Unix socket", n);
+        if (fd == -EINVAL) {
+                log_error("socket activation: more than one socket passed, expected exactly one SOCK_SEQPACKET Unix "
+                          "socket");
                 return -EINVAL;
         }
-        if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
+        if (fd < 0)
+                return 0;
+        if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
                 log_error("socket activation: the passed socket is not a listening SOCK_SEQPACKET Unix socket "
                           "(use ListenSequentialPacket=)");
                 return -EINVAL;
         }
-        l->fd = SD_LISTEN_FDS_START;
+        l->fd = fd;
         l->activated = true;
         if (fcntl(l->fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(l->fd, F_SETFL, O_NONBLOCK) < 0)
                 return -errno;

@@ -61,33 +61,51 @@ void log_open(void) {
         log_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-void log_fields(int level, const char *const *fields, size_t n_fields, const char *fmt, ...) {
-        char buf[2048], prio[32], message[2100];
+/* Format a line at LEVEL into BUF; false when the level is filtered out. */
+static bool log_format(int level, char *buf, size_t size, const char *fmt, va_list ap) {
+        if (level > log_max_level)
+                return false;
+        vsnprintf(buf, size, fmt, ap);
+        return true;
+}
+
+static void log_write(int level, const char *buf) {
+        if (log_journal)
+                fprintf(stderr, "<%d>%s\n", level, buf);
+        else
+                fprintf(stderr, "ipcbrokerd: %s: %s\n", log_level_to_string(level), buf);
+}
+
+/* Send BUF with FIELDS to the journal itself; false when that is not possible. */
+static bool log_journal_send(int level, const char *buf, const char *const *fields, size_t n_fields) {
+        char prio[32], message[2100];
         struct iovec iov[16];
         size_t n = 0;
+
+        if (!log_journal || n_fields > 12)
+                return false;
+        snprintf(message, sizeof(message), "MESSAGE=%s", buf);
+        snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
+        iov[n++] = (struct iovec){ .iov_base = message, .iov_len = strlen(message) };
+        iov[n++] = (struct iovec){ .iov_base = prio, .iov_len = strlen(prio) };
+        iov[n++] = (struct iovec){ .iov_base = (char *)"SYSLOG_IDENTIFIER=ipcbrokerd",
+                                   .iov_len = strlen("SYSLOG_IDENTIFIER=ipcbrokerd") };
+        for (size_t i = 0; i < n_fields; i++)
+                iov[n++] = (struct iovec){ .iov_base = (char *)fields[i], .iov_len = strlen(fields[i]) };
+        return sd_journal_sendv(iov, (int)n) >= 0;
+}
+
+void log_fields(int level, const char *const *fields, size_t n_fields, const char *fmt, ...) {
+        char buf[2048];
         va_list ap;
         int saved = errno;
+        bool keep;
 
-        if (level > log_max_level)
-                return;
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
+        keep = log_format(level, buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        if (log_journal && n_fields <= 12) {
-                snprintf(message, sizeof(message), "MESSAGE=%s", buf);
-                snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
-                iov[n++] = (struct iovec){ .iov_base = message, .iov_len = strlen(message) };
-                iov[n++] = (struct iovec){ .iov_base = prio, .iov_len = strlen(prio) };
-                iov[n++] = (struct iovec){ .iov_base = (char *)"SYSLOG_IDENTIFIER=ipcbrokerd",
-                                           .iov_len = strlen("SYSLOG_IDENTIFIER=ipcbrokerd") };
-                for (size_t i = 0; i < n_fields; i++)
-                        iov[n++] = (struct iovec){ .iov_base = (char *)fields[i], .iov_len = strlen(fields[i]) };
-                if (sd_journal_sendv(iov, (int)n) >= 0) {
-                        errno = saved;
-                        return;
-                }
-        }
-        log_msg(level, "%s", buf);
+        if (keep && !log_journal_send(level, buf, fields, n_fields))
+                log_write(level, buf);
         errno = saved;
 }
 
@@ -95,15 +113,12 @@ void log_msg(int level, const char *fmt, ...) {
         char buf[2048];
         va_list ap;
         int saved = errno;
+        bool keep;
 
-        if (level > log_max_level)
-                return;
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
+        keep = log_format(level, buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        if (log_journal)
-                fprintf(stderr, "<%d>%s\n", level, buf);
-        else
-                fprintf(stderr, "ipcbrokerd: %s: %s\n", log_level_to_string(level), buf);
+        if (keep)
+                log_write(level, buf);
         errno = saved;
 }

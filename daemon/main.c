@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <systemd/sd-daemon.h>
 
 #include "broker.h"
 #include "log.h"
@@ -100,8 +101,30 @@ static void report_config_errors(const struct options *o, const struct config_er
                           errors->n == 1 ? "error" : "errors");
 }
 
-/* Start the daemon on CONFIG (taken over) and run it until it stops; returns the exit code. */
-static int run(const struct options *o, const struct config_defaults *defaults, struct config *config) {
+static int run(const struct options *o, const struct config_defaults *defaults, struct config *config,
+               const struct config_errors *problem, int err);
+
+/* The configuration is invalid under socket activation: run on the defaults, with no channel, until a reload. */
+static int run_invalid(const struct options *o, const struct config_defaults *defaults,
+                       const struct config_errors *errors, int err) {
+        struct config *config = config_new_default(o->config_path, defaults);
+
+        if (!config) {
+                log_error("cannot start: out of memory");
+                return EX_OSERR;
+        }
+        log_warning("socket-activated with an invalid configuration: staying up, serving no channel and answering "
+                    "every request with the reasons until a reload finds %s valid",
+                    o->config_path);
+        return run(o, defaults, config, errors, err);
+}
+
+/*
+ * Start the daemon on CONFIG (taken over) and run it until it stops; returns
+ * the exit code. PROBLEM: the configuration file was invalid (see run_invalid).
+ */
+static int run(const struct options *o, const struct config_defaults *defaults, struct config *config,
+               const struct config_errors *problem, int err) {
         struct broker *b = NULL;
         int r;
 
@@ -114,6 +137,11 @@ static int run(const struct options *o, const struct config_defaults *defaults, 
                 return EX_OSERR;
         }
         b->verbose = o->verbose;
+        if (problem && broker_set_config_problem(b, problem, err) < 0) {
+                broker_free(b);
+                log_error("cannot start: out of memory");
+                return EX_OSERR;
+        }
         r = broker_start(b);
         if (r < 0) {
                 log_error("cannot start: %s", strerror(-r));
@@ -147,6 +175,16 @@ int main(int argc, char **argv) {
         r = broker_load_config(o.config_path, &defaults, &limits, &config, &errors);
         if (r < 0) {
                 report_config_errors(&o, &errors, r);
+                /*
+                 * Socket-activated, exiting would leave every client retrying
+                 * until the socket unit fails: stay up, say why to each, and
+                 * serve once a reload finds the file valid.
+                 */
+                if (!o.check && sd_listen_fds(0) > 0) {
+                        r = run_invalid(&o, &defaults, &errors, r);
+                        config_errors_clear(&errors);
+                        return r;
+                }
                 config_errors_clear(&errors);
                 return EX_CONFIG;
         }
@@ -155,5 +193,5 @@ int main(int argc, char **argv) {
                 config_free(config);
                 return 0;
         }
-        return run(&o, &defaults, config);
+        return run(&o, &defaults, config, NULL, 0);
 }

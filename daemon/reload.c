@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "fdstore.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -52,8 +53,9 @@ static void reload_withdraw(struct channel *ch, const struct reload_step *s) {
                 log_warning("channel '%s' now uses another kernel object; the old one, %s, still holds messages and "
                             "is left in place: move them by hand or purge it",
                             ch->config->name, channel_config_object(ch->config));
-        if (!remove)
-                channel_holdover_retire(ch);
+        /* a FIFO kept for its data stays in the service's store too: a crash must not lose it either */
+        if ((remove || !channel_holdover_retire(ch)) && ch->ops->data_needs_holder)
+                fdstore_remove(ch->config->name);
         log_info("channel '%s': withdrawn%s", ch->config->name, remove ? " and removed" : "");
         channel_stop(ch, remove);
         channel_free(ch);
@@ -118,6 +120,10 @@ int broker_reload(struct broker *b, char **message) {
         log_info("reloading configuration from %s", b->config_path);
         kernel_limits_read(&b->limits);
         r = broker_load_config(b->config_path, &b->defaults, &b->limits, &next, &errors);
+        /* the first valid configuration after an invalid start: the instance is claimed now */
+        if (r >= 0 && b->config_problem && b->rundir.lock_fd < 0 && (r = broker_claim_instance(b, next)) < 0)
+                config_errors_add(&errors, next->file, 0, "cannot take the runtime directory %s and its lock: %s",
+                                  next->runtime_dir, strerror(-r));
         if (r >= 0)
                 r = reload_plan_make(b->config, next, &plan);
         if (r >= 0) {
@@ -127,6 +133,8 @@ int broker_reload(struct broker *b, char **message) {
                         r = -ENOMEM;
         }
         if (r < 0) {
+                if (b->config_problem && broker_set_config_problem(b, &errors, r) < 0)
+                        log_error("out of memory: the reasons of the invalid configuration are not updated");
                 r = reload_failed(b, r, &errors, message);
                 config_errors_clear(&errors);
                 config_free(next);
@@ -146,6 +154,12 @@ int broker_reload(struct broker *b, char **message) {
         config_free(b->config);
         b->config = next;
         b->env.config = next;
+        if (b->config_problem) {
+                log_notice("the configuration is valid again: serving its %zu channels", n);
+                free(b->config_problem);
+                b->config_problem = NULL;
+                b->env.config_problem = NULL;
+        }
         if (!b->verbose)
                 log_set_level(next->log_level);
         if (b->listener)

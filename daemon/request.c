@@ -274,6 +274,16 @@ static int request_reload(struct request *r) {
         return 0;
 }
 
+/* The daemon-wide counters, as status and metrics show them. */
+static void put_counters(struct wire_writer *w, const struct counters *k) {
+        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
+        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
+        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
+        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
+        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
+        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+}
+
 static int request_status(struct request *r) {
         const struct request_env *env = r->env;
         const struct counters *k = env->counters;
@@ -286,26 +296,24 @@ static int request_status(struct request *r) {
         wire_put_string(w, WIRE_ATTR_SOCKET, env->socket_path ? env->socket_path : env->config->socket);
         wire_put_u64(w, WIRE_ATTR_CHANNELS, env->registry->n);
         wire_put_u64(w, WIRE_ATTR_CHANNELS_READY, registry_count(env->registry, CHANNEL_READY));
-        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
-        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
-        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
-        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
-        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
-        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+        put_counters(w, k);
         return 0;
 }
 
 /* ---- the operators' view ---- */
 
-static long long high_water_now(const struct channel_stats *s, const struct channel_info *info) {
+/* What is queued now counts for the high-water mark too: a sample may be older than this look. */
+static long long high_water_now(struct channel_stats *s, const struct channel_info *info) {
         long long now = info->messages >= 0 ? info->messages : info->bytes;
 
-        return now > s->high_water ? now : s->high_water;
+        if (now > s->high_water)
+                s->high_water = now;
+        return s->high_water;
 }
 
 static void metrics_one(struct request *r, struct channel *ch) {
         struct wire_writer *w = r->reply;
-        const struct channel_stats *s = &ch->stats;
+        struct channel_stats *s = &ch->stats;
         struct channel_info info;
 
         channel_info(ch, &info);
@@ -317,9 +325,10 @@ static void metrics_one(struct request *r, struct channel *ch) {
         wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
         wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
         wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
-        /* the sample may be older than this look: never below what is queued now */
         wire_put_i64(w, WIRE_ATTR_HIGH_WATER, high_water_now(s, &info));
-        wire_put_u32(w, WIRE_ATTR_FULL, s->full);
+        /* a queue seen at its limit now is full, whatever the last sample said */
+        wire_put_u32(w, WIRE_ATTR_FULL,
+                     s->full || (info.messages >= 0 && info.max_messages > 0 && info.messages >= info.max_messages));
         wire_put_u64(w, WIRE_ATTR_FULL_MS, sampler_full_ms(ch, r->now));
         wire_put_u64(w, WIRE_ATTR_FULL_EVENTS, s->full_events);
         wire_put_u64(w, WIRE_ATTR_FULL_ALERTS, s->full_alerts);
@@ -339,12 +348,7 @@ static int request_metrics(struct request *r) {
         wire_put_string(w, WIRE_ATTR_VERSION, PACKAGE_VERSION);
         wire_put_u64(w, WIRE_ATTR_START_TIME, (uint64_t)env->started);
         wire_put_u64(w, WIRE_ATTR_SAMPLE_INTERVAL, env->config->sample_interval_ms);
-        wire_put_u64(w, WIRE_ATTR_CLIENTS, k->clients);
-        wire_put_u64(w, WIRE_ATTR_CONNECTIONS, k->connections);
-        wire_put_u64(w, WIRE_ATTR_REQUESTS, k->requests);
-        wire_put_u64(w, WIRE_ATTR_OPENS_TOTAL, k->opens);
-        wire_put_u64(w, WIRE_ATTR_DENIED, k->denials);
-        wire_put_u64(w, WIRE_ATTR_RELOADS, k->reloads);
+        put_counters(w, k);
         wire_put_u64(w, WIRE_ATTR_RELOAD_FAILURES, k->reload_failures);
         put_page(r, metrics_one);
         return 0;
@@ -528,6 +532,11 @@ void request_dispatch(struct request *r) {
 
         if (!h)
                 e = fail(r, EOPNOTSUPP, "unknown request type %u", r->hdr->type);
+        else if (r->env->config_problem && r->hdr->type != WIRE_REQ_RELOAD)
+                e = fail(r, ENOTRECOVERABLE,
+                         "ipcbrokerd serves no channel: its configuration is invalid (%s); fix it and run "
+                         "'ipcbroker reload'",
+                         r->env->config_problem);
         else
                 e = h(r);
         if (e < 0) {

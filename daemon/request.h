@@ -25,6 +25,8 @@ struct request_env {
         struct registry *registry;
         const struct config *config; /* the configuration in force */
         struct counters *counters;
+        /* the configuration file is invalid (why, "FILE:LINE: ..."): every request but reload fails with it */
+        const char *config_problem;
         const char *config_path;
         const char *socket_path;
         time_t started;

@@ -75,6 +75,9 @@ int rundir_setup(struct rundir *d, const struct config *c, int *ret_fd) {
                         log_error("FIFO directory %s %s; refusing to use it", path, reason);
                         return r;
                 }
+                /* the daemon owns runtime_dir/fifo whoever made it (a crashed run): removed at stop when empty */
+                free(d->created[1]);
+                d->created[1] = TAKE_PTR(path);
         }
         if (ret_fd)
                 *ret_fd = TAKE_FD(fd);

@@ -10,7 +10,7 @@
 #include "config.h"
 
 struct rundir {
-        char *created[2]; /* runtime_dir and its fifo/, when this daemon created them */
+        char *created[2]; /* runtime_dir when this daemon created it; its fifo/ (the daemon's own) when used */
         /* the single-instance lock, runtime_dir/ipcbrokerd.lock, held (flock) for the daemon's lifetime */
         int lock_fd;
         char *lock_path;

@@ -71,7 +71,18 @@ static int walk(const char *path, size_t len, mode_t create_mode, const struct s
 
                 next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0 && errno == ENOENT && create_mode) {
-                        if (mkdirat(fd, comp, create_mode) < 0 && errno != EEXIST)
+                        if (mkdirat(fd, comp, create_mode) == 0) {
+                                /* ours, with exactly that mode: the umask (UMask=0077) must not narrow it */
+                                int made = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                if (made >= 0) {
+                                        int e = fchmod(made, create_mode) < 0 ? errno : 0;
+                                        close(made);
+                                        if (e) {
+                                                errno = e;
+                                                goto fail;
+                                        }
+                                }
+                        } else if (errno != EEXIST)
                                 goto fail;
                         next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 }

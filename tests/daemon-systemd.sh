@@ -96,6 +96,40 @@ if command -v systemd-socket-activate >/dev/null; then
         rc=$?
         is "$rc" 71 "exit status 71 (system error)"
         like "$(cat "$ALOG")" 'not a listening SOCK_SEQPACKET' "the error names what is expected"
+
+        # an invalid configuration under socket activation: the daemon stays up, says why, recovers on reload
+        BADCONF="$T/bad.conf"
+        cp "$CONF" "$BADCONF"
+        printf '\n[channel broken]\ntype = mqueue\nmax_messages = lots\n' >>"$BADCONF"
+        bad_line=$(grep -n '^max_messages = lots' "$BADCONF" | cut -d: -f1)
+        ISOCK="$T/invalid.sock"
+        : >"$NOTIFY_LOG"
+        systemd-socket-activate -E NOTIFY_SOCKET="$NOTIFY_SOCK" --seqpacket -l "$ISOCK" "$IPCBROKERD" -c "$BADCONF" \
+                >"$ALOG" 2>&1 &
+        apid=$!
+        ok "socket activation of an invalid configuration listens" wait_until 10 test -S "$ISOCK"
+        out=$("$IPCBROKER" -s "$ISOCK" status 2>&1)
+        rc=$?
+        is "$rc" 1 "status fails (exit 1), the daemon is up"
+        like "$out" "configuration is invalid \\($BADCONF:$bad_line: " "status says why, with FILE:LINE"
+        ok "the daemon is still running" kill -0 "$apid"
+        like "$("$IPCBROKER" -s "$ISOCK" send q x 2>&1)" "reload" "a send is refused with the reasons and the remedy"
+        ok "READY=1 is sent" wait_until 10 grep -q 'READY=1' "$NOTIFY_LOG"
+        like "$(grep 'STATUS=' "$NOTIFY_LOG" | tail -n1)" "STATUS=configuration invalid.*$BADCONF:$bad_line" \
+                "STATUS= says the configuration is invalid, and where"
+        not_ok "a reload of the still invalid file fails" "$IPCBROKER" -s "$ISOCK" reload
+        sed -i 's/^max_messages = lots$/max_messages = 4/' "$BADCONF"
+        like "$("$IPCBROKER" -s "$ISOCK" reload 2>&1)" 'reloaded: 3 channels' "a reload of the fixed file serves its channels"
+        ok "the channels work now" "$IPCBROKER" -s "$ISOCK" send q recovered
+        is "$("$IPCBROKER" -s "$ISOCK" recv q -t 2)" recovered "and receive"
+        like "$(grep 'STATUS=' "$NOTIFY_LOG" | tail -n1)" 'STATUS=3 channels \(3 ready' "STATUS= counts channels again"
+        kill -TERM "$apid"
+        wait "$apid"
+        is "$?" 0 "the recovered daemon stops cleanly"
+        # without socket activation an invalid configuration still exits 78
+        sed -i 's/^max_messages = 4$/max_messages = lots/' "$BADCONF"
+        "$IPCBROKERD" -c "$BADCONF" >/dev/null 2>&1
+        is "$?" 78 "not socket-activated: exit 78"
 else
         diag "systemd-socket-activate not installed: socket activation not tested"
 fi
@@ -106,12 +140,18 @@ if command -v systemd-analyze >/dev/null; then
         sbindir=$(sed -n 's|^ExecStart=\(.*\)/ipcbrokerd .*|\1|p' "$top_builddir/systemd/ipcbroker.service")
         mkdir -p "$T/units"
         # point ExecStart at the built daemon: verify checks the binary exists
-        sed "s|$sbindir/ipcbrokerd|$top_builddir/ipcbrokerd|" "$top_builddir/systemd/ipcbroker.service" \
-                >"$T/units/ipcbroker.service"
+        sed -e "s|$sbindir/ipcbrokerd|$top_builddir/ipcbrokerd|" \
+                -e "s|^ExecReload=.*/ipcbroker reload|ExecReload=$top_builddir/ipcbroker reload|" \
+                "$top_builddir/systemd/ipcbroker.service" >"$T/units/ipcbroker.service"
         cp "$top_builddir/systemd/ipcbroker.socket" "$T/units/"
         ok "systemd-analyze verify accepts the units" \
                 systemd-analyze verify --man=no "$T/units/ipcbroker.service" "$T/units/ipcbroker.socket"
         ok "the service is Type=notify" grep -q '^Type=notify' "$T/units/ipcbroker.service"
+        ok "reload is synchronous: ExecReload runs ipcbroker reload" \
+                grep -q '^ExecReload=.*/ipcbroker reload$' "$T/units/ipcbroker.service"
+        ok "the service runs with UMask=0077" grep -q '^UMask=0077$' "$T/units/ipcbroker.service"
+        ok "an invalid configuration (78) is not restarted" \
+                grep -q '^RestartPreventExitStatus=78$' "$T/units/ipcbroker.service"
         ok "the socket listens as SOCK_SEQPACKET" grep -q '^ListenSequentialPacket=' "$T/units/ipcbroker.socket"
 
         # the metrics endpoint: one `ipcbroker metrics --http` per connection

@@ -1,0 +1,127 @@
+/*
+ * fdstore.c — the descriptors the service manager passes and keeps (see
+ * fdstore.h).
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "fdstore.h"
+#include "log.h"
+
+#define FIFO_PREFIX "fifo-"
+
+struct passed {
+        int fd;
+        char *name;
+};
+
+static struct passed *passed;
+static size_t n_passed;
+static bool storing; /* a service manager listens: store what must outlive us */
+
+static void strv_free_simple(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+int fdstore_take(void) {
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(1, &names);
+
+        storing = getenv("NOTIFY_SOCKET") != NULL;
+        if (n <= 0) {
+                strv_free_simple(names);
+                return n;
+        }
+        passed = calloc((size_t)n, sizeof(*passed));
+        if (!passed) {
+                strv_free_simple(names);
+                return -ENOMEM;
+        }
+        for (int i = 0; i < n; i++) {
+                passed[i].fd = SD_LISTEN_FDS_START + i;
+                passed[i].name = names && names[i] ? strdup(names[i]) : strdup("unknown");
+        }
+        n_passed = (size_t)n;
+        strv_free_simple(names);
+        return n;
+}
+
+static bool is_fifo_name(const char *name) {
+        return name && strncmp(name, FIFO_PREFIX, strlen(FIFO_PREFIX)) == 0;
+}
+
+int fdstore_socket(void) {
+        int fd = -1;
+
+        for (size_t i = 0; i < n_passed; i++) {
+                if (passed[i].fd < 0 || is_fifo_name(passed[i].name))
+                        continue;
+                if (fd >= 0)
+                        return -EINVAL;
+                fd = passed[i].fd;
+        }
+        return fd;
+}
+
+int fdstore_claim(const char *name) {
+        for (size_t i = 0; i < n_passed; i++)
+                if (passed[i].fd >= 0 && is_fifo_name(passed[i].name) &&
+                    strcmp(passed[i].name + strlen(FIFO_PREFIX), name) == 0) {
+                        int fd = passed[i].fd;
+                        passed[i].fd = -1;
+                        return fd;
+                }
+        return -1;
+}
+
+static void fdstore_notify(const char *state, int fd) {
+        int r = fd >= 0 ? sd_pid_notify_with_fds(0, 0, state, &fd, 1) : sd_pid_notify(0, 0, state);
+
+        if (r < 0)
+                log_warning("cannot tell the service manager '%s': %s", state, strerror(-r));
+}
+
+void fdstore_put(const char *name, int fd) {
+        char state[300];
+
+        if (!storing)
+                return;
+        /* one descriptor a name: the one stored before (a replaced FIFO's) goes first */
+        fdstore_remove(name);
+        snprintf(state, sizeof(state), "FDSTORE=1\nFDNAME=" FIFO_PREFIX "%s", name);
+        fdstore_notify(state, fd);
+}
+
+void fdstore_remove(const char *name) {
+        char state[300];
+
+        if (!storing)
+                return;
+        snprintf(state, sizeof(state), "FDSTOREREMOVE=1\nFDNAME=" FIFO_PREFIX "%s", name);
+        fdstore_notify(state, -1);
+}
+
+void fdstore_leftovers(void (*fn)(const char *name, int fd, void *userdata), void *userdata) {
+        for (size_t i = 0; i < n_passed; i++)
+                if (passed[i].fd >= 0 && is_fifo_name(passed[i].name)) {
+                        int fd = passed[i].fd;
+                        passed[i].fd = -1;
+                        fn(passed[i].name + strlen(FIFO_PREFIX), fd, userdata);
+                }
+}
+
+void fdstore_release(void) {
+        for (size_t i = 0; i < n_passed; i++)
+                free(passed[i].name);
+        free(passed);
+        passed = NULL;
+        n_passed = 0;
+}
