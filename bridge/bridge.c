@@ -81,7 +81,7 @@ static void *bridge_main(void *arg) {
 int bridge_start(struct bridge *b) {
         int r;
 
-        atomic_store(&b->heartbeat_ms, now_ms());
+        bridge_heartbeat(b);
         r = pthread_create(&b->thread, NULL, bridge_main, b);
         if (r != 0)
                 return -r;
@@ -108,6 +108,10 @@ void bridge_join(struct bridge *b) {
         b->started = false;
 }
 
+void bridge_heartbeat(struct bridge *b) {
+        atomic_store(&b->heartbeat_ms, now_ms());
+}
+
 bool bridge_stopping(const struct bridge *b) {
         return atomic_load(&b->stop);
 }
@@ -122,7 +126,7 @@ short bridge_wait(struct bridge *b, int fd, short events, int timeout_ms) {
         struct pollfd p[2] = { { .fd = b->wake, .events = POLLIN }, { .fd = fd, .events = events } };
         uint64_t count;
 
-        atomic_store(&b->heartbeat_ms, now_ms());
+        bridge_heartbeat(b);
         if (bridge_stopping(b))
                 return 0;
         if (poll(p, fd >= 0 ? 2 : 1, timeout_ms < 0 ? 1000 : timeout_ms) < 0)
@@ -157,8 +161,10 @@ void bridge_problem_solved(struct bridge *b, const char *what) {
 }
 
 int bridge_try_open(struct bridge *b, int flags) {
-        int r = ipcb_open(b->cfg->channel, flags | IPCB_NONBLOCK, &b->ch);
+        int r;
 
+        bridge_heartbeat(b);
+        r = ipcb_open(b->cfg->channel, flags | IPCB_NONBLOCK, &b->ch);
         if (r < 0) {
                 b->ch = NULL;
                 bridge_problem(b, "cannot open channel %s: %s; retrying", b->cfg->channel, ipcb_strerror(r));

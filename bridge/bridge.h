@@ -84,6 +84,8 @@ void bridge_join(struct bridge *b);
 
 int64_t now_ms(void);
 bool bridge_stopping(const struct bridge *b);
+/* The worker is alive and coming round: what the watchdog pings depend on (see main.c). */
+void bridge_heartbeat(struct bridge *b);
 void bridge_set_phase(struct bridge *b, enum bridge_phase p);
 /*
  * Sleep until the wake eventfd is kicked, FD (unless -1) has one of EVENTS,

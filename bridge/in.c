@@ -296,7 +296,7 @@ static void in_wait_room(struct in *in) {
 static void in_step(struct in *in) {
         enum delivery d;
 
-        atomic_store(&in->b->heartbeat_ms, now_ms());
+        bridge_heartbeat(in->b);
         if (in->next == in->n_held) {
                 in_ack(in);
                 in_floor(in);

@@ -421,7 +421,7 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
         int64_t wait = 1000;
         int r;
 
-        atomic_store(&b->heartbeat_ms, now_ms());
+        bridge_heartbeat(b);
         out_outcomes(o);
         out_reconnected(o);
         out_sweep(o);

@@ -49,7 +49,10 @@ void report_status(struct bridge *const *bridges, size_t n, const struct link *l
                 running += atomic_load(&bridges[i]->phase) == PHASE_RUNNING;
         }
         link_server(l, server, sizeof(server));
-        len = snprintf(buf, size, "%s%s; %zu/%zu bridges running; ", server[0] ? "connected to " : "waiting for NATS",
+        len = snprintf(buf, size, "%s%s; %zu/%zu bridges running; ",
+                       server[0]            ? "connected to "
+                       : link_generation(l) ? "reconnecting to NATS"
+                                            : "waiting for NATS",
                        server, running, n);
         if (len > 0 && (size_t)len < size)
                 totals_print(&t, buf + len, size - (size_t)len);

@@ -3,7 +3,7 @@
 # B's daemon is not running yet. The bridges wait (no READY=1, STATUS= says
 # so), B's bridge retries its channel until the daemon appears, A's channel
 # fills while nothing can be forwarded; once nats-server comes up both get
-# ready and every message arrives.
+# ready and every message arrives. The watchdog is pinged meanwhile.
 . "$top_srcdir/tests/bridge-lib.sh"
 bridge_init
 
@@ -17,9 +17,11 @@ bridge_conf a "$SOCK" hosta
 add_bridge a jobs direction=out subject=ipc.jobs
 bridge_conf b "$B_SOCK" hostb
 add_bridge b jobs direction=in subject=ipc.jobs
-bridge_start a
+bridge_start a env WATCHDOG_USEC=400000
 bridge_start b
 status_waiting() { bridge_status "$1" | grep -q '^waiting for NATS; 0/1 bridges running'; }
+pings() { [ "$(count_lines "$T/a.notify.log" 'WATCHDOG=1')" -ge "$1" ]; }
+ok "A's bridge pings the watchdog while it waits (WATCHDOG_USEC set)" wait_until 10 pings 5
 ok "A's bridge says it waits for NATS" wait_until 10 status_waiting a
 ok "B's too" wait_until 10 status_waiting b
 ok "B's bridge retries its channel while B's daemon is down" \
@@ -41,5 +43,6 @@ ok "the sender finishes" wait_until 60 sh -c "! kill -0 $sender 2>/dev/null"
 ok "B's channel yields $N messages" recv_wait 60
 is "$(check_messages "$T/recv.out" late "$N")" "missing=0 duplicates=0 badprio=0 other=0" "every message arrived once"
 is "$(count_lines "$T/a.notify.log" 'READY=1')" 1 "READY=1 exactly once"
+ok "no watchdog pings without WATCHDOG_USEC" test "$(count_lines "$T/b.notify.log" 'WATCHDOG=1')" = 0
 
 done_testing
