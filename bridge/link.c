@@ -26,7 +26,8 @@
 
 struct link {
         natsOptions *opts;
-        natsConnection *nc;
+        /* set by link_connect() or, when it comes first, by the connected callback */
+        _Atomic(natsConnection *) nc;
         const struct config *c;
         atomic_bool connected;
         atomic_bool closing;
@@ -59,10 +60,10 @@ static void link_kick(struct link *l) {
                 }
 }
 
-static void link_up(struct link *l, const char *how) {
+static void link_up(struct link *l, natsConnection *nc, const char *how) {
         char url[256] = "";
 
-        natsConnection_GetConnectedUrl(l->nc, url, sizeof(url));
+        natsConnection_GetConnectedUrl(nc, url, sizeof(url));
         atomic_fetch_add(&l->generation, 1);
         atomic_store(&l->connected, true);
         log_info("%s NATS at %s", how, url);
@@ -72,13 +73,12 @@ static void link_up(struct link *l, const char *how) {
 static void on_connected(natsConnection *nc, void *closure) {
         struct link *l = closure;
 
-        if (!l->nc)
-                l->nc = nc; /* the callback can come before natsConnection_Connect() returns */
-        link_up(l, "connected to");
+        atomic_store(&l->nc, nc); /* the callback can come before natsConnection_Connect() returns */
+        link_up(l, nc, "connected to");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure) {
-        link_up(closure, "reconnected to");
+        link_up(closure, nc, "reconnected to");
 }
 
 static void on_disconnected(natsConnection *nc, void *closure) {
@@ -227,12 +227,12 @@ int link_connect(struct link *l) {
         natsStatus s = natsConnection_Connect(&nc, l->opts);
 
         if (s == NATS_OK) {
-                l->nc = nc;
-                link_up(l, "connected to");
+                atomic_store(&l->nc, nc);
+                link_up(l, nc, "connected to");
                 return 0;
         }
         if (s == NATS_NOT_YET_CONNECTED) {
-                l->nc = nc;
+                atomic_store(&l->nc, nc);
                 log_notice("waiting for NATS at %s%s", l->c->urls[0], l->c->n_urls > 1 ? " and the other URLs" : "");
                 return 0;
         }
@@ -242,11 +242,12 @@ int link_connect(struct link *l) {
 }
 
 void link_close(struct link *l) {
-        if (l->nc) {
+        natsConnection *nc = atomic_exchange(&l->nc, NULL);
+
+        if (nc) {
                 atomic_store(&l->closing, true);
-                natsConnection_Close(l->nc);
-                natsConnection_Destroy(l->nc);
-                l->nc = NULL;
+                natsConnection_Close(nc);
+                natsConnection_Destroy(nc);
         }
         /* the connection took a copy; the library wants every object gone before nats_Close() */
         natsOptions_Destroy(l->opts);
@@ -262,12 +263,16 @@ uint64_t link_generation(const struct link *l) {
 }
 
 int64_t link_max_payload(const struct link *l) {
-        return l->nc && link_connected(l) ? natsConnection_GetMaxPayload(l->nc) : 0;
+        natsConnection *nc = atomic_load(&((struct link *)l)->nc);
+
+        return nc && link_connected(l) ? natsConnection_GetMaxPayload(nc) : 0;
 }
 
 void link_server(const struct link *l, char *buf, size_t size) {
+        natsConnection *nc = atomic_load(&((struct link *)l)->nc);
+
         buf[0] = '\0';
-        if (l->nc && link_connected(l) && natsConnection_GetConnectedUrl(l->nc, buf, size) != NATS_OK)
+        if (nc && link_connected(l) && natsConnection_GetConnectedUrl(nc, buf, size) != NATS_OK)
                 buf[0] = '\0';
 }
 
@@ -275,7 +280,9 @@ int link_jetstream(struct link *l, jsPubAckHandler on_ack, void *closure, int64_
         jsOptions jo;
         natsStatus s;
 
-        if (!l->nc)
+        natsConnection *nc = atomic_load(&l->nc);
+
+        if (!nc)
                 return -ENOTCONN;
         jsOptions_Init(&jo);
         jo.Wait = API_WAIT_MS;
@@ -284,7 +291,7 @@ int link_jetstream(struct link *l, jsPubAckHandler on_ack, void *closure, int64_
                 jo.PublishAsync.AckHandlerClosure = closure;
                 jo.PublishAsync.MaxPending = max_pending;
         }
-        s = natsConnection_JetStream(ret, l->nc, &jo);
+        s = natsConnection_JetStream(ret, nc, &jo);
         return s == NATS_OK ? 0 : -ENOMEM;
 }
 
