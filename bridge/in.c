@@ -51,6 +51,7 @@ struct in {
         natsSubscription *sub;
         struct mark *mark;
         size_t batch;
+        size_t room;    /* of held and done: a batch, and as much again for stragglers (in_stragglers) */
         natsMsg **held; /* fetched; [next, n_held) still to deliver */
         size_t n_held, next;
         natsMsg **done; /* delivered or dropped, to acknowledge */
@@ -85,8 +86,9 @@ static int in_start(struct bridge *b) {
         in->b = b;
         b->dir = in;
         in->batch = b->cfg->max_inflight;
-        in->held = calloc(in->batch, sizeof(*in->held));
-        in->done = calloc(in->batch, sizeof(*in->done));
+        in->room = 2 * in->batch;
+        in->held = calloc(in->room, sizeof(*in->held));
+        in->done = calloc(in->room, sizeof(*in->done));
         if (!in->held || !in->done)
                 return -ENOMEM;
         r = mark_open(b->config->spool_dir, b->cfg->name, &in->mark);
@@ -173,10 +175,77 @@ static void in_keepalive(struct in *in) {
 
 /* ---- fetching ---------------------------------------------------------------------------------------------- */
 
+/*
+ * One fetch, made so that every message the server hands out for it is in
+ * the list when it returns. natsSubscription_Fetch() may return with part of
+ * a batch while the server still has the request open: what the server then
+ * sends waits in the client's queue, unseen, its ack_wait running, and a
+ * held batch would not keep it alive. So: what is there now, at once
+ * (no_wait: the server ends the request when it has nothing more); only
+ * when there is nothing, a wait for one message (a request that one message
+ * ends). A message arriving as that wait expires is returned by the next
+ * fetch, which comes at once since nothing is held.
+ */
+static natsStatus in_pull(struct in *in, natsMsgList *list) {
+        jsFetchRequest req;
+        natsStatus s;
+
+        jsFetchRequest_Init(&req);
+        req.Batch = (int)in->batch;
+        req.NoWait = true;
+        req.Expires = (int64_t)FETCH_WAIT_MS * 1000000; /* how long the answer may take to come */
+        s = natsSubscription_FetchRequest(list, in->sub, &req);
+        if (s != NATS_NOT_FOUND && s != NATS_TIMEOUT)
+                return s;
+        jsFetchRequest_Init(&req);
+        req.Batch = 1;
+        req.Expires = (int64_t)FETCH_WAIT_MS * 1000000;
+        return natsSubscription_FetchRequest(list, in->sub, &req);
+}
+
+/* Take the messages of LIST into the held ones. */
+static void in_hold(struct in *in, natsMsgList *list) {
+        size_t before = in->n_held;
+
+        for (int i = 0; i < list->Count && in->n_held < in->room; i++) {
+                jsMsgMetaData *meta = NULL;
+                if (natsMsg_GetMetaData(&meta, list->Msgs[i]) == NATS_OK && meta->NumDelivered > 1)
+                        atomic_fetch_add(&in->b->n.redelivered, 1);
+                jsMsgMetaData_Destroy(meta);
+                in->held[in->n_held++] = list->Msgs[i];
+                list->Msgs[i] = NULL;
+        }
+        natsMsgList_Destroy(list); /* what did not fit (never) comes again after ack_wait */
+        atomic_fetch_add(&in->b->n.pending, (int_fast64_t)(in->n_held - before));
+}
+
+/*
+ * A message the server sent for the wait that timed out on our side can
+ * arrive during the next fetch and be left in the client's queue when that
+ * fetch's batch is full. Take what waits there now, so that the held
+ * messages are everything the server handed out (and all get "in progress").
+ */
+static void in_stragglers(struct in *in) {
+        int queued = 0;
+
+        for (int round = 0; round < 4 && in->n_held < in->room; round++) {
+                jsFetchRequest req;
+                natsMsgList list = { 0 };
+                if (natsSubscription_GetPending(in->sub, &queued, NULL) != NATS_OK || queued <= 0)
+                        return;
+                jsFetchRequest_Init(&req);
+                req.Batch = (int)(in->room - in->n_held) < queued ? (int)(in->room - in->n_held) : queued;
+                req.NoWait = true;
+                req.Expires = (int64_t)FETCH_WAIT_MS * 1000000;
+                if (natsSubscription_FetchRequest(&list, in->sub, &req) != NATS_OK)
+                        return;
+                in_hold(in, &list);
+        }
+}
+
 static void in_fetch(struct in *in) {
         struct bridge *b = in->b;
         natsMsgList list = { 0 };
-        jsErrCode jerr = 0;
         char why[512];
         natsStatus s;
 
@@ -184,11 +253,11 @@ static void in_fetch(struct in *in) {
                 bridge_wait(b, -1, 0, RETRY_MS);
                 return;
         }
-        s = natsSubscription_Fetch(&list, in->sub, (int)in->batch, FETCH_WAIT_MS, &jerr);
-        if (s == NATS_TIMEOUT)
+        s = in_pull(in, &list);
+        if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND)
                 return;
         if (s != NATS_OK) {
-                link_error(s, jerr, why, sizeof(why));
+                link_error(s, 0, why, sizeof(why));
                 if (link_connected(b->link)) {
                         bridge_problem(b, "fetching from %s: %s; subscribing again", b->cfg->durable, why);
                         in->resubscribe = true;
@@ -197,16 +266,8 @@ static void in_fetch(struct in *in) {
                 return;
         }
         in->n_held = in->next = 0;
-        for (int i = 0; i < list.Count && in->n_held < in->batch; i++) {
-                jsMsgMetaData *meta = NULL;
-                if (natsMsg_GetMetaData(&meta, list.Msgs[i]) == NATS_OK && meta->NumDelivered > 1)
-                        atomic_fetch_add(&b->n.redelivered, 1);
-                jsMsgMetaData_Destroy(meta);
-                in->held[in->n_held++] = list.Msgs[i];
-                list.Msgs[i] = NULL;
-        }
-        natsMsgList_Destroy(&list);
-        atomic_fetch_add(&b->n.pending, (int_fast64_t)in->n_held);
+        in_hold(in, &list);
+        in_stragglers(in);
         in->keepalive_ms = now_ms() + (int64_t)b->cfg->ack_wait_ms / 3;
 }
 

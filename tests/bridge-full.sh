@@ -10,13 +10,17 @@ bridge_init
 N=300
 ACK_WAIT=2
 two_hosts jobs type=mqueue max_messages=10 message_size=1024 mode=0666 on_stop=remove
-bridge_pair jobs ipc.jobs "" "ack_wait=${ACK_WAIT}s max_inflight=40"
-
-# freeze B's bridge until the stream holds everything, so that its first fetch takes a full batch
-kill -STOP "$(bridge_pid b)"
+# B's bridge starts once the stream holds everything, so that its first fetch takes a full batch
+bridge_conf a "$SOCK" hosta
+add_bridge a jobs direction=out subject=ipc.jobs
+bridge_conf b "$B_SOCK" hostb
+add_bridge b jobs direction=in subject=ipc.jobs ack_wait=${ACK_WAIT}s max_inflight=40
+bridge_start a
+ok "A's bridge gets ready" bridge_ready a
 ok "$N messages go into A's channel; nobody reads B's" send_messages "$SOCK" jobs f "$N" 8
 ok "the stream has them" wait_until 30 stream_has "$N"
-kill -CONT "$(bridge_pid b)"
+bridge_start b
+ok "B's bridge gets ready" bridge_ready b
 ok "B's channel is full" wait_until 20 queue_full "${B_PREFIX}jobs"
 holding() { counts_match "$(bridge_fresh b jobs)" forwarded 10 && ! counts_match "$(bridge_fresh b jobs)" pending 0; }
 ok "B's bridge delivered 10 and holds the rest of its batch" wait_until 20 holding
