@@ -229,12 +229,18 @@ fi
 # ---- a soft RLIMIT_MSGQUEUE below the hard one ----
 # What -t accepts, the daemon must be able to create (or refuse at check time):
 # never start with channels that then fail on EMFILE.
-# small, so that queues other root processes (parallel tests) hold do not matter
+# The kernel charges queues to the creating user across all its processes, so
+# this daemon runs as a uid of its own (no passwd entry, nothing else runs as
+# it): root's budget is shared with whatever else root runs, parallel tests too.
+SOFT_UID=$(( 3000000 + $$ % 100000 ))
 SOFT=$(( PER_QUEUE * 2 ))
 NS=3                             # overflows the soft limit, fits the hard one
+SOFT_DIR="$T/soft"
+mkdir -m 0755 "$SOFT_DIR"
+chown "$SOFT_UID:$SOFT_UID" "$SOFT_DIR"
 CONF_SOFT="$T/soft.conf"
 {
-        broker_section "$T/run-soft"
+        broker_section "$SOFT_DIR/run"
         for i in $(seq 0 $((NS - 1))); do
                 echo
                 printf '[channel s%03d]\n' "$i"
@@ -246,14 +252,17 @@ CONF_SOFT="$T/soft.conf"
 } >"$CONF_SOFT"
 for i in $(seq 0 $((NS - 1))); do EXTRA_QUEUES="$EXTRA_QUEUES $(printf "${PREFIX}s%03d" "$i")"; done
 SOFT_LOG="$T/soft.log"
-prlimit --msgqueue="$SOFT:$RL" "$IPCBROKERD" -c "$CONF_SOFT" >"$SOFT_LOG" 2>&1 &
+prlimit --msgqueue="$SOFT:$RL" setpriv --reuid="$SOFT_UID" --regid="$SOFT_UID" --clear-groups \
+        "$IPCBROKERD" -c "$CONF_SOFT" >"$SOFT_LOG" 2>&1 &
 soft_pid=$!
 soft_settled() { ! kill -0 "$soft_pid" 2>/dev/null || grep -q "ready:" "$SOFT_LOG"; }
 wait_until 10 soft_settled
 if kill -0 "$soft_pid" 2>/dev/null; then
         all=yes
-        for i in $(seq 0 $((NS - 1))); do mq_exists "$(printf "${PREFIX}s%03d" "$i")" || all=no; done
-        is "$all" yes "soft RLIMIT_MSGQUEUE $SOFT < hard $RL: the started daemon created all $NS queues"
+        for i in $(seq 0 $((NS - 1))); do
+                [ "$(mq_attr "$(printf "${PREFIX}s%03d" "$i")" 2>/dev/null | cut -d' ' -f4)" = "$SOFT_UID" ] || all=no
+        done
+        is "$all" yes "soft RLIMIT_MSGQUEUE $SOFT < hard $RL: the started daemon created all $NS queues (owned by uid $SOFT_UID)"
         not_ok "no channel failed on EMFILE" grep -q "EMFILE" "$SOFT_LOG"
         kill -TERM "$soft_pid"
         wait_until 10 eval '! kill -0 $soft_pid 2>/dev/null' || kill -KILL "$soft_pid"

@@ -187,6 +187,9 @@ test_cleanup() {
         fi
         if [ -n "$T" ] && [ -d "$T" ]; then
                 "$MQTOOL" unlink $(test_queues) ${EXTRA_QUEUES:-} >/dev/null 2>&1
+                # and whatever else carries this run's prefix (configs of its
+                # own, names a step made up): root's queue budget is shared
+                "$MQTOOL" unlink-prefix "$PREFIX" >/dev/null 2>&1
                 if [ "$TAP_FAILED" != 0 ] && [ -f "$DAEMON_LOG" ]; then
                         diag "---- daemon log ----"
                         sed 's/^/# /' "$DAEMON_LOG" | tail -n 60

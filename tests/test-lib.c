@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "ipcbroker.h"
+#include "mqprefix.h"
 #include "tap.h"
 
 /* ---- the test's world ---------------------------------------------------------- */
@@ -232,6 +233,8 @@ static void cleanup_world(void) {
                 snprintf(name, sizeof(name), "%s%s", prefix, mq_channels[i]);
                 mq_unlink(name);
         }
+        /* and any other queue of this run (root's queue budget is shared) */
+        mqprefix_run(prefix, true, stderr);
         if (notify_fd >= 0)
                 close(notify_fd);
         if (dir[0])

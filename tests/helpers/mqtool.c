@@ -9,9 +9,12 @@
  *   mqtool create NAME MAXMSG MSGSIZE MODE   O_CREAT|O_EXCL (to squat a name)
  *   mqtool unlink NAME...         mq_unlink, ignoring missing names
  *   mqtool fill NAME COUNT        send COUNT numbered messages "m0" .. (non-blocking)
+ *   mqtool list-prefix PREFIX     print every queue named PREFIX* (tests/mqprefix.h)
+ *   mqtool unlink-prefix PREFIX   remove them, printing each name removed
  *
  * Exit status: 0 ok, 1 failure (errno name on stderr), 2 usage.
  */
+#define _GNU_SOURCE /* unshare */
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
@@ -21,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../mqprefix.h"
+
 static int fail(const char *what, const char *name) {
         fprintf(stderr, "mqtool: %s %s: %s\n", what, name, strerror(errno));
         return 1;
@@ -28,7 +33,7 @@ static int fail(const char *what, const char *name) {
 
 int main(int argc, char **argv) {
         if (argc < 3) {
-                fprintf(stderr, "usage: mqtool attr|send|recv|create|unlink|fill NAME ...\n");
+                fprintf(stderr, "usage: mqtool attr|send|recv|create|unlink|fill|list-prefix|unlink-prefix NAME ...\n");
                 return 2;
         }
         const char *cmd = argv[1], *name = argv[2];
@@ -86,6 +91,13 @@ int main(int argc, char **argv) {
                         if (mq_unlink(argv[i]) < 0 && errno != ENOENT)
                                 rc = fail("unlink", argv[i]);
                 return rc;
+        }
+        if (!strcmp(cmd, "list-prefix") || !strcmp(cmd, "unlink-prefix")) {
+                if (mqprefix_run(name, cmd[0] == 'u', stdout) < 0) {
+                        fprintf(stderr, "mqtool: cannot read the queues named %s*\n", name);
+                        return 1;
+                }
+                return 0;
         }
         if (!strcmp(cmd, "fill") && argc >= 4) {
                 mqd_t q = mq_open(name, O_WRONLY | O_NONBLOCK);

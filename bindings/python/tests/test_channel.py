@@ -3,6 +3,7 @@ import errno
 import gc
 import os
 import pathlib
+import select
 import selectors
 import signal
 import subprocess
@@ -160,7 +161,10 @@ def test_close_from_another_thread_ends_a_wait(broker):
 def test_ctrl_c_interrupts_a_blocked_recv(broker, name):
     """SIGINT reaches Python's handler while recv() waits: KeyboardInterrupt, at once."""
     code = (
-        "import ipcbroker, sys\n"
+        "import ipcbroker, signal, sys\n"
+        # a shell without job control starts background jobs with SIGINT ignored,
+        # and Python then leaves it ignored: install the handler a terminal gives
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         f"ch = ipcbroker.open({name!r}, recv=True)\n"
         "print('waiting', flush=True)\n"
         "try:\n"
@@ -170,13 +174,19 @@ def test_ctrl_c_interrupts_a_blocked_recv(broker, name):
     )
     env = dict(broker.env(), PYTHONPATH=os.path.dirname(os.path.dirname(ipcbroker.__file__)))
     p = subprocess.Popen([PYTHON3, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+
+    def line(seconds):
+        """The child's next line, or '' when none comes within SECONDS."""
+        ready, _, _ = select.select([p.stdout], [], [], seconds * SLOW)
+        return p.stdout.readline() if ready else ""
+
     try:
-        assert p.stdout.readline() == "waiting\n"
+        assert line(10) == "waiting\n"
         time.sleep(0.3)
         start = time.monotonic()
         p.send_signal(signal.SIGINT)
-        assert p.stdout.readline() == "interrupted\n"
-        assert time.monotonic() - start < 2
+        assert line(10) == "interrupted\n"
+        assert time.monotonic() - start < 2 * SLOW
         assert p.wait(10) == 0
     finally:
         p.kill()
