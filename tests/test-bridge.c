@@ -1,0 +1,271 @@
+/*
+ * test-bridge.c — ipcbroker-bridge's parts that need no NATS server: the
+ * out direction's spool (replay in order, torn and interrupted slots, a new
+ * shape, an unreadable file, the lock), the in direction's delivery record,
+ * the names and subject coverage, and the in-flight index. TAP.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inflight.h"
+#include "mark.h"
+#include "names.h"
+#include "spool.h"
+#include "tap.h"
+#include "tmpdir.h"
+
+static char dir[64];
+
+/* Take MSG with PRIO into the first free slot of SP (the caller knows which). */
+static void take(struct spool *sp, uint32_t slot, const char *msg, unsigned prio) {
+        unsigned *p;
+        char *buf = spool_take_begin(sp, slot, &p);
+
+        memcpy(buf, msg, strlen(msg));
+        *p = prio;
+        spool_take_commit(sp, slot, strlen(msg));
+}
+
+static bool record_is(struct spool *sp, uint32_t slot, const char *msg, unsigned prio) {
+        struct spool_record r;
+
+        spool_get(sp, slot, &r);
+        return r.len == strlen(msg) && memcmp(r.data, msg, r.len) == 0 && r.prio == prio;
+}
+
+static void test_spool_replay(void) {
+        struct spool *sp = NULL;
+        const uint32_t *replay;
+        uint8_t boot[SPOOL_BOOT_ID_SIZE];
+        struct spool_record r;
+        size_t n;
+
+        is_int(spool_open(dir, "q", 4, 100, &sp), 0, "a new spool opens");
+        is_int((int)spool_slots(sp), 4, "with the slots asked for");
+        ok(spool_payload_size(sp) >= 100, "each big enough for a message");
+        is_int((int)spool_replay(sp, &replay), 0, "a new spool has nothing to replay");
+        memcpy(boot, spool_boot_id(sp), sizeof(boot));
+        take(sp, 2, "first", 3);
+        take(sp, 0, "second", 0);
+        take(sp, 3, "third", 31);
+        spool_release(sp, 0);
+        spool_sync(sp);
+        spool_close(sp);
+
+        is_int(spool_open(dir, "q", 4, 100, &sp), 0, "it opens again");
+        n = spool_replay(sp, &replay);
+        is_int((int)n, 2, "the two unacknowledged messages are to be replayed");
+        ok(n == 2 && replay[0] == 2 && replay[1] == 3, "in the order they were taken");
+        ok(n == 2 && record_is(sp, 2, "first", 3) && record_is(sp, 3, "third", 31), "with their bytes and priorities");
+        spool_get(sp, 2, &r);
+        ok(memcmp(r.boot, boot, sizeof(boot)) == 0, "carrying the boot id of the run that took them");
+        ok(memcmp(spool_boot_id(sp), boot, sizeof(boot)) != 0, "this run has a boot id of its own");
+        is_int((int)r.seq, 1, "the first message has sequence 1");
+        take(sp, 0, "fourth", 1);
+        spool_get(sp, 0, &r);
+        is_int((int)r.seq, 4, "sequences go on across runs");
+
+        struct spool *second = NULL;
+        is_int(spool_open(dir, "q", 4, 100, &second), -EBUSY, "a second bridge on the same spool is refused");
+        spool_close(sp);
+}
+
+/* Flip a byte of slot SLOT's payload in the file, as a torn write would leave it. */
+static void corrupt_payload(const char *name, uint32_t slot, size_t slot_size) {
+        char path[128];
+        int fd;
+        char c;
+
+        snprintf(path, sizeof(path), "%s/%s.spool", dir, name);
+        fd = open(path, O_RDWR);
+        off_t at = 4096 + (off_t)slot * (off_t)slot_size + 64;
+        if (pread(fd, &c, 1, at) == 1) {
+                c ^= 0x55;
+                if (pwrite(fd, &c, 1, at) != 1)
+                        diag("pwrite: %s", strerror(errno));
+        }
+        close(fd);
+}
+
+static void test_spool_damage(void) {
+        struct spool *sp = NULL;
+        const uint32_t *replay;
+        unsigned *prio;
+        size_t slot_size;
+
+        is_int(spool_open(dir, "d", 4, 100, &sp), 0, "another spool opens");
+        slot_size = spool_payload_size(sp) + 64;
+        take(sp, 0, "kept", 1);
+        take(sp, 1, "torn", 2);
+        /* killed while receiving: the kernel wrote the priority, the length never came */
+        spool_take_begin(sp, 2, &prio);
+        *prio = 5;
+        /* killed while waiting: nothing was received */
+        spool_take_begin(sp, 3, &prio);
+        spool_sync(sp);
+        spool_close(sp);
+        corrupt_payload("d", 1, slot_size);
+
+        is_int(spool_open(dir, "d", 4, 100, &sp), 0, "a damaged spool opens");
+        is_int((int)spool_replay(sp, &replay), 1, "only the intact message is replayed");
+        ok(replay[0] == 0 && record_is(sp, 0, "kept", 1), "and it is whole");
+        spool_close(sp);
+        is_int(spool_open(dir, "d", 4, 100, &sp), 0, "it opens once more");
+        is_int((int)spool_replay(sp, &replay), 1, "the bad slots were freed, the good one kept");
+        spool_close(sp);
+}
+
+static void test_spool_reshape(void) {
+        struct spool *sp = NULL;
+        const uint32_t *replay;
+        size_t n;
+        char big[300];
+
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        is_int(spool_open(dir, "r", 3, 300, &sp), 0, "a spool for large messages opens");
+        take(sp, 0, "a", 0);
+        take(sp, 1, big, 7);
+        take(sp, 2, "c", 2);
+        spool_sync(sp);
+        spool_close(sp);
+
+        is_int(spool_open(dir, "r", 2, 50, &sp), 0, "it opens with fewer, smaller slots asked for");
+        is_int((int)spool_slots(sp), 3, "it keeps a slot for each message it holds");
+        ok(spool_payload_size(sp) >= 299, "and room for the largest");
+        n = spool_replay(sp, &replay);
+        ok(n == 3 && record_is(sp, replay[0], "a", 0) && record_is(sp, replay[1], big, 7) &&
+                   record_is(sp, replay[2], "c", 2),
+           "every message survives the new shape, in order");
+        spool_release(sp, replay[0]);
+        spool_release(sp, replay[1]);
+        spool_release(sp, replay[2]);
+        spool_close(sp);
+        is_int(spool_open(dir, "r", 2, 50, &sp), 0, "emptied, it opens again");
+        is_int((int)spool_slots(sp), 2, "now with the shape asked for");
+        spool_close(sp);
+}
+
+static void test_spool_unreadable(void) {
+        struct spool *sp = NULL;
+        const uint32_t *replay;
+        char path[128], pattern[160];
+        glob_t g;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/u.spool", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (write(fd, "not a spool at all\n", 19) != 19)
+                diag("write: %s", strerror(errno));
+        close(fd);
+        is_int(spool_open(dir, "u", 2, 10, &sp), 0, "a file that is not a spool: a new spool opens");
+        is_int((int)spool_replay(sp, &replay), 0, "with nothing to replay");
+        snprintf(pattern, sizeof(pattern), "%s/u.spool.unreadable.*", dir);
+        is_int(glob(pattern, 0, NULL, &g), 0, "the old file is kept aside for a person to look at");
+        globfree(&g);
+        spool_close(sp);
+}
+
+static void test_mark(void) {
+        struct mark *m = NULL, *second = NULL;
+
+        is_int(mark_open(dir, "in", &m), 0, "a new record opens");
+        ok(!mark_bind_stream(m, 1000), "binding a new record to a stream resets nothing");
+        ok(!mark_delivered(m, 1), "nothing delivered yet");
+        mark_add(m, 5);
+        mark_add(m, 6);
+        mark_add(m, 9);
+        mark_add(m, 7); /* out of order: a redelivery of a message lost in transit */
+        ok(mark_delivered(m, 5) && mark_delivered(m, 7) && mark_delivered(m, 9), "delivered sequences are known");
+        ok(!mark_delivered(m, 8) && !mark_delivered(m, 4) && !mark_delivered(m, 10), "others are not");
+        is_int(mark_open(dir, "in", &second), -EBUSY, "a second bridge on the same record is refused");
+        mark_sync(m);
+        mark_close(m);
+
+        is_int(mark_open(dir, "in", &m), 0, "the record opens again");
+        ok(!mark_bind_stream(m, 1000), "on the same stream it is kept");
+        ok(mark_delivered(m, 6) && mark_delivered(m, 7) && !mark_delivered(m, 8), "as it was");
+        mark_floor(m, 7);
+        ok(mark_delivered(m, 1) && mark_delivered(m, 7) && mark_delivered(m, 9) && !mark_delivered(m, 8),
+           "a floor covers everything below it; what is above stays");
+        is_int((int)mark_pending(m), 1, "one sequence is remembered above the floor");
+        mark_floor(m, 3);
+        ok(mark_delivered(m, 5), "the floor never goes down (a server that forgot acknowledgements)");
+        for (uint64_t s = 10; s < 10000; s++)
+                mark_add(m, s);
+        mark_floor(m, 9990);
+        is_int((int)mark_pending(m), 9, "a high floor leaves little to remember");
+        mark_close(m);
+        is_int(mark_open(dir, "in", &m), 0, "the rewritten record opens");
+        ok(mark_delivered(m, 9990) && mark_delivered(m, 9999) && !mark_delivered(m, 10000), "and is right");
+        ok(mark_bind_stream(m, 2000), "a stream created anew resets the record");
+        ok(!mark_delivered(m, 5), "its sequences start over");
+        mark_close(m);
+}
+
+static void test_names(void) {
+        ok(names_subject_valid("ipc.jobs", false), "a plain subject");
+        ok(!names_subject_valid("ipc..jobs", true) && !names_subject_valid(".a", true) &&
+                   !names_subject_valid("a.", true),
+           "no empty tokens");
+        ok(!names_subject_valid("a b", true) && !names_subject_valid("a\tb", true), "no white space");
+        ok(names_subject_valid("ipc.*.x", true) && names_subject_valid("ipc.>", true), "wildcards where allowed");
+        ok(!names_subject_valid("ipc.>", false) && !names_subject_valid("ipc.*", false), "not where not");
+        ok(!names_subject_valid("ipc.>.x", true) && !names_subject_valid("ipc.a*", true), "'>' last, '*' whole");
+        ok(names_subject_covers("ipc.>", "ipc.jobs") && names_subject_covers("ipc.*", "ipc.jobs") &&
+                   names_subject_covers("ipc.jobs", "ipc.jobs"),
+           "a stream's subject covers the bridge's");
+        ok(!names_subject_covers("ipc.*", "ipc.a.b") && !names_subject_covers("ipc.jobs", "ipc.*") &&
+                   !names_subject_covers("ipc.*", "ipc.>") && !names_subject_covers("ipc.>", "ipc"),
+           "or does not");
+        ok(names_subject_covers("ipc.>", "ipc.a.>") && names_subject_covers("ipc.*", "ipc.*"), "wildcards in both");
+        ok(names_jetstream_valid("IPC") && !names_jetstream_valid("a.b") && !names_jetstream_valid(""),
+           "stream and consumer names");
+        ok(names_channel_valid("sensors.temp") && !names_channel_valid(".x") && !names_channel_valid("a/b"),
+           "channel names");
+        ok(names_origin_valid("host-a.example") && !names_origin_valid("a:b") && !names_origin_valid(""), "origins");
+}
+
+static void test_inflight(void) {
+        static int objects[1000];
+        struct inflight t;
+        uint32_t v = 0;
+        bool good = true;
+
+        is_int(inflight_init(&t, 1000), 0, "the index is made");
+        for (uint32_t i = 0; i < 1000; i++)
+                inflight_put(&t, &objects[i], i);
+        for (uint32_t i = 0; i < 1000; i += 2)
+                good &= inflight_take(&t, &objects[i], &v) && v == i;
+        ok(good, "entries are found and removed");
+        good = true;
+        for (uint32_t i = 0; i < 1000; i++)
+                good &= inflight_take(&t, &objects[i], &v) == (i % 2 == 1) && (i % 2 == 0 || v == i);
+        ok(good, "removed ones are gone, the others are still found after the removals");
+        is_int((int)t.n, 0, "and the index is empty");
+        inflight_done(&t);
+}
+
+int main(void) {
+        snprintf(dir, sizeof(dir), "/tmp/test-bridge.XXXXXX");
+        if (!mkdtemp(dir)) {
+                printf("Bail out! mkdtemp: %s\n", strerror(errno));
+                return 1;
+        }
+        test_spool_replay();
+        test_spool_damage();
+        test_spool_reshape();
+        test_spool_unreadable();
+        test_mark();
+        test_names();
+        test_inflight();
+        tmpdir_remove(dir);
+        return done_testing();
+}
