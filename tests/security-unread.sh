@@ -19,7 +19,7 @@ add_channel open type=mqueue mode=0666 max_messages=4 message_size=64 on_stop=re
 PY="$T/unread.py"
 cat >"$PY" <<'EOF_PY'
 # unread.py SOCKET MODE N HOLD
-import array, select, socket, sys, time
+import array, fcntl, select, socket, struct, sys, termios, time
 sys.path.insert(0, sys.argv[5])
 import wire
 
@@ -55,8 +55,15 @@ if mode == "pipeline":
             break           # full, or the daemon hung up: hold what is in flight
     print("sent %d" % sent, flush=True)
     time.sleep(hold)           # time for the daemon to answer more, if it would
-    fds, errors = take(s)
-    print("pipeline fds %d replies %d" % (fds, len(errors)), flush=True)
+    # what is queued for us before we read anything (FIONREAD sums a
+    # SEQPACKET socket's whole queue): once we read, the daemon may rightly
+    # send the next reply, and a drain would race it
+    queued = struct.unpack("i", fcntl.ioctl(s, termios.FIONREAD, b"\0" * 4))[0]
+    s.setblocking(True)
+    msg, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
+    fds = sum(len(data) // 4 for _, _, data in anc)
+    replies = queued // len(msg) if msg and queued % len(msg) == 0 else -1
+    print("pipeline fds %d replies %d" % (fds, replies), flush=True)
 elif mode == "oneshot":
     # N one-shot opens on N connections, none read, all kept open
     socks = []
