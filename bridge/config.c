@@ -31,6 +31,7 @@
 
 #define DEFAULT_MAX_INFLIGHT 256
 #define DEFAULT_ACK_WAIT_MS 30000
+#define DEFAULT_SYNC_INTERVAL_MS 1000
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -123,6 +124,8 @@ static const struct key_info {
         [KEY_SPOOL_DIR] = { "spool_dir", IN_LOCAL(spool_dir), VALUE_PATH, .max = PATH_MAX },
         /* checked once expanded (config-check.c) */
         [KEY_ORIGIN] = { "origin", IN_LOCAL(origin), VALUE_TEXT, .max = ORIGIN_MAX * 4 },
+        /* an addition to issue 12's keys: how often the spool and the delivery record reach the disk */
+        [KEY_SYNC_INTERVAL] = { "sync_interval", IN_LOCAL(sync_interval_ms), VALUE_DURATION, 0, 3600UL * 1000 },
         [KEY_CHANNEL] = { "channel", IN_BRIDGE(channel), VALUE_NAME, .valid = names_channel_valid,
                           .what = "a channel name (1 to 128 characters of A-Z a-z 0-9 . _ -, not starting with '.')" },
         [KEY_DIRECTION] = { "direction", SECTION_BRIDGE, 0, VALUE_OTHER, .set = set_direction },
@@ -469,6 +472,7 @@ int config_load(const char *path, struct config **ret, struct config_errors *err
                 config_free(c);
                 return -ENOMEM;
         }
+        c->sync_interval_ms = DEFAULT_SYNC_INTERVAL_MS;
         e = file_read(&r, path);
         free(r.section_name);
         free(r.key);

@@ -30,6 +30,7 @@ enum config_key {
         KEY_SOCKET,
         KEY_SPOOL_DIR,
         KEY_ORIGIN,
+        KEY_SYNC_INTERVAL,
         /* [bridge NAME] */
         KEY_CHANNEL,
         KEY_DIRECTION,
@@ -81,6 +82,7 @@ struct config {
         char *socket;    /* NULL: the library's default */
         char *spool_dir; /* resolved: the configured one, $STATE_DIRECTORY, or the compiled-in default */
         char *origin;    /* resolved: %H is the host name */
+        unsigned long sync_interval_ms; /* spool and delivery record: fdatasync at most this often (0: every time) */
         unsigned key_line[_KEY_MAX];
         struct bridge_config *bridges;
         size_t n_bridges;

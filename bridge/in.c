@@ -30,6 +30,7 @@
 #include "bridge.h"
 #include "log.h"
 #include "mark.h"
+#include "syncpace.h"
 #include "util.h"
 
 #define FETCH_WAIT_MS 500   /* one fetch's wait for messages (and the longest a stop waits for it) */
@@ -50,6 +51,7 @@ struct in {
         jsCtx *js;
         natsSubscription *sub;
         struct mark *mark;
+        struct syncpace sync; /* of the record */
         size_t batch;
         size_t room;    /* of held and done: a batch, and as much again for stragglers (in_stragglers) */
         natsMsg **held; /* fetched; [next, n_held) still to deliver */
@@ -86,6 +88,7 @@ static int in_start(struct bridge *b) {
         in->b = b;
         b->dir = in;
         in->batch = b->cfg->max_inflight;
+        syncpace_init(&in->sync, (int64_t)b->config->sync_interval_ms);
         in->room = 2 * in->batch;
         in->held = calloc(in->room, sizeof(*in->held));
         in->done = calloc(in->room, sizeof(*in->done));
@@ -128,16 +131,24 @@ static bool in_setup(struct in *in) {
 
 /* ---- acknowledging ------------------------------------------------------------------------------------ */
 
-/* Make the record durable, then acknowledge what is done. */
+/* Make the record durable (see syncpace.h for how often). */
+static void in_sync(struct in *in) {
+        int r = mark_sync(in->mark);
+
+        syncpace_synced(&in->sync);
+        if (r < 0)
+                bridge_problem(in->b, "record of delivered messages: fdatasync: %s (acknowledging anyway)",
+                               strerror(-r));
+}
+
+/* Acknowledge what is done, the record written first (and made durable as sync_interval says). */
 static void in_ack(struct in *in) {
         struct bridge *b = in->b;
-        int r;
 
         if (in->n_done == 0)
                 return;
-        r = mark_sync(in->mark);
-        if (r < 0)
-                bridge_problem(b, "record of delivered messages: fdatasync: %s (acknowledging anyway)", strerror(-r));
+        if (syncpace_wrote(&in->sync, now_ms()))
+                in_sync(in);
         for (size_t i = 0; i < in->n_done; i++) {
                 /* an acknowledgement lost on the way brings a redelivery, which the record drops */
                 natsMsg_Ack(in->done[i], NULL);
@@ -358,6 +369,8 @@ static void in_step(struct in *in) {
         enum delivery d;
 
         bridge_heartbeat(in->b);
+        if (syncpace_due(&in->sync, now_ms(), false))
+                in_sync(in);
         if (in->next == in->n_held) {
                 in_ack(in);
                 in_floor(in);
@@ -386,6 +399,8 @@ static int in_loop(struct bridge *b) {
         while (!bridge_stopping(b))
                 in_step(in);
         in_ack(in);
+        if (syncpace_due(&in->sync, now_ms(), true))
+                in_sync(in);
         /* what is still held comes again at once for the next start, not after ack_wait */
         for (size_t i = in->next; i < in->n_held; i++) {
                 natsMsg_Nak(in->held[i], NULL);

@@ -38,9 +38,10 @@
 #include "inflight.h"
 #include "log.h"
 #include "spool.h"
+#include "syncpace.h"
 #include "util.h"
 
-#define TAKE_BATCH 64       /* messages taken from the channel per spool_sync() */
+#define TAKE_BATCH 64       /* messages taken from the channel per turn of the loop */
 #define RETRY_MS 1000       /* before a failed publish is tried again */
 #define DRAIN_MS 2000       /* how long a stop waits for outstanding acknowledgements */
 #define STALE_EXTRA_MS 5000 /* past ack_wait, a SENT slot whose outcome never came is published again */
@@ -69,6 +70,7 @@ struct out_ack {
 struct out {
         struct bridge *b;
         struct spool *sp;
+        struct syncpace sync; /* of the spool */
         jsCtx *js;
         bool mq; /* the channel is a queue: the kernel writes the priority into the slot */
         size_t n;
@@ -92,6 +94,7 @@ static void out_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, 
         struct out *o = b->dir;
         struct out_ack *a = calloc(1, sizeof(*a));
         uint64_t one = 1;
+        bool first;
 
         if (!a) {
                 /* the slot's sweep publishes it again */
@@ -104,10 +107,12 @@ static void out_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, 
         a->err = pae ? pae->Err : NATS_OK;
         a->jerr = pae ? pae->ErrCode : 0;
         pthread_mutex_lock(&o->lock);
+        first = o->acks == NULL;
         *o->acks_tail = a;
         o->acks_tail = &a->next;
         pthread_mutex_unlock(&o->lock);
-        if (write(b->wake, &one, sizeof(one)) < 0) {
+        /* one kick per batch: the worker takes the whole list, and a list it took is empty again */
+        if (first && write(b->wake, &one, sizeof(one)) < 0) {
                 /* already kicked */
         }
 }
@@ -158,6 +163,7 @@ static int out_start(struct bridge *b) {
         pthread_mutex_init(&o->lock, NULL);
         o->acks_tail = &o->acks;
         o->b = b;
+        syncpace_init(&o->sync, (int64_t)b->config->sync_interval_ms);
         r = ipcb_getattr(b->ch, &attr);
         if (r < 0) {
                 free(o);
@@ -359,11 +365,20 @@ static bool out_stream(struct out *o) {
 
 /* ---- the channel ------------------------------------------------------------------------------------------- */
 
-/* Take what the channel has, as far as the window allows, into the spool; make it durable. Returns how many. */
+/* Make the spool durable (see syncpace.h for how often). */
+static void out_sync(struct out *o) {
+        int r = spool_sync(o->sp);
+
+        syncpace_synced(&o->sync);
+        if (r < 0)
+                bridge_problem(o->b, "spool: fdatasync: %s (publishing anyway: a crash of the host could lose these)",
+                               strerror(-r));
+}
+
+/* Take what the channel has, as far as the window allows, into the spool; how many. */
 static size_t out_take(struct out *o) {
         size_t took = 0, size = spool_payload_size(o->sp);
         struct bridge *b = o->b;
-        int r;
 
         while (b->ch && o->n_free > 0 && took < TAKE_BATCH) {
                 uint32_t slot = o->free[o->n_free - 1];
@@ -388,10 +403,8 @@ static size_t out_take(struct out *o) {
         if (took == 0)
                 return 0;
         atomic_fetch_add(&b->n.pending, (int_fast64_t)took);
-        r = spool_sync(o->sp);
-        if (r < 0)
-                bridge_problem(b, "spool: fdatasync: %s (publishing anyway: a crash of the host could lose these)",
-                               strerror(-r));
+        if (syncpace_wrote(&o->sync, now_ms()))
+                out_sync(o);
         return took;
 }
 
@@ -422,6 +435,8 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
         int r;
 
         bridge_heartbeat(b);
+        if (syncpace_due(&o->sync, now_ms(), false))
+                out_sync(o);
         out_outcomes(o);
         out_reconnected(o);
         out_sweep(o);
@@ -440,7 +455,8 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
                 wait = due < 0 ? 0 : due < wait ? due : wait;
         }
         /* with the window full, the channel is not watched: it fills, and its senders wait */
-        bridge_wait(b, b->ch && o->n_free > 0 ? ipcb_fd(b->ch) : -1, POLLIN, (int)wait);
+        bridge_wait(b, b->ch && o->n_free > 0 ? ipcb_fd(b->ch) : -1, POLLIN,
+                    syncpace_timeout(&o->sync, now_ms(), (int)wait));
         return 0;
 }
 
@@ -472,6 +488,8 @@ static int out_loop(struct bridge *b) {
         while (!bridge_stopping(b) && r == 0)
                 r = out_step(o, &reopen_ms);
         out_drain(o);
+        if (syncpace_due(&o->sync, now_ms(), true))
+                out_sync(o);
         if (o->n_free < o->n)
                 log_info("[bridge %s] %zu message(s) stay in the spool for the next start", c->name, o->n - o->n_free);
         return r;

@@ -80,8 +80,10 @@ void report_summary(const struct config *c, FILE *f) {
                 c->creds   ? " (creds)"
                 : c->token ? " (token)"
                            : "");
-        fprintf(f, "local: socket %s, spool_dir %s, origin %s\n", c->socket ? c->socket : "(the library's default)",
-                c->spool_dir, c->origin);
+        fprintf(f, "local: socket %s, spool_dir %s, origin %s, sync_interval %lu%s\n",
+                c->socket ? c->socket : "(the library's default)", c->spool_dir, c->origin,
+                c->sync_interval_ms % 1000 ? c->sync_interval_ms : c->sync_interval_ms / 1000,
+                c->sync_interval_ms % 1000 ? "ms" : "s");
         for (size_t i = 0; i < c->n_bridges; i++) {
                 const struct bridge_config *b = &c->bridges[i];
                 if (b->direction == DIRECTION_OUT)

@@ -7,8 +7,9 @@
  * message, with its checksum). The state is stored last, with release
  * order, so a FULL slot always has its length, sequence and checksum. At
  * open: FULL slots whose checksum holds are replayed; a FULL slot whose
- * checksum fails was torn by an OS crash before spool_sync() (so it was
- * never published) and is reported; a TAKING slot whose priority the kernel
+ * checksum fails was torn by an OS crash before spool_sync() (it may have
+ * been published: the sync comes at most sync_interval later) and is
+ * reported; a TAKING slot whose priority the kernel
  * wrote held a message received at the instant of a kill, whose length is
  * unknown: reported as lost.
  */
@@ -219,8 +220,8 @@ static int spool_scan(struct spool *sp) {
         }
         qsort_r(sp->replay, sp->n_replay, sizeof(*sp->replay), cmp_seq, sp);
         if (torn)
-                log_warning("spool %s: %zu message(s) torn by a crash before they were made durable (never published) "
-                            "were dropped",
+                log_warning("spool %s: %zu message(s) torn by a crash before they reached the disk were dropped "
+                            "(they may have been published before the crash)",
                             sp->path, torn);
         if (lost)
                 log_error("spool %s: %zu message(s) were being received from the channel when the bridge was killed; "

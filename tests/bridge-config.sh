@@ -40,6 +40,11 @@ like "$OUT" 'bridge jobs: out, channel jobs -> subject ipc\.jobs, stream IPC, ma
         "-t prints each bridge"
 like "$OUT" 'bridge results: in, subject ipc\.results \(durable results-a\) -> channel results, stream IPC \(must exist\), max_inflight 256, ack_wait 1500ms' \
         "with the defaults filled in (channel = section name, max_inflight 256)"
+like "$OUT" 'local: socket /run/ipcbroker/ipcbroker.sock, spool_dir /var/lib/ipcbroker-bridge, origin host-a, sync_interval 1s' \
+        "-t prints the local side, sync_interval 1s by default"
+printf '%s\n' "$GOOD" | sed 's/^origin = host-a$/origin = host-a\nsync_interval = 0/' >"$BC"
+check
+like "$OUT" 'origin host-a, sync_interval 0s' "sync_interval = 0 (every time) is accepted"
 run "$BRIDGE" -t -c "$top_srcdir/conf/ipcbroker-bridge.conf"
 is "$RC" 0 "the bundled example configuration is valid"
 like "$OUT" "durable results-$(hostname | tr . _)" "the default durable is CHANNEL-ORIGIN, origin the host name"
@@ -89,6 +94,8 @@ bad "spool_dir not canonical" 7 'spool_dir = /var/lib//bridge' "not a canonical 
 bad "origin with an unknown specifier" 8 'origin = %Q' "origin: unknown specifier '%Q'"
 bad "origin with a colon" 8 'origin = a:b' "origin: 'a:b' is not 1 to 64 characters"
 bad "origin too long" 8 "origin = $(printf 'h%.0s' $(seq 1 70))" "longer than 64 characters"
+bad "sync_interval not a duration" +8 'sync_interval = often' "sync_interval: 'often' is not a duration"
+bad "sync_interval too long" +8 'sync_interval = 2h' "sync_interval: 2h is out of range \(0 ms to 3600 s\)"
 bad "a [bridge] key in [local]" +8 'subject = x' "key 'subject' belongs in the \[bridge NAME\] section, not in \[local\]"
 # [bridge NAME]
 bad "bridge name with a slash" 10 '[bridge a/b]' "invalid bridge name 'a/b'"
