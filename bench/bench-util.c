@@ -511,10 +511,9 @@ void daemon_release(struct daemon *d) {
         }
 }
 
-int daemon_prepare(struct daemon *d, const char *name, const char *log_level) {
+int service_prepare(struct daemon *d, const char *name) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         char path[400];
-        FILE *f;
 
         memset(d, 0, sizeof(*d));
         d->pid = -1;
@@ -548,6 +547,15 @@ int daemon_prepare(struct daemon *d, const char *name, const char *log_level) {
                 d->notifier = NULL;
                 return -EAGAIN;
         }
+        return 0;
+}
+
+int daemon_prepare(struct daemon *d, const char *name, const char *log_level) {
+        int r = service_prepare(d, name);
+        FILE *f;
+
+        if (r < 0)
+                return r;
         f = fopen(d->conf, "we");
         if (!f)
                 return -errno;
@@ -590,7 +598,7 @@ uint64_t daemon_wait_notify(struct daemon *d, const char *what, double timeout_s
                 if (now_ns() >= end)
                         return 0;
                 if (d->pid > 0 && waitpid(d->pid, &st, WNOHANG) == d->pid) {
-                        warn("ipcbrokerd exited (status %d) while we waited for %s", st, what);
+                        warn("pid %d (%s) exited (status %d) while we waited for %s", (int)d->pid, d->dir, st, what);
                         d->pid = -1;
                         return 0;
                 }
@@ -598,7 +606,7 @@ uint64_t daemon_wait_notify(struct daemon *d, const char *what, double timeout_s
         }
 }
 
-int daemon_start(struct daemon *d, double timeout_s) {
+int service_start(struct daemon *d, const char *path, char *const argv[], double timeout_s) {
         char env[400];
 
         d->mark = notifier_seq(d->notifier); /* what came before is old news */
@@ -617,17 +625,26 @@ int daemon_start(struct daemon *d, double timeout_s) {
                 unsetenv("LISTEN_FDS");
                 unsetenv("LISTEN_PID");
                 unsetenv("WATCHDOG_USEC");
-                execl(opts.daemon, "ipcbrokerd", "-c", d->conf, (char *)NULL);
-                fprintf(stderr, "exec %s: %s\n", opts.daemon, strerror(errno));
+                execv(path, argv);
+                fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
                 _exit(127);
         }
         d->ready_ns = daemon_wait_notify(d, "READY=1", timeout_s);
         if (!d->ready_ns) {
-                warn("ipcbrokerd (%s) did not become ready; its log:", d->conf);
+                warn("%s (%s) did not become ready; its log:", argv[0], d->dir);
                 daemon_show_log(d, 30);
                 daemon_stop(d);
                 return -ETIMEDOUT;
         }
+        return 0;
+}
+
+int daemon_start(struct daemon *d, double timeout_s) {
+        char *argv[] = { "ipcbrokerd", "-c", d->conf, NULL };
+        int r = service_start(d, opts.daemon, argv, timeout_s);
+
+        if (r < 0)
+                return r;
         setenv("IPCBROKER_SOCKET", d->sock, 1);
         return 0;
 }
@@ -662,7 +679,7 @@ int daemon_stop(struct daemon *d) {
                         break;
                 }
                 if (now_ns() > end) {
-                        warn("ipcbrokerd did not stop within 20 s; killing it");
+                        warn("pid %d (%s) did not stop within 20 s; killing it", (int)d->pid, d->dir);
                         kill(d->pid, SIGKILL);
                         waitpid(d->pid, &st, 0);
                         break;

@@ -139,6 +139,10 @@ struct daemon {
 
 /* Prepare DIR, its config header ([broker] with a unique mq_prefix) and the notify socket. */
 int daemon_prepare(struct daemon *d, const char *name, const char *log_level);
+/* Only DIR (bench_dir/NAME), the log's path and the notify socket: for another service (the bridge). */
+int service_prepare(struct daemon *d, const char *name);
+/* Start PATH with ARGV (NOTIFY_SOCKET set, output to d->log) and wait (at most timeout_s) for READY=1. */
+int service_start(struct daemon *d, const char *path, char *const argv[], double timeout_s);
 /* Append text to the config. */
 void daemon_conf_append(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Start it and wait (at most timeout_s) for READY=1. Sets IPCBROKER_SOCKET for this process. */
@@ -189,6 +193,9 @@ int bench_dbus(struct daemon *d);  /* part 4 */
 int bench_batch(struct daemon *d); /* part 5 */
 int bench_scale(void);             /* part 6 */
 int bench_fair(void);              /* part 7 */
+int bench_bridge(void);            /* part 8 */
+/* Stop what part 8 started (the bridges, the two daemons, nats-server), if it still runs. */
+void bench_bridge_cleanup(void);
 
 /* The channels the data and open parts need, declared in the shared daemon's config. */
 void bench_data_declare(struct daemon *d);

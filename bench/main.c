@@ -1,12 +1,12 @@
 /*
  * ipcbroker-bench — the performance benchmark of ipcbroker (issue 5).
  *
- *   ipcbroker-bench [--smoke] [--parts 1,2,3,4,5,6,7] [--seconds S] [--rounds N]
+ *   ipcbroker-bench [--smoke] [--parts 1,2,3,4,5,6,7,8] [--seconds S] [--rounds N]
  *                   [--clients N] [--channels N] [-v]
  *                   [--daemon PATH] [--cli PATH] [--cli-libdir DIR] [--dbus-daemon PATH]
  *
  * Measures the broker against raw kernel IPC, a bare SCM_RIGHTS server,
- * D-Bus and ZeroMQ. Starts the real ipcbrokerd on a temporary configuration
+ * D-Bus and ZeroMQ, and the bridge across hosts against cnats alone. Starts the real ipcbrokerd on a temporary configuration
  * (temporary socket, runtime directory and a unique mq_prefix), waits for
  * READY=1 on its own NOTIFY_SOCKET, measures, stops it with SIGTERM and removes every queue and
  * file it made. Prints one table: each row a baseline B and a measurement X
@@ -56,6 +56,7 @@ static void cleanup(void) {
                 bench_batch_unlink_channels(&main_daemon);
         }
         bench_open_cleanup();
+        bench_bridge_cleanup();
         bench_data_cleanup();
         bench_dir_remove();
 }
@@ -68,10 +69,10 @@ static void on_signal(int sig) {
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: ipcbroker-bench [OPTIONS]\n"
-                   "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server, D-Bus and ZeroMQ.\n"
+                   "Measure ipcbroker against raw kernel IPC, a bare SCM_RIGHTS server, D-Bus, ZeroMQ and cnats.\n"
                    "\n"
                    "  --smoke            run everything tiny (a second or two), no timing claims\n"
-                   "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-7)\n"
+                   "  --parts LIST       parts to run, e.g. 1,2,3 (default: all, 1-8)\n"
                    "  --seconds S        time per measurement and variant (default 1.5)\n"
                    "  --rounds N         interleaved rounds per measurement (default 20)\n"
                    "  --clients N        concurrent clients for the open rate (default 16)\n"
@@ -106,7 +107,7 @@ static unsigned parse_parts(const char *s) {
         unsigned parts = 0;
 
         for (const char *p = s; *p; p++) {
-                if (*p >= '1' && *p <= '7')
+                if (*p >= '1' && *p <= '8')
                         parts |= PART(*p - '0');
                 else if (*p != ',' && *p != ' ')
                         return 0;
@@ -137,7 +138,7 @@ int main(int argc, char **argv) {
         opts.rounds = 20;
         opts.clients = 16;
         opts.scale_channels = -1;
-        opts.parts = PART(1) | PART(2) | PART(3) | PART(4) | PART(5) | PART(6) | PART(7);
+        opts.parts = PART(1) | PART(2) | PART(3) | PART(4) | PART(5) | PART(6) | PART(7) | PART(8);
         opts.daemon = getenv("IPCBROKERD");
         opts.cli = getenv("IPCBROKER_CLI");
         opts.cli_libdir = getenv("IPCBROKER_CLI_LIBDIR");
@@ -152,7 +153,7 @@ int main(int argc, char **argv) {
                 case 'p':
                         opts.parts = parse_parts(optarg);
                         if (!opts.parts) {
-                                fprintf(stderr, "ipcbroker-bench: --parts: a list of 1 to 7\n");
+                                fprintf(stderr, "ipcbroker-bench: --parts: a list of 1 to 8\n");
                                 return 2;
                         }
                         break;
@@ -269,6 +270,8 @@ int main(int argc, char **argv) {
         if ((opts.parts & PART(6)) && bench_scale() < 0)
                 failures++;
         if ((opts.parts & PART(7)) && bench_fair() < 0)
+                failures++;
+        if ((opts.parts & PART(8)) && bench_bridge() < 0)
                 failures++;
 
         printf("\n");

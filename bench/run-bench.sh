@@ -31,7 +31,9 @@ if [ -z "${IPCBROKER_CLI:-}" ]; then
 fi
 # part 7's flood and probe (a check program)
 IPCBROKER_FLOOD=${IPCBROKER_FLOOD:-$top_builddir/tests/helpers/flood}
-export IPCBROKERD IPCBROKER_CLI IPCBROKER_FLOOD
+# part 8's bridge (built when configure found libnats)
+IPCBROKER_BRIDGE=${IPCBROKER_BRIDGE:-$top_builddir/ipcbroker-bridge}
+export IPCBROKERD IPCBROKER_CLI IPCBROKER_FLOOD IPCBROKER_BRIDGE
 [ -n "${IPCBROKER_CLI_LIBDIR:-}" ] && export IPCBROKER_CLI_LIBDIR
 
 exec "$bench" "$@"
