@@ -167,11 +167,14 @@ fi
 
 # ---- build ------------------------------------------------------------------
 
-build() { # DIR [dpkg-buildpackage options]: a clean copy of the source in DIR, built
+# A clean copy of the source in DIR, built in a clean environment: nothing of
+# the caller's (e.g. `make check-packages`' MAKEFLAGS, whose TESTS= would
+# override debian/rules' own in its make check) reaches the build.
+build() { # DIR [dpkg-buildpackage options]
         local dir=$1
         shift
         mkdir -p "$dir" && cp -a "$SRC" "$dir/" &&
-                (cd "$dir/ipcbroker" && env PATH=$CLEAN_PATH \
+                (cd "$dir/ipcbroker" && env -i PATH=$CLEAN_PATH HOME="${HOME:-/root}" LC_ALL=C.UTF-8 \
                         DEB_BUILD_OPTIONS="parallel=$(nproc 2>/dev/null || echo 2) ${DEB_BUILD_OPTIONS:-}" \
                         dpkg-buildpackage -us -uc -b "$@") >>"$BUILD_LOG" 2>&1
 }
