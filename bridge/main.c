@@ -9,7 +9,6 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "link.h"
 #include "log.h"
 #include "report.h"
+#include "service-options.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ipcbroker-bridge.conf"
@@ -43,55 +43,18 @@ static void usage(FILE *f) {
                 DEFAULT_CONFIG);
 }
 
-struct options {
-        const char *config;
-        bool check;
-        bool verbose;
-};
-
-/* -1 to go on, or the exit code. */
-static int parse_options(int argc, char **argv, struct options *o) {
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 't' },
-                { "verbose", no_argument, NULL, 'v' },      { "version", no_argument, NULL, 'V' },
-                { "help", no_argument, NULL, 'h' },         {},
-        };
-        int c;
-
-        *o = (struct options){ .config = DEFAULT_CONFIG };
-        while ((c = getopt_long(argc, argv, "c:tvVh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'c':
-                        o->config = optarg;
-                        break;
-                case 't':
-                        o->check = true;
-                        break;
-                case 'v':
-                        o->verbose = true;
-                        break;
-                case 'V':
-                        printf("ipcbroker-bridge %s (NATS C client %s)\n", PACKAGE_VERSION, nats_GetVersion());
-                        return 0;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        fprintf(stderr, "Try 'ipcbroker-bridge --help' for more information.\n");
-                        return EX_USAGE;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr,
-                        "ipcbroker-bridge: unexpected argument '%s'\n"
-                        "Try 'ipcbroker-bridge --help' for more information.\n",
-                        argv[optind]);
-                return EX_USAGE;
-        }
-        return -1;
+static void version(void) {
+        printf("ipcbroker-bridge %s (NATS C client %s)\n", PACKAGE_VERSION, nats_GetVersion());
 }
 
-static int report_config_errors(const struct options *o, struct config_errors *e) {
+static const struct service_info service = {
+        .name = "ipcbroker-bridge",
+        .default_config = DEFAULT_CONFIG,
+        .usage = usage,
+        .version = version,
+};
+
+static int report_config_errors(const struct service_options *o, struct config_errors *e) {
         for (size_t i = 0; i < e->n; i++)
                 if (o->check)
                         fprintf(stderr, "%s\n", e->lines[i]);
@@ -229,11 +192,11 @@ int main(int argc, char **argv) {
         struct config_errors errors = {};
         struct config *c = NULL;
         struct link *l = NULL;
-        struct options o;
+        struct service_options o;
         sigset_t signals;
         int r;
 
-        r = parse_options(argc, argv, &o);
+        r = service_options_parse(argc, argv, &service, &o);
         if (r >= 0)
                 return r;
         /* before any thread exists: every thread inherits the mask */

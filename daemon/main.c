@@ -6,7 +6,6 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "broker.h"
+#include "service-options.h"
 #include "log.h"
 
 static void usage(FILE *f) {
@@ -33,55 +33,20 @@ static void usage(FILE *f) {
                 SYSCONFDIR "/ipcbroker.conf");
 }
 
-struct options {
-        const char *config_path;
-        bool check;
-        bool verbose;
-};
-
-/* Parse the command line. Returns -1 to go on, or the exit code to exit with. */
-static int parse_options(int argc, char **argv, struct options *o) {
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 't' },
-                { "verbose", no_argument, NULL, 'v' },      { "version", no_argument, NULL, 'V' },
-                { "help", no_argument, NULL, 'h' },         {},
-        };
-        int c;
-
-        *o = (struct options){ .config_path = SYSCONFDIR "/ipcbroker.conf" };
-        while ((c = getopt_long(argc, argv, "c:tvVh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'c':
-                        o->config_path = optarg;
-                        break;
-                case 't':
-                        o->check = true;
-                        break;
-                case 'v':
-                        o->verbose = true;
-                        break;
-                case 'V':
-                        printf("ipcbrokerd %s\n", PACKAGE_VERSION);
-                        return 0;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        fprintf(stderr, "Try 'ipcbrokerd --help' for more information.\n");
-                        return EX_USAGE;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "ipcbrokerd: unexpected argument '%s'\nTry 'ipcbrokerd --help' for more information.\n",
-                        argv[optind]);
-                return EX_USAGE;
-        }
-        return -1;
+static void version(void) {
+        printf("ipcbrokerd %s\n", PACKAGE_VERSION);
 }
+
+static const struct service_info service = {
+        .name = "ipcbrokerd",
+        .default_config = SYSCONFDIR "/ipcbroker.conf",
+        .usage = usage,
+        .version = version,
+};
 
 /* Say why the configuration cannot be used: -t talks to a person, the daemon logs (with priorities under the journal).
  */
-static void report_config_errors(const struct options *o, const struct config_errors *errors, int r) {
+static void report_config_errors(const struct service_options *o, const struct config_errors *errors, int r) {
         for (size_t i = 0; i < errors->n; i++)
                 if (o->check)
                         fprintf(stderr, "%s\n", errors->lines[i]);
@@ -89,25 +54,25 @@ static void report_config_errors(const struct options *o, const struct config_er
                         log_error("%s", errors->lines[i]);
         if (errors->n == 0) {
                 if (o->check)
-                        fprintf(stderr, "%s: %s\n", o->config_path, strerror(-r));
+                        fprintf(stderr, "%s: %s\n", o->config, strerror(-r));
                 else
-                        log_error("%s: %s", o->config_path, strerror(-r));
+                        log_error("%s: %s", o->config, strerror(-r));
         }
         if (o->check)
-                fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", o->config_path, errors->n,
+                fprintf(stderr, "ipcbrokerd: %s: configuration is invalid (%zu %s)\n", o->config, errors->n,
                         errors->n == 1 ? "error" : "errors");
         else
-                log_error("%s: configuration is invalid (%zu %s)", o->config_path, errors->n,
+                log_error("%s: configuration is invalid (%zu %s)", o->config, errors->n,
                           errors->n == 1 ? "error" : "errors");
 }
 
-static int run(const struct options *o, const struct config_defaults *defaults, struct config *config,
+static int run(const struct service_options *o, const struct config_defaults *defaults, struct config *config,
                const struct config_errors *problem, int err);
 
 /* The configuration is invalid under socket activation: run on the defaults, with no channel, until a reload. */
-static int run_invalid(const struct options *o, const struct config_defaults *defaults,
+static int run_invalid(const struct service_options *o, const struct config_defaults *defaults,
                        const struct config_errors *errors, int err) {
-        struct config *config = config_new_default(o->config_path, defaults);
+        struct config *config = config_new_default(o->config, defaults);
 
         if (!config) {
                 log_error("cannot start: out of memory");
@@ -115,7 +80,7 @@ static int run_invalid(const struct options *o, const struct config_defaults *de
         }
         log_warning("socket-activated with an invalid configuration: staying up, serving no channel and answering "
                     "every request with the reasons until a reload finds %s valid",
-                    o->config_path);
+                    o->config);
         return run(o, defaults, config, errors, err);
 }
 
@@ -123,14 +88,14 @@ static int run_invalid(const struct options *o, const struct config_defaults *de
  * Start the daemon on CONFIG (taken over) and run it until it stops; returns
  * the exit code. PROBLEM: the configuration file was invalid (see run_invalid).
  */
-static int run(const struct options *o, const struct config_defaults *defaults, struct config *config,
+static int run(const struct service_options *o, const struct config_defaults *defaults, struct config *config,
                const struct config_errors *problem, int err) {
         struct broker *b = NULL;
         int r;
 
         if (!o->verbose)
                 log_set_level(config->log_level);
-        r = broker_new(o->config_path, defaults, config, &b);
+        r = broker_new(o->config, defaults, config, &b);
         if (r < 0) {
                 config_free(config);
                 log_error("cannot start: %s", strerror(-r));
@@ -160,10 +125,10 @@ int main(int argc, char **argv) {
         struct config_errors errors = {};
         struct kernel_limits limits;
         struct config *config = NULL;
-        struct options o;
+        struct service_options o;
         int r;
 
-        r = parse_options(argc, argv, &o);
+        r = service_options_parse(argc, argv, &service, &o);
         if (r >= 0)
                 return r;
         log_open();
@@ -172,7 +137,7 @@ int main(int argc, char **argv) {
         config_defaults_init(&defaults);
         kernel_limits_read(&limits);
 
-        r = broker_load_config(o.config_path, &defaults, &limits, &config, &errors);
+        r = broker_load_config(o.config, &defaults, &limits, &config, &errors);
         if (r < 0) {
                 report_config_errors(&o, &errors, r);
                 /*

@@ -185,10 +185,11 @@ is "$(grep -l 'nats' "$top_srcdir"/daemon/*.[ch] "$top_srcdir"/client/*.[ch] "$t
         "the daemon, the library and common/ never mention NATS"
 foreign=$(cd "$top_srcdir/bridge" && for f in *.c *.h; do
         sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f" | while read -r h; do
-                [ -f "$h" ] || [ "$h" = build-config.h ] || [ "$h" = util.h ] || echo "$f: $h"
+                [ -f "$h" ] || [ "$h" = build-config.h ] || [ "$h" = util.h ] || [ "$h" = service-options.h ] ||
+                        echo "$f: $h"
         done
 done)
-is "$foreign" "" "the bridge includes its own headers, common/util.h and the public <ipcbroker.h> only (a client like any other)"
+is "$foreign" "" "the bridge includes its own headers, common/util.h, common/service-options.h and the public <ipcbroker.h> only (a client like any other)"
 daemon_bin="$top_builddir/.libs/ipcbrokerd"
 [ -x "$daemon_bin" ] || daemon_bin="$top_builddir/ipcbrokerd"
 if command -v ldd >/dev/null; then
