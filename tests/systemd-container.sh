@@ -137,8 +137,9 @@ else:
 EOF
 }
 
-# debootstrap's packages, plus the build's run-time libraries (libev, inih)
-PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libev4,libinih1"
+# debootstrap's packages, plus the build's run-time libraries (libev, inih, the bridge's libnats)
+# and nats-server for the bridge's part
+PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libev4,libinih1,libnats3.4,nats-server"
 ROOTFS_CACHE=${IPCBROKER_ROOTFS_CACHE:-/var/cache/ipcbroker-ci}
 # the key changes with the package list and with what is done to the tree below
 ROOTFS_KEY=$(printf 'bookworm minbase %s setup-2\n' "$PACKAGES" | sha256sum | cut -c1-16)
@@ -678,6 +679,121 @@ like "$(prop StatusText)" "^${n_channels:-x} channels" "STATUS= counts the chann
 okq "the channels are served" ct ipcbroker send t.queue recovered
 is "$(recv1 t.queue)" recovered "and receive"
 is "$(main_pid)" "$pid" "recovered in place, no restart"
+
+# ---- the bridge to NATS JetStream under systemd (issue 12) ------------------------
+
+# A raw NATS client for the container's python3 (no NATS library there):
+# natsreq.py PORT SUBJECT PAYLOAD publishes with a reply inbox and prints the reply.
+put /usr/local/bin/natsreq.py <<'EOF'
+import socket, sys
+port, subject, payload = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+f = s.makefile("rb")
+f.readline()  # INFO
+s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\nSUB _INBOX.t 1\r\n')
+s.sendall(b"PUB %s _INBOX.t %d\r\n%s\r\n" % (subject.encode(), len(payload), payload))
+while True:
+    line = f.readline()
+    if not line:
+        sys.exit("connection closed")
+    if line.startswith(b"PING"):
+        s.sendall(b"PONG\r\n")
+    elif line.startswith(b"-ERR"):
+        sys.exit(line.decode().strip())
+    elif line.startswith(b"MSG"):
+        n = int(line.split()[-1])
+        print(f.read(n + 2)[:n].decode())
+        break
+EOF
+# message SEQ of stream STREAM: "ORIGIN DATA" (from JetStream's message API)
+js_msg() { # STREAM SEQ
+        ct python3 /usr/local/bin/natsreq.py 4333 "\$JS.API.STREAM.MSG.GET.$1" "{\"seq\":$2}" | python3 -c '
+import base64, json, re, sys
+m = json.load(sys.stdin).get("message", {})
+hdrs = base64.b64decode(m.get("hdrs", "")).decode()
+origin = re.search(r"Ipcbroker-Origin: *(\S+)", hdrs)
+print(origin.group(1) if origin else "-", base64.b64decode(m.get("data", "")).decode())'
+}
+js_has() { [ "$(js_msg "$1" "$2" 2>/dev/null)" = "$3" ]; }
+bprop() { prop "$1" ipcbroker-bridge.service; }
+bridge_waits() { [ "$(bprop ActiveState)" = activating ] && [[ "$(bprop StatusText)" == "waiting for NATS"* ]]; }
+bridge_up() { [ "$(bprop ActiveState)/$(bprop SubState)" = active/running ]; }
+bridge_restarted_from() { bridge_up && [ "$(bprop MainPID)" != 0 ] && [ "$(bprop MainPID)" != "$1" ]; }
+
+if [ -x "$ROOT/usr/sbin/ipcbroker-bridge" ] && [ -e "$ROOT$UNITDIR/ipcbroker-bridge.service" ]; then
+        is "$(ct getent passwd ipcbroker-bridge | cut -d: -f1,6)" "ipcbroker-bridge:/var/lib/ipcbroker-bridge" \
+                "systemd-sysusers made the bridge's system user at boot (its sysusers.d file)"
+        # Debian's own nats-server unit (no JetStream) is not the test's
+        q ct systemctl disable --now nats-server.service
+        put /etc/ipcbroker.d/60-bridge.conf <<'EOF'
+[channel t.out]
+type = mqueue
+mode = 0620
+max_messages = 10
+message_size = 128
+recv = ipcbroker-bridge
+on_stop = remove
+
+[channel t.in]
+type = mqueue
+mode = 0640
+max_messages = 10
+message_size = 128
+send = ipcbroker-bridge
+on_stop = remove
+EOF
+        okq "ipcbrokerd serves the bridged channels (systemctl reload)" ct systemctl reload ipcbroker.service
+        put /etc/ipcbroker-bridge.conf <<'EOF'
+[nats]
+url = nats://127.0.0.1:4333
+
+[local]
+origin = ct
+
+[bridge t.out]
+direction = out
+subject = ct.out
+stream = CTOUT
+
+[bridge t.in]
+direction = in
+subject = ct.in
+stream = CTIN
+EOF
+        okq "ipcbroker-bridge -t accepts the configuration" ct ipcbroker-bridge -t
+        q ct systemctl start --no-block ipcbroker-bridge.service
+        ok "with NATS down the bridge waits without failing (activating, STATUS=waiting for NATS)" \
+                wait_until "$UNIT_WAIT" bridge_waits
+        diag "STATUS=$(bprop StatusText)"
+        is "$(ct ps -o user= -p "$(bprop MainPID)" | tr -d ' ')" ipcbroker-bridge "it runs as its own user"
+        okq "nats-server (JetStream) starts" ct systemd-run --unit=ipcbt-nats --property=StateDirectory=ipcbt-nats \
+                /usr/sbin/nats-server -js -a 127.0.0.1 -p 4333 -sd /var/lib/ipcbt-nats
+        ok "once NATS is up the bridge connects and is ready (active, READY=1)" wait_until "$UNIT_WAIT" bridge_up
+        like "$(bprop StatusText)" '^connected to nats://127\.0\.0\.1:4333; 2/2 bridges running' \
+                "STATUS= says where it is connected and that both bridges run"
+        is "$(ct stat -c '%U %a' /var/lib/ipcbroker-bridge)" "ipcbroker-bridge 700" \
+                "StateDirectory=: /var/lib/ipcbroker-bridge, the bridge's own, mode 0700"
+        okq "its spool is there" ct test -f /var/lib/ipcbroker-bridge/t.out.spool
+        okq "a message into channel t.out (ipcbroker send)" ct ipcbroker send t.out "to nats"
+        ok "it is in JetStream's stream CTOUT, with its origin" wait_until 10 js_has CTOUT 1 "ct to nats"
+        like "$(ct python3 /usr/local/bin/natsreq.py 4333 ct.in "from nats" 2>&1)" '"stream": *"CTIN"' \
+                "a message published on ct.in is stored in stream CTIN"
+        is "$(ct ipcbroker recv t.in -t 10 2>&1)" "from nats" "and the bridge puts it into channel t.in"
+        pid=$(bprop MainPID)
+        restarts=$(bprop NRestarts)
+        q ct kill -KILL "$pid"
+        ok "kill -9: systemd restarts the bridge (Restart=on-failure)" wait_until "$UNIT_WAIT" bridge_restarted_from "$pid"
+        is "$(bprop NRestarts)" $((restarts + 1)) "one restart counted"
+        okq "a message after the restart" ct ipcbroker send t.out "after kill"
+        ok "is forwarded by the new bridge" wait_until 10 js_has CTOUT 2 "ct after kill"
+        okq "systemctl stop ipcbroker-bridge" ct systemctl stop ipcbroker-bridge.service
+        is "$(bprop ActiveState)/$(bprop Result)" inactive/success "a clean stop"
+        q ct systemctl stop ipcbt-nats.service
+        q ct rm -f /etc/ipcbroker.d/60-bridge.conf
+        q ct systemctl reload ipcbroker.service
+else
+        diag "ipcbroker-bridge was not built (no libnats at configure time): its unit is not run here"
+fi
 
 # ---- systemd-analyze (part 6) --------------------------------------------------------
 
