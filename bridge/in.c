@@ -55,6 +55,7 @@ struct in {
         size_t batch;
         size_t room;    /* of held and done: a batch, and as much again for stragglers (in_stragglers) */
         natsMsg **held; /* fetched; [next, n_held) still to deliver */
+        uint64_t *held_seq; /* their stream sequences (0: unknown), read once when fetched */
         size_t n_held, next;
         natsMsg **done; /* delivered or dropped, to acknowledge */
         size_t n_done;
@@ -75,6 +76,7 @@ static void in_free(void *p) {
         jsCtx_Destroy(in->js);
         mark_close(in->mark);
         free(in->held);
+        free(in->held_seq);
         free(in->done);
         free(in);
 }
@@ -91,8 +93,9 @@ static int in_start(struct bridge *b) {
         syncpace_init(&in->sync, (int64_t)b->config->sync_interval_ms);
         in->room = 2 * in->batch;
         in->held = calloc(in->room, sizeof(*in->held));
+        in->held_seq = calloc(in->room, sizeof(*in->held_seq));
         in->done = calloc(in->room, sizeof(*in->done));
-        if (!in->held || !in->done)
+        if (!in->held || !in->held_seq || !in->done)
                 return -ENOMEM;
         r = mark_open(b->config->spool_dir, b->cfg->name, &in->mark);
         if (r == 0)
@@ -220,9 +223,14 @@ static void in_hold(struct in *in, natsMsgList *list) {
 
         for (int i = 0; i < list->Count && in->n_held < in->room; i++) {
                 jsMsgMetaData *meta = NULL;
-                if (natsMsg_GetMetaData(&meta, list->Msgs[i]) == NATS_OK && meta->NumDelivered > 1)
-                        atomic_fetch_add(&in->b->n.redelivered, 1);
+                uint64_t seq = 0;
+                if (natsMsg_GetMetaData(&meta, list->Msgs[i]) == NATS_OK) {
+                        seq = meta->Sequence.Stream;
+                        if (meta->NumDelivered > 1)
+                                atomic_fetch_add(&in->b->n.redelivered, 1);
+                }
                 jsMsgMetaData_Destroy(meta);
+                in->held_seq[in->n_held] = seq;
                 in->held[in->n_held++] = list->Msgs[i];
                 list->Msgs[i] = NULL;
         }
@@ -293,16 +301,11 @@ static unsigned in_priority(natsMsg *m) {
         return (unsigned)p;
 }
 
-static enum delivery in_deliver_one(struct in *in, natsMsg *m) {
+static enum delivery in_deliver_one(struct in *in, natsMsg *m, uint64_t seq) {
         struct bridge *b = in->b;
-        jsMsgMetaData *meta = NULL;
         const char *origin = NULL;
-        uint64_t seq = 0;
         int r;
 
-        if (natsMsg_GetMetaData(&meta, m) == NATS_OK)
-                seq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
         if (natsMsgHeader_Get(m, HEADER_ORIGIN, &origin) == NATS_OK && streq(origin, b->config->origin)) {
                 atomic_fetch_add(&b->n.echoes, 1);
                 return DROPPED;
@@ -337,7 +340,7 @@ static enum delivery in_deliver_one(struct in *in, natsMsg *m) {
 static enum delivery in_deliver(struct in *in) {
         while (in->next < in->n_held) {
                 natsMsg *m = in->held[in->next];
-                enum delivery d = in->b->ch ? in_deliver_one(in, m) : BROKEN;
+                enum delivery d = in->b->ch ? in_deliver_one(in, m, in->held_seq[in->next]) : BROKEN;
                 if (d == FULL || d == BROKEN)
                         return d;
                 in->next++;

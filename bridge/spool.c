@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "crc32.h"
 #include "spool.h"
 #include "statefile.h"
 #include "util.h"
@@ -81,29 +81,6 @@ struct spool {
 };
 
 /* ---- checksums ------------------------------------------------------------------ */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-        for (uint32_t i = 0; i < 256; i++) {
-                uint32_t c = i;
-                for (int k = 0; k < 8; k++)
-                        c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-                crc_table[i] = c;
-        }
-}
-
-/* CRC-32 (IEEE), continued from CRC (0 to start). */
-static uint32_t crc32_add(uint32_t crc, const void *data, size_t len) {
-        const uint8_t *p = data;
-
-        pthread_once(&crc_once, crc_init);
-        crc = ~crc;
-        while (len--)
-                crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-        return ~crc;
-}
 
 static uint32_t header_crc(const struct file_header *h) {
         return crc32_add(0, h, offsetof(struct file_header, crc));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crc32.h"
 #include "inflight.h"
 #include "mark.h"
 #include "names.h"
@@ -253,6 +254,33 @@ static void test_inflight(void) {
         inflight_done(&t);
 }
 
+/* The spool's checksum is CRC-32 (IEEE) as zlib computes it, eight bytes at a time or one. */
+static uint32_t crc_bytewise(const uint8_t *p, size_t len) {
+        uint32_t c = ~0u;
+
+        while (len--) {
+                c ^= *p++;
+                for (int k = 0; k < 8; k++)
+                        c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        return ~c;
+}
+
+static void test_crc32(void) {
+        uint8_t buf[1031];
+        bool same = true;
+
+        is_int((long long)crc32_add(0, "123456789", 9), 0xCBF43926ll, "crc32: the check value of \"123456789\"");
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (uint8_t)(i * 131 + 7);
+        for (size_t len = 0; len <= sizeof(buf) && same; len += len < 40 ? 1 : 97)
+                for (size_t off = 0; off < 8 && off + len <= sizeof(buf); off++)
+                        same &= crc32_add(0, buf + off, len) == crc_bytewise(buf + off, len);
+        ok(same, "crc32: every length and alignment as the bytewise definition");
+        ok(crc32_add(crc32_add(0, buf, 13), buf + 13, sizeof(buf) - 13) == crc32_add(0, buf, sizeof(buf)),
+           "crc32: continued over two pieces as over the whole");
+}
+
 int main(void) {
         snprintf(dir, sizeof(dir), "/tmp/test-bridge.XXXXXX");
         if (!mkdtemp(dir)) {
@@ -266,6 +294,7 @@ int main(void) {
         test_mark();
         test_names();
         test_inflight();
+        test_crc32();
         tmpdir_remove(dir);
         return done_testing();
 }
