@@ -110,6 +110,7 @@ cleanup() {
                 userdel "$BRIDGE_USER" 2>/dev/null
                 getent group "$BRIDGE_USER" >/dev/null && groupdel "$BRIDGE_USER" 2>/dev/null
         fi
+        declare -F container_cleanup >/dev/null && container_cleanup
         [ -n "$T" ] && rm -rf "$T"
         exit $rc
 }
@@ -390,6 +391,71 @@ if [ "$USER_BEFORE" = no ]; then
         ok "the system user $BRIDGE_USER stays (Debian leaves system users; this test removes it)" user_exists
 else
         skip "the system user $BRIDGE_USER stays after the purge" "it existed before the test"
+fi
+
+# ---- under systemd 252 as PID 1: the maintainer scripts for real ------------------
+#
+# Here PID 1 may not be systemd (as on this CI machine), so the postinst's
+# enabling and starting and the purge's stopping and disabling are seen only in
+# their files above. Again in a Debian 12 container booted with systemd
+# (tests/container-lib.sh, the tree tests/systemd-container.sh caches): the
+# packages installed with dpkg -i (the container has no network; their
+# dependencies are in its tree), then what a user would see.
+
+container_can_run() {
+        for tool in systemd-nspawn debootstrap flock nsenter; do
+                command -v "$tool" >/dev/null || { CONTAINER_WHY="$tool is not installed (systemd-container, debootstrap)"; return 1; }
+        done
+}
+if container_can_run; then
+        BOOT_WAIT=120
+        MACHINE="ipcbp-$$-$(date +%s)"
+        ROOT="$T/root"
+        CONSOLE_LOG="$top_builddir/tests/packages.console.log"
+        : >"$CONSOLE_LOG"
+        . "$top_srcdir/tests/container-lib.sh"
+        t0=$(now_ms)
+        if ok "a Debian 12 tree with systemd 252 (cached)" rootfs_ready && ok "the container's own root" root_prepare &&
+                ok "the container boots with systemd as PID 1" boot; then
+                diag "container ready in $(( ($(now_ms) - t0) / 1000 )) s: $STATE"
+                mkdir -p "$ROOT/tmp/debs"
+                for p in $PACKAGES; do cp "$T/build/${p}_${debian_version}_"*.deb "$ROOT/tmp/debs/"; done
+                run ct sh -c 'DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/debs/*.deb'
+                is "$RC" 0 "dpkg -i of the packages under systemd"
+                [ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | tail -n 20 | sed 's/^/# /'
+                is "$(ct systemctl is-enabled ipcbroker.socket ipcbroker.service ipcbroker-metrics.socket ipcbroker-bridge.service 2>&1 | tr '\n' ' ')" \
+                        "enabled enabled disabled disabled " \
+                        "the postinst enabled ipcbroker.socket and .service, not the metrics socket nor the bridge"
+                is "$(ct systemctl is-active ipcbroker.socket ipcbroker.service 2>&1 | tr '\n' ' ')" "active active " \
+                        "... and started them on the installed configuration"
+                run ct ipcbroker status
+                is "$RC" 0 "ipcbroker status answers (root)"
+                ok "nobody sends into public.chat through the installed CLI" \
+                        ct setpriv --reuid=nobody --regid=nogroup --clear-groups ipcbroker send public.chat "hello from the package"
+                is "$(ct ipcbroker recv public.chat -t 5 2>&1)" "hello from the package" "and root receives it"
+                is "$(ct python3 -c 'import ipcbroker
+with ipcbroker.open("public.chat", send=True, recv=True) as ch:
+    ch.send(b"from python")
+    print(ch.recv(timeout=5)[0].decode())' 2>&1)" "from python" "the installed Python package sends and receives"
+                ok "the bridge's system user was made by the postinst" ct getent passwd ipcbroker-bridge
+                run ct sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y $PACKAGES"
+                is "$RC" 0 "apt-get purge of the packages under systemd"
+                [ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | tail -n 20 | sed 's/^/# /'
+                is "$(ct systemctl is-active ipcbroker.socket ipcbroker.service 2>&1 | tr '\n' ' ')" "inactive inactive " \
+                        "the purge stopped the socket and the service"
+                is "$(ct systemctl list-unit-files --no-legend 'ipcbroker*' 2>&1)" "" "no ipcbroker unit is left"
+                not_ok "no ipcbrokerd runs" ct pgrep -x ipcbrokerd
+                ok "/run/ipcbroker, /etc/ipcbroker.conf and /etc/ipcbroker.d are gone" \
+                        ct sh -c 'test ! -e /run/ipcbroker && test ! -e /etc/ipcbroker.conf && test ! -e /etc/ipcbroker.d'
+        else
+                diag "state: ${STATE:-none}; console:"
+                tail -n 20 "$CONSOLE_LOG" | sed 's/^/# /'
+        fi
+        container_cleanup
+elif [ "${IPCBROKER_PACKAGES_TEST_REQUIRED:-0}" = 1 ]; then
+        tap_result 1 "the packages under systemd as PID 1: $CONTAINER_WHY"
+else
+        skip "the packages under systemd as PID 1" "$CONTAINER_WHY"
 fi
 
 diag "the whole test: $(( ($(now_ms) - START_MS) / 1000 )) s"
