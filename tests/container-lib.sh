@@ -83,10 +83,10 @@ EOF
 
 # debootstrap's packages, plus the build's run-time libraries (libev, inih, the bridge's libnats)
 # and nats-server for the bridge's part
-PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libev4,libinih1,libnats3.4,nats-server"
+ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libev4,libinih1,libnats3.4,nats-server"
 ROOTFS_CACHE=${IPCBROKER_ROOTFS_CACHE:-/var/cache/ipcbroker-ci}
 # the key changes with the package list and with what is done to the tree below
-ROOTFS_KEY=$(printf 'bookworm minbase %s setup-2\n' "$PACKAGES" | sha256sum | cut -c1-16)
+ROOTFS_KEY=$(printf 'bookworm minbase %s setup-2\n' "$ROOTFS_PACKAGES" | sha256sum | cut -c1-16)
 BASE="$ROOTFS_CACHE/rootfs-$ROOTFS_KEY"
 
 build_rootfs() {
@@ -95,7 +95,7 @@ build_rootfs() {
         tmp="$BASE.tmp.$$"
         rm -rf "$tmp"
         diag "building the Debian 12 tree in $BASE from $mirror (once; later runs reuse it)"
-        if ! debootstrap --variant=minbase --include="$PACKAGES" bookworm "$tmp" "$mirror" \
+        if ! debootstrap --variant=minbase --include="$ROOTFS_PACKAGES" bookworm "$tmp" "$mirror" \
                 >"$T/debootstrap.log" 2>&1; then
                 diag "debootstrap failed:"
                 tail -n 30 "$T/debootstrap.log" | sed 's/^/# /'

@@ -280,7 +280,7 @@ if [ -d /run/systemd/system ]; then
         ok "systemd runs here: ipcbroker.socket is active" systemctl -q is-active ipcbroker.socket
         ok "... and ipcbroker.service" systemctl -q is-active ipcbroker.service
 else
-        skip "ipcbroker.socket and .service started by the postinst" "systemd is not PID 1 here"
+        skip "ipcbroker.socket and .service started by the postinst" "systemd is not PID 1 here (the container part below checks it)"
 fi
 ok "bash completion for ipcbroker" test -f /usr/share/bash-completion/completions/ipcbroker
 for m in man1/ipcbroker.1 man5/ipcbroker.conf.5 man8/ipcbrokerd.8 man3/libipcbroker.3 \
@@ -418,9 +418,10 @@ if container_can_run; then
         if ok "a Debian 12 tree with systemd 252 (cached)" rootfs_ready && ok "the container's own root" root_prepare &&
                 ok "the container boots with systemd as PID 1" boot; then
                 diag "container ready in $(( ($(now_ms) - t0) / 1000 )) s: $STATE"
-                mkdir -p "$ROOT/tmp/debs"
-                for p in $PACKAGES; do cp "$T/build/${p}_${debian_version}_"*.deb "$ROOT/tmp/debs/"; done
-                run ct sh -c 'DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/debs/*.deb'
+                # not /tmp: the container's systemd mounts a tmpfs there
+                mkdir -p "$ROOT/root/debs"
+                for p in $PACKAGES; do cp "$T/build/${p}_${debian_version}_"*.deb "$ROOT/root/debs/"; done
+                run ct sh -c 'DEBIAN_FRONTEND=noninteractive dpkg -i /root/debs/*.deb'
                 is "$RC" 0 "dpkg -i of the packages under systemd"
                 [ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | tail -n 20 | sed 's/^/# /'
                 is "$(ct systemctl is-enabled ipcbroker.socket ipcbroker.service ipcbroker-metrics.socket ipcbroker-bridge.service 2>&1 | tr '\n' ' ')" \
