@@ -28,19 +28,12 @@
 #define STUCK_MS 30000 /* a worker that has not come round its loop for this long stops the watchdog pings */
 
 static void usage(FILE *f) {
-        fprintf(f,
-                "Usage: ipcbroker-bridge [OPTIONS]\n"
-                "Forward messages between ipcbroker channels and NATS JetStream subjects.\n"
-                "\n"
-                "  -c, --config=FILE     configuration file (default: %s)\n"
-                "  -t, --check-config    check the configuration, print a summary and exit\n"
-                "  -v, --verbose         log debug messages\n"
-                "  -V, --version         print the version and exit\n"
-                "  -h, --help            print this help and exit\n"
-                "\n"
-                "Exit status: 0 clean stop, 64 usage error, 78 configuration error, 71 system error.\n"
-                "Signals: SIGTERM/SIGINT stop, SIGUSR1 logs each bridge's counts.\n",
-                DEFAULT_CONFIG);
+        fputs("Usage: ipcbroker-bridge [OPTIONS]\n"
+              "Forward messages between ipcbroker channels and NATS JetStream subjects.\n"
+              "\n",
+              f);
+        service_options_help(f, DEFAULT_CONFIG);
+        fputs("Signals: SIGTERM/SIGINT stop, SIGUSR1 logs each bridge's counts.\n", f);
 }
 
 static void version(void) {

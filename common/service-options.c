@@ -8,6 +8,18 @@
 
 #include "service-options.h"
 
+void service_options_help(FILE *f, const char *default_config) {
+        fprintf(f,
+                "  -c, --config=FILE     configuration file (default: %s)\n"
+                "  -t, --check-config    check the configuration, print a summary and exit\n"
+                "  -v, --verbose         log debug messages\n"
+                "  -V, --version         print the version and exit\n"
+                "  -h, --help            print this help and exit\n"
+                "\n"
+                "Exit status: 0 clean stop, 64 usage error, 78 configuration error, 71 system error.\n",
+                default_config);
+}
+
 int service_options_parse(int argc, char **argv, const struct service_info *info, struct service_options *o) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 't' },

@@ -21,5 +21,8 @@ struct service_info {
         void (*version)(void);      /* -V: one line on stdout */
 };
 
+/* The options' lines of --help (DEFAULT_CONFIG is -c's default) and the exit statuses, as the parser takes them. */
+void service_options_help(FILE *f, const char *default_config);
+
 /* Parse ARGV into O. Returns -1 to go on, or the exit code (0 after -h or -V, EX_USAGE). */
 int service_options_parse(int argc, char **argv, const struct service_info *info, struct service_options *o);

@@ -16,21 +16,16 @@
 #include "service-options.h"
 #include "log.h"
 
+#define DEFAULT_CONFIG SYSCONFDIR "/ipcbroker.conf"
+
 static void usage(FILE *f) {
-        fprintf(f,
-                "Usage: ipcbrokerd [OPTIONS]\n"
-                "Own the POSIX message queues and FIFOs declared in the configuration and\n"
-                "hand them out by name to processes allowed to use them.\n"
-                "\n"
-                "  -c, --config=FILE     configuration file (default: %s)\n"
-                "  -t, --check-config    check the configuration, print a summary and exit\n"
-                "  -v, --verbose         log debug messages\n"
-                "  -V, --version         print the version and exit\n"
-                "  -h, --help            print this help and exit\n"
-                "\n"
-                "Exit status: 0 clean stop, 64 usage error, 78 configuration error, 71 system error.\n"
-                "Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.\n",
-                SYSCONFDIR "/ipcbroker.conf");
+        fputs("Usage: ipcbrokerd [OPTIONS]\n"
+              "Own the POSIX message queues and FIFOs declared in the configuration and\n"
+              "hand them out by name to processes allowed to use them.\n"
+              "\n",
+              f);
+        service_options_help(f, DEFAULT_CONFIG);
+        fputs("Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.\n", f);
 }
 
 static void version(void) {
@@ -39,7 +34,7 @@ static void version(void) {
 
 static const struct service_info service = {
         .name = "ipcbrokerd",
-        .default_config = SYSCONFDIR "/ipcbroker.conf",
+        .default_config = DEFAULT_CONFIG,
         .usage = usage,
         .version = version,
 };
