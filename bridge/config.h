@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config-errors.h"
+
 #define BRIDGE_NAME_MAX 128 /* a bridge or channel name: as ipcbrokerd's channel names */
 #define ORIGIN_MAX 64       /* this host's name in the messages' headers and ids */
 #define MAX_INFLIGHT_MAX 65536
@@ -87,16 +89,6 @@ struct config {
         struct bridge_config *bridges;
         size_t n_bridges;
 };
-
-struct config_errors {
-        char **lines;
-        size_t n;
-};
-
-/* Add "FILE:LINE: message" (or "FILE: message" for line 0). */
-void config_errors_add(struct config_errors *e, const char *file, unsigned line, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-void config_errors_clear(struct config_errors *e);
 
 /* Read and check PATH. 0 and *RET, or a negative errno with the reasons in ERRORS. */
 int config_load(const char *path, struct config **ret, struct config_errors *errors);

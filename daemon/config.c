@@ -18,41 +18,6 @@
 #define RUNSTATEDIR "/run"
 #endif
 
-/* ---- error list ---------------------------------------------------------- */
-
-void config_errors_add(struct config_errors *e, const char *file, unsigned line, const char *fmt, ...) {
-        char msg[1024];
-        char *s = NULL;
-        char **n;
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        if (line > 0) {
-                if (asprintf(&s, "%s:%u: %s", file, line, msg) < 0)
-                        s = NULL;
-        } else if (asprintf(&s, "%s: %s", file, msg) < 0)
-                s = NULL;
-        if (!s)
-                return;
-        n = realloc(e->lines, (e->n + 1) * sizeof(*n));
-        if (!n) {
-                free(s);
-                return;
-        }
-        e->lines = n;
-        e->lines[e->n++] = s;
-}
-
-void config_errors_clear(struct config_errors *e) {
-        for (size_t i = 0; i < e->n; i++)
-                free(e->lines[i]);
-        free(e->lines);
-        e->lines = NULL;
-        e->n = 0;
-}
-
 const char *channel_type_to_string(enum channel_type t) {
         return t == CHANNEL_FIFO ? "fifo" : "mqueue";
 }

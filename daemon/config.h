@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "config-errors.h"
 #include "principal.h"
 #include "protocol.h"
 #include "util.h"
@@ -102,15 +103,6 @@ struct config {
         struct channel_config **channels; /* sorted by name */
         size_t n_channels;
 };
-
-/* Error messages collected while loading, each "FILE:LINE: message". */
-struct config_errors {
-        char **lines;
-        size_t n;
-};
-
-void config_errors_add(struct config_errors *e, const char *file, unsigned line, const char *fmt, ...) _printf_(4, 5);
-void config_errors_clear(struct config_errors *e);
 
 /* Built-in paths; overridable so tests need not touch the system's. */
 struct config_defaults {

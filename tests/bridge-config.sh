@@ -186,10 +186,11 @@ is "$(grep -l 'nats' "$top_srcdir"/daemon/*.[ch] "$top_srcdir"/client/*.[ch] "$t
 foreign=$(cd "$top_srcdir/bridge" && for f in *.c *.h; do
         sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f" | while read -r h; do
                 [ -f "$h" ] || [ "$h" = build-config.h ] || [ "$h" = util.h ] || [ "$h" = service-options.h ] ||
+                        [ "$h" = config-errors.h ] ||
                         echo "$f: $h"
         done
 done)
-is "$foreign" "" "the bridge includes its own headers, common/util.h, common/service-options.h and the public <ipcbroker.h> only (a client like any other)"
+is "$foreign" "" "the bridge includes its own headers, common/util.h, common/service-options.h, common/config-errors.h and the public <ipcbroker.h> only (a client like any other)"
 daemon_bin="$top_builddir/.libs/ipcbrokerd"
 [ -x "$daemon_bin" ] || daemon_bin="$top_builddir/ipcbrokerd"
 if command -v ldd >/dev/null; then
