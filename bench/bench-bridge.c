@@ -85,7 +85,8 @@ static int free_port(void) {
 }
 
 static bool port_open(int port) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
@@ -202,7 +203,8 @@ static void tally_finish(struct tally *t) {
 static void pace(uint64_t start, uint32_t i, unsigned rate) {
         if (rate) {
                 uint64_t due = start + (uint64_t)i * 1000000000ull / rate;
-                struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ull), .tv_nsec = (long)(due % 1000000000ull) };
+                struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ull),
+                                       .tv_nsec = (long)(due % 1000000000ull) };
                 while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
                 }
         }
@@ -397,7 +399,8 @@ static int base_round(size_t size, uint32_t round, uint32_t n, unsigned rate, st
 static struct daemon host_a = { .pid = -1, .notify_fd = -1 }, host_b = { .pid = -1, .notify_fd = -1 },
                      bridge_a = { .pid = -1, .notify_fd = -1 }, bridge_b = { .pid = -1, .notify_fd = -1 };
 
-/* How many messages each channel holds: 10 on the host (fs.mqueue.msg_max without CAP_SYS_RESOURCE), DEEP_QUEUE in a namespace of our own. */
+/* How many messages each channel holds: 10 on the host (fs.mqueue.msg_max without CAP_SYS_RESOURCE), DEEP_QUEUE in a
+ * namespace of our own. */
 #define DEEP_QUEUE 128
 static int depth = 10;
 
@@ -427,8 +430,9 @@ static int bridge_write_conf(struct daemon *br, const struct daemon *host, const
         fprintf(f, "[nats]\nurl = %s\n\n[local]\nsocket = %s\nspool_dir = %s\norigin = %s\n", nats_url, host->sock,
                 spool, origin);
         for (size_t i = 0; i < N_SIZES; i++) {
-                fprintf(f, "\n[bridge x%zu]\ndirection = %s\nsubject = bench.bridge.%zu\nstream = BRIDGE%zu\n"
-                           "max_inflight = %d\nack_wait = 30s\n",
+                fprintf(f,
+                        "\n[bridge x%zu]\ndirection = %s\nsubject = bench.bridge.%zu\nstream = BRIDGE%zu\n"
+                        "max_inflight = %d\nack_wait = 30s\n",
                         sizes[i], out ? "out" : "in", sizes[i], sizes[i], MAX_INFLIGHT);
                 if (!out)
                         fprintf(f, "durable = x%zu-b\n", sizes[i]);
@@ -471,14 +475,43 @@ static void receiver(const char *name, size_t size, uint32_t round, uint32_t n, 
         _exit(write_full(result, &t.a, sizeof(t.a)) < 0 ? 1 : 0);
 }
 
+/* The sending side, in a child process with A's socket: N messages of round ROUND into channel NAME; its start time on
+ * RESULT. */
+static void sender(const char *name, size_t size, uint32_t round, uint32_t n, unsigned rate, int result) {
+        ipcb_channel *ch = NULL;
+        uint8_t *buf = malloc(size);
+        uint64_t t0;
+
+        setenv("IPCBROKER_SOCKET", host_a.sock, 1);
+        if (!buf || ipcb_open(name, IPCB_SEND, &ch) < 0)
+                _exit(1);
+        t0 = now_ns();
+        for (uint32_t i = 0; i < n; i++) {
+                int r;
+                pace(t0, i, rate);
+                fill(buf, size, round, i);
+                /* bounded: a path that stopped taking messages fails the round */
+                r = ipcb_timedsend(ch, buf, size, i % 8, (int)(ARRIVAL_TIMEOUT_S * 1000));
+                if (r < 0) {
+                        warn("bridge path: send %" PRIu32 " of %" PRIu32 " to host A's %s: %s", i, n, name,
+                             ipcb_strerror(r));
+                        _exit(1);
+                }
+        }
+        ipcb_close(ch);
+        free(buf);
+        _exit(write_full(result, &t0, sizeof(t0)) < 0 ? 1 : 0);
+}
+
 static int bridge_round(size_t size, uint32_t round, uint32_t n, unsigned rate, struct arrival *out) {
         char name[32];
-        int ready[2], result[2], rc = -1;
-        pid_t recv_pid, send_pid;
+        int ready[2], result[2], started[2], rc = -1;
+        pid_t recv_pid, send_pid = -1;
         uint64_t start = 0;
         char c;
 
         channel_name(name, sizeof(name), size);
+        memset(out, 0, sizeof(*out));
         if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0)
                 return -1;
         recv_pid = fork();
@@ -491,52 +524,24 @@ static int bridge_round(size_t size, uint32_t round, uint32_t n, unsigned rate, 
         }
         close(ready[1]);
         close(result[1]);
-        memset(out, 0, sizeof(*out));
-        if (read_full(ready[0], &c, 1) < 0) {
-                close(ready[0]);
-                close(result[0]);
-                wait_child(recv_pid);
-                return -1;
-        }
-        close(ready[0]);
-        /* the sender: a child of its own with A's socket, as a producer on host A */
-        {
-                int tp[2];
-                if (pipe2(tp, O_CLOEXEC) < 0)
-                        return -1;
+        /* the sender once the receiver has its channel open: a child with A's socket, a producer on host A */
+        if (read_full(ready[0], &c, 1) == 0 && pipe2(started, O_CLOEXEC) == 0) {
                 send_pid = fork();
                 if (send_pid == 0) {
-                        ipcb_channel *ch = NULL;
-                        uint8_t *buf = malloc(size);
-                        uint64_t t0;
-
-                        close(tp[0]);
-                        setenv("IPCBROKER_SOCKET", host_a.sock, 1);
-                        if (!buf || ipcb_open(name, IPCB_SEND, &ch) < 0)
-                                _exit(1);
-                        t0 = now_ns();
-                        for (uint32_t i = 0; i < n; i++) {
-                                pace(t0, i, rate);
-                                fill(buf, size, round, i);
-                                /* bounded: a path that stopped taking messages fails the round */
-                                int r = ipcb_timedsend(ch, buf, size, i % 8, (int)(ARRIVAL_TIMEOUT_S * 1000));
-                                if (r < 0) {
-                                        warn("bridge path: send %" PRIu32 " of %" PRIu32 " to host A's %s: %s", i, n,
-                                             name, ipcb_strerror(r));
-                                        _exit(1);
-                                }
-                        }
-                        ipcb_close(ch);
-                        _exit(write_full(tp[1], &t0, sizeof(t0)) < 0 ? 1 : 0);
+                        close(started[0]);
+                        sender(name, size, round, n, rate, started[1]);
                 }
-                close(tp[1]);
-                if (send_pid < 0 || read_full(tp[0], &start, sizeof(start)) < 0)
+                close(started[1]);
+                if (send_pid < 0 || read_full(started[0], &start, sizeof(start)) < 0)
                         warn("bridge path: the sender failed");
-                close(tp[0]);
+                close(started[0]);
                 if (send_pid > 0)
                         wait_child(send_pid);
         }
-        if (read_full(result[0], out, sizeof(*out)) == 0 && start) {
+        close(ready[0]);
+        if (!start)
+                kill(recv_pid, SIGTERM); /* nothing is coming */
+        else if (read_full(result[0], out, sizeof(*out)) == 0) {
                 out->first_ns = start;
                 rc = out->ok ? 0 : -1;
         }
@@ -547,26 +552,6 @@ static int bridge_round(size_t size, uint32_t round, uint32_t n, unsigned rate, 
 }
 
 /* ---- the part ---------------------------------------------------------------------------------------- */
-
-/* CPU time of PID and all its threads so far (utime + stime of /proc/PID/stat), in ns. */
-static uint64_t process_cpu_ns(pid_t pid) {
-        unsigned long long ut = 0, st = 0;
-        char path[64], buf[1024], *p;
-        FILE *f;
-        size_t n;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        f = fopen(path, "re");
-        if (!f)
-                return 0;
-        n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        p = strrchr(buf, ')'); /* the command may hold spaces */
-        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-                return 0;
-        return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
 
 static double rate_of(const struct arrival *a, uint32_t n) {
         return a->last_ns > a->first_ns ? (double)n * 1e9 / (double)(a->last_ns - a->first_ns) : -1;
@@ -602,24 +587,24 @@ static int measure(int *failures) {
                         return -1;
                 }
                 for (int i = 0; i < rounds; i++) {
-                        uint64_t c0 = process_cpu_ns(nats_pid), ca, cb, cn;
+                        uint64_t c0 = proc_total_cpu_ns(nats_pid), ca, cb, cn;
                         base[i] = x[i] = -1;
                         if (base_round(size, round, n, 0, &a) == 0)
                                 base[i] = rate_of(&a, n);
                         else
                                 report_loss("baseline", size, &a, n), (*failures)++;
                         round++;
-                        cn = process_cpu_ns(nats_pid);
+                        cn = proc_total_cpu_ns(nats_pid);
                         cpu_nats_b += (double)(cn - c0);
-                        ca = process_cpu_ns(bridge_a.pid);
-                        cb = process_cpu_ns(bridge_b.pid);
+                        ca = proc_total_cpu_ns(bridge_a.pid);
+                        cb = proc_total_cpu_ns(bridge_b.pid);
                         if (bridge_round(size, round, n, 0, &a) == 0)
                                 x[i] = rate_of(&a, n);
                         else
                                 report_loss("bridge", size, &a, n), (*failures)++;
-                        cpu_a += (double)(process_cpu_ns(bridge_a.pid) - ca);
-                        cpu_b += (double)(process_cpu_ns(bridge_b.pid) - cb);
-                        cpu_nats_x += (double)(process_cpu_ns(nats_pid) - cn);
+                        cpu_a += (double)(proc_total_cpu_ns(bridge_a.pid) - ca);
+                        cpu_b += (double)(proc_total_cpu_ns(bridge_b.pid) - cb);
+                        cpu_nats_x += (double)(proc_total_cpu_ns(nats_pid) - cn);
                         dups += a.dups;
                         round++;
                         info("part 8: %zu B round %d: cnats %.0f/s, bridge %.0f/s", size, i + 1, base[i], x[i]);
@@ -628,13 +613,15 @@ static int measure(int *failures) {
                 bmed = median_of(base, (size_t)got);
                 xmed = median_of(x, (size_t)got);
                 snprintf(what, sizeof(what), "%zu B A->B throughput", size);
-                r = table_add("8", what, "cnats JetStream direct", bmed, "A ch->bridge->NATS->bridge->B ch", xmed, U_RATE);
+                r = table_add("8", what, "cnats JetStream direct", bmed, "A ch->bridge->NATS->bridge->B ch", xmed,
+                              U_RATE);
                 row_target(r, T_RATIO_MIN, 0.8);
                 row_paired(r, x, base, got);
                 row_note(r, "%d x %" PRIu32 " msgs, channels %d deep, all arrived, %" PRIu32 " dup", got, n, depth,
                          dups);
                 snprintf(what, sizeof(what), "%zu B CPU per message", size);
-                r = table_add("8", what, "nats-server (cnats path)", cpu_nats_b / got / n, "bridge out + in", (cpu_a + cpu_b) / got / n, U_NS);
+                r = table_add("8", what, "nats-server (cnats path)", cpu_nats_b / got / n, "bridge out + in",
+                              (cpu_a + cpu_b) / got / n, U_NS);
                 row_note(r, "out %.1f us, in %.1f us; nats-server %.1f us on the bridge path", cpu_a / got / n / 1e3,
                          cpu_b / got / n / 1e3, cpu_nats_x / got / n / 1e3);
 
@@ -717,8 +704,8 @@ int bench_bridge(void) {
                 table_skip("8", "bridge", "skipped: ipcbrokerd did not start");
                 failures++;
         } else if (bridge_write_conf(&bridge_a, &host_a, "bench-a", true) < 0 ||
-                   bridge_write_conf(&bridge_b, &host_b, "bench-b", false) < 0 || bridge_launch(&bridge_a, bridge) < 0 ||
-                   bridge_launch(&bridge_b, bridge) < 0) {
+                   bridge_write_conf(&bridge_b, &host_b, "bench-b", false) < 0 ||
+                   bridge_launch(&bridge_a, bridge) < 0 || bridge_launch(&bridge_b, bridge) < 0) {
                 table_skip("8", "bridge", "skipped: a bridge did not get ready (see the log above)");
                 failures++;
         } else {

@@ -724,6 +724,25 @@ uint64_t proc_cpu_ns(pid_t pid) {
         return run;
 }
 
+uint64_t proc_total_cpu_ns(pid_t pid) {
+        unsigned long long ut = 0, st = 0;
+        char path[64], buf[1024], *p;
+        FILE *f;
+        size_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        p = strrchr(buf, ')'); /* the command may hold spaces */
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return 0;
+        return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
 uint64_t proc_ctxt_switches(pid_t pid) {
         char path[64], line[256];
         unsigned long long v, total = 0;

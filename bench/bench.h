@@ -159,6 +159,8 @@ void daemon_release(struct daemon *d);
 long long daemon_rss(const struct daemon *d);
 /* CPU time (user+system) consumed so far by PID, in ns (from /proc/PID/schedstat). */
 uint64_t proc_cpu_ns(pid_t pid);
+/* The same for all of PID's threads (utime+stime of /proc/PID/stat: clock ticks, 10 ms here). */
+uint64_t proc_total_cpu_ns(pid_t pid);
 void daemon_show_log(const struct daemon *d, int lines);
 /* Context switches (voluntary and not) of PID so far. */
 uint64_t proc_ctxt_switches(pid_t pid);
