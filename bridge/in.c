@@ -53,8 +53,8 @@ struct in {
         struct mark *mark;
         struct syncpace sync; /* of the record */
         size_t batch;
-        size_t room;    /* of held and done: a batch, and as much again for stragglers (in_stragglers) */
-        natsMsg **held; /* fetched; [next, n_held) still to deliver */
+        size_t room;        /* of held and done: a batch, and as much again for stragglers (in_stragglers) */
+        natsMsg **held;     /* fetched; [next, n_held) still to deliver */
         uint64_t *held_seq; /* their stream sequences (0: unknown), read once when fetched */
         size_t n_held, next;
         natsMsg **done; /* delivered or dropped, to acknowledge */

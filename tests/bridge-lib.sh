@@ -100,14 +100,7 @@ host_b_init() {
         B_CONF="$B_DIR/ipcbroker.conf"
         B_PREFIX="${PREFIX}b."
         mkdir -p "$B_DIR"
-        cat >"$B_CONF" <<EOB
-[broker]
-socket = $B_SOCK
-runtime_dir = $B_RUN
-mq_prefix = $B_PREFIX
-admins = root
-log_level = debug
-EOB
+        broker_header "$B_SOCK" "$B_RUN" "$B_PREFIX" >"$B_CONF"
 }
 
 add_channel_b() { # NAME key=value...

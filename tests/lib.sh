@@ -154,17 +154,22 @@ test_init() {
         NOTIFY_LOG="$T/notify.log"
         DAEMON_LOG="$T/daemon.log"
         export IPCBROKER_SOCKET="$SOCK"
-        cat >"$CONF" <<EOF
-[broker]
-socket = $SOCK
-runtime_dir = $RUNDIR
-mq_prefix = $PREFIX
-admins = root
-log_level = debug
-EOF
+        broker_header "$SOCK" "$RUNDIR" "$PREFIX" >"$CONF"
         trap test_cleanup EXIT
         # the first run of a libtool wrapper may relink: do it as root, not as nobody
         "$IPCBROKER" --version >/dev/null 2>&1 || true
+}
+
+# The tests' [broker] section: SOCKET, RUNTIME_DIR, MQ_PREFIX, root an admin, debug logs.
+broker_header() {
+        cat <<EOF
+[broker]
+socket = $1
+runtime_dir = $2
+mq_prefix = $3
+admins = root
+log_level = debug
+EOF
 }
 
 # Every queue name the tests may have created: the prefix is unique per test run.

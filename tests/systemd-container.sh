@@ -162,14 +162,15 @@ is "$(ct cat /proc/1/comm)" systemd "the container's PID 1 is systemd"
 # ---- helpers on the running service ----------------------------------------
 
 prop() { ct systemctl show -p "$1" --value "${2:-ipcbroker.service}"; }
-main_pid() { prop MainPID; }
-service_state() { echo "$(prop ActiveState)/$(prop SubState)"; }
-service_running() { [ "$(service_state)" = active/running ]; }
+# of ipcbroker.service, or of UNIT
+main_pid() { prop MainPID "${1:-}"; }
+service_state() { echo "$(prop ActiveState "${1:-}")/$(prop SubState "${1:-}")"; }
+service_running() { [ "$(service_state "${1:-}")" = active/running ]; }
 # running with a main process other than PID
-restarted_from() { # PID
+restarted_from() { # PID [UNIT]
         local now
-        service_running || return 1
-        now=$(main_pid)
+        service_running "${2:-}" || return 1
+        now=$(main_pid "${2:-}")
         [ "$now" != 0 ] && [ "$now" != "$1" ]
 }
 # journal of the ipcbroker units, as JSON lines
@@ -551,8 +552,6 @@ print(origin.group(1) if origin else "-", base64.b64decode(m.get("data", "")).de
 js_has() { [ "$(js_msg "$1" "$2" 2>/dev/null)" = "$3" ]; }
 bprop() { prop "$1" ipcbroker-bridge.service; }
 bridge_waits() { [ "$(bprop ActiveState)" = activating ] && [[ "$(bprop StatusText)" == "waiting for NATS"* ]]; }
-bridge_up() { [ "$(bprop ActiveState)/$(bprop SubState)" = active/running ]; }
-bridge_restarted_from() { bridge_up && [ "$(bprop MainPID)" != 0 ] && [ "$(bprop MainPID)" != "$1" ]; }
 
 if [ -x "$ROOT/usr/sbin/ipcbroker-bridge" ] && [ -e "$ROOT$UNITDIR/ipcbroker-bridge.service" ]; then
         is "$(ct getent passwd ipcbroker-bridge | cut -d: -f1,6)" "ipcbroker-bridge:/var/lib/ipcbroker-bridge" \
@@ -602,7 +601,7 @@ EOF
         is "$(ct ps -o user= -p "$(bprop MainPID)" | tr -d ' ')" ipcbroker-bridge "it runs as its own user"
         okq "nats-server (JetStream) starts" ct systemd-run --unit=ipcbt-nats --property=StateDirectory=ipcbt-nats \
                 /usr/sbin/nats-server -js -a 127.0.0.1 -p 4333 -sd /var/lib/ipcbt-nats
-        ok "once NATS is up the bridge connects and is ready (active, READY=1)" wait_until "$UNIT_WAIT" bridge_up
+        ok "once NATS is up the bridge connects and is ready (active, READY=1)" wait_until "$UNIT_WAIT" service_running ipcbroker-bridge.service
         like "$(bprop StatusText)" '^connected to nats://127\.0\.0\.1:4333; 2/2 bridges running' \
                 "STATUS= says where it is connected and that both bridges run"
         is "$(ct stat -c '%U %a' /var/lib/ipcbroker-bridge)" "ipcbroker-bridge 700" \
@@ -616,7 +615,7 @@ EOF
         pid=$(bprop MainPID)
         restarts=$(bprop NRestarts)
         q ct kill -KILL "$pid"
-        ok "kill -9: systemd restarts the bridge (Restart=on-failure)" wait_until "$UNIT_WAIT" bridge_restarted_from "$pid"
+        ok "kill -9: systemd restarts the bridge (Restart=on-failure)" wait_until "$UNIT_WAIT" restarted_from "$pid" ipcbroker-bridge.service
         is "$(bprop NRestarts)" $((restarts + 1)) "one restart counted"
         okq "a message after the restart" ct ipcbroker send t.out "after kill"
         ok "is forwarded by the new bridge" wait_until 10 js_has CTOUT 2 "ct after kill"
