@@ -262,6 +262,10 @@ uint64_t link_generation(const struct link *l) {
         return atomic_load(&l->generation);
 }
 
+natsConnection *link_connection(struct link *l) {
+        return atomic_load(&l->nc);
+}
+
 int64_t link_max_payload(const struct link *l) {
         natsConnection *nc = atomic_load(&((struct link *)l)->nc);
 

@@ -38,6 +38,8 @@ void link_close(struct link *l);
 bool link_connected(const struct link *l);
 /* Counts the connections made: a bridge compares it to see that a reconnect happened. */
 uint64_t link_generation(const struct link *l);
+/* The connection, for plain publishes and subscriptions (NULL before link_connect). */
+natsConnection *link_connection(struct link *l);
 /* The largest message the server takes (0 when not connected). */
 int64_t link_max_payload(const struct link *l);
 /* The server connected to, for STATUS= (empty when none). */

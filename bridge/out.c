@@ -3,27 +3,29 @@
  *
  * The worker takes a message from the channel only while fewer than
  * max_inflight are unacknowledged, receiving it straight into a spool slot;
- * it makes the slots durable, then publishes each asynchronously with a
- * Nats-Msg-Id of origin, channel, boot id and sequence (the stream's
- * duplicate window drops a second copy) and the priority and origin in
- * headers. JetStream's acknowledgement frees the slot. A publish that fails,
- * times out (ack_wait) or was on a connection that went away is published
- * again; the slots still full at start are published again first. While
- * max_inflight are unacknowledged the channel is not read: it fills and its
- * senders wait.
+ * it publishes each with a Nats-Msg-Id of origin, channel, boot id and
+ * sequence (the stream's duplicate window drops a second copy) and the
+ * priority and origin in headers. JetStream's acknowledgement frees the
+ * slot. A publish that fails, is not acknowledged within ack_wait or was on
+ * a connection that went away is published again; the slots still full at
+ * start are published again first. While max_inflight are unacknowledged
+ * the channel is not read: it fills and its senders wait.
  *
- * Threads: the worker does every blocking call and owns every slot. The NATS
- * client calls out_on_ack() on its own thread with each publish's outcome;
- * that only queues the outcome and kicks the worker. The client's pending
- * limit (PublishAsync.MaxPending) is set well above max_inflight, so a
- * publish never stalls on it: the window is ours to keep.
+ * A publish is a plain one, with a reply subject of its own,
+ * REPLY.SLOT.ATTEMPT, on which JetStream answers; REPLY.* is one
+ * synchronous subscription that the worker itself empties. So an
+ * acknowledgement passes through no thread but the client's reader and the
+ * worker, and names its slot: one that comes for an attempt since
+ * superseded (the slot was published again, or freed and reused) is
+ * ignored. While the window is full the worker waits on that subscription;
+ * otherwise it empties it on every turn and at least every ACK_LOOK_MS.
+ * (The client's asynchronous JetStream publish would add a thread and a
+ * table of pending publishes for the same work.)
  *
  * A slot is FREE, WAITING (in the spool, to be published: in the queue) or
- * SENT (handed to the client, its address in the index). When the
- * connection is lost and comes back, what was SENT on the old connection is
- * published again at once (its acknowledgement may have been lost); the old
- * copy's outcome, should it still come, finds no entry in the index and is
- * ignored.
+ * SENT (published, its acknowledgement awaited). When the connection is lost
+ * and comes back, what was SENT on the old connection is published again at
+ * once (its acknowledgement may have been lost).
  */
 #include "build-config.h"
 
@@ -35,43 +37,40 @@
 #include <string.h>
 
 #include "bridge.h"
-#include "inflight.h"
 #include "log.h"
+#include "puback.h"
 #include "spool.h"
 #include "syncpace.h"
 #include "util.h"
 
-#define TAKE_BATCH 64       /* messages taken from the channel per turn of the loop */
-#define RETRY_MS 1000       /* before a failed publish is tried again */
-#define DRAIN_MS 2000       /* how long a stop waits for outstanding acknowledgements */
-#define STALE_EXTRA_MS 5000 /* past ack_wait, a SENT slot whose outcome never came is published again */
+#define OUT_ID_MAX 256    /* a Nats-Msg-Id's room */
+#define OUT_REPLY_MAX 128 /* a reply subject's room */
+#define TAKE_BATCH 64     /* messages taken from the channel per turn of the loop */
+#define RETRY_MS 1000     /* before a failed publish is tried again */
+#define DRAIN_MS 2000     /* how long a stop waits for outstanding acknowledgements */
+#define ACK_LOOK_MS 20    /* with publishes outstanding, the longest the worker leaves acknowledgements waiting */
+#define ACK_SLICE_MS 100  /* the longest wait for an acknowledgement alone (stop and heartbeat come between) */
+#define HEADER_MSG_ID "Nats-Msg-Id"
 
 enum { SLOT_FREE, SLOT_WAITING, SLOT_SENT };
 
 struct out_slot {
-        natsMsg *msg;    /* SENT: the message handed to the client */
-        int64_t due_ms;  /* WAITING: not before */
-        int64_t sent_ms; /* SENT: when */
-        uint64_t gen;    /* SENT: on which connection */
+        int64_t due_ms;   /* WAITING: not before */
+        int64_t sent_ms;  /* SENT: when */
+        uint64_t gen;     /* SENT: on which connection */
+        uint32_t attempt; /* publishes of this slot, ever: the last one's acknowledgement is the one that counts */
         uint8_t state;
         bool published;
-};
-
-/* One publish's outcome, from the client's thread to the worker. */
-struct out_ack {
-        struct out_ack *next;
-        natsMsg *msg;
-        bool ok;
-        bool duplicate;
-        natsStatus err;
-        jsErrCode jerr;
 };
 
 struct out {
         struct bridge *b;
         struct spool *sp;
-        struct syncpace sync; /* of the spool */
-        jsCtx *js;
+        struct syncpace sync;      /* of the spool */
+        jsCtx *js;                 /* for the stream */
+        natsSubscription *acks;    /* REPLY.*.*: JetStream's answers */
+        char reply[OUT_REPLY_MAX]; /* "_INBOX.<unique>." */
+        size_t reply_len;
         bool mq; /* the channel is a queue: the kernel writes the priority into the slot */
         size_t n;
         struct out_slot *slots;
@@ -79,43 +78,15 @@ struct out {
         size_t n_free;
         uint32_t *queue; /* WAITING slots, in the order to publish them */
         size_t q_head, q_len;
-        struct inflight index;
+        size_t n_sent; /* SENT slots */
         uint64_t gen;
         int64_t sweep_ms;
-        bool stream_suspect; /* "no responders": the stream may be gone */
-        pthread_mutex_t lock;
-        struct out_ack *acks, **acks_tail;
+        bool stream_suspect;        /* "no responders": the stream may be gone */
+        char id_prefix[OUT_ID_MAX]; /* of every Nats-Msg-Id: "origin:channel:" */
+        size_t id_prefix_len;
+        uint8_t boot_id[SPOOL_BOOT_ID_SIZE]; /* the last boot id put in an id, and its hex */
+        char boot_hex[2 * SPOOL_BOOT_ID_SIZE + 1];
 };
-
-/* ---- from the client's thread ------------------------------------------------------------------ */
-
-static void out_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
-        struct bridge *b = closure;
-        struct out *o = b->dir;
-        struct out_ack *a = calloc(1, sizeof(*a));
-        uint64_t one = 1;
-        bool first;
-
-        if (!a) {
-                /* the slot's sweep publishes it again */
-                natsMsg_Destroy(msg);
-                return;
-        }
-        a->msg = msg;
-        a->ok = pa != NULL;
-        a->duplicate = pa && pa->Duplicate;
-        a->err = pae ? pae->Err : NATS_OK;
-        a->jerr = pae ? pae->ErrCode : 0;
-        pthread_mutex_lock(&o->lock);
-        first = o->acks == NULL;
-        *o->acks_tail = a;
-        o->acks_tail = &a->next;
-        pthread_mutex_unlock(&o->lock);
-        /* one kick per batch: the worker takes the whole list, and a list it took is empty again */
-        if (first && write(b->wake, &one, sizeof(one)) < 0) {
-                /* already kicked */
-        }
-}
 
 /* ---- slots ---------------------------------------------------------------------------------------- */
 
@@ -125,30 +96,70 @@ static void queue_push(struct out *o, uint32_t slot, int64_t due) {
         o->queue[(o->q_head + o->q_len++) % o->n] = slot;
 }
 
+/* A SENT slot is to be published again (at DUE). */
+static void slot_resend(struct out *o, uint32_t slot, int64_t due) {
+        o->n_sent--;
+        queue_push(o, slot, due);
+}
+
 static void slot_free(struct out *o, uint32_t slot) {
         spool_release(o->sp, slot);
-        o->slots[slot] = (struct out_slot){ .state = SLOT_FREE };
+        /* the attempt count stays: an acknowledgement of an earlier message in the slot must not match */
+        o->slots[slot] = (struct out_slot){ .state = SLOT_FREE, .attempt = o->slots[slot].attempt };
         o->free[o->n_free++] = slot;
         atomic_fetch_sub(&o->b->n.pending, 1);
 }
 
+static void out_unsubscribe(struct out *o) {
+        if (o->acks) {
+                natsSubscription_Unsubscribe(o->acks); /* best effort: the connection may be gone */
+                natsSubscription_Destroy(o->acks);
+        }
+        o->acks = NULL;
+}
+
 static void out_free(void *p) {
         struct out *o = p;
-        struct out_ack *a, *next;
 
-        for (a = o->acks; a; a = next) {
-                next = a->next;
-                natsMsg_Destroy(a->msg);
-                free(a);
-        }
+        out_unsubscribe(o);
         jsCtx_Destroy(o->js);
         spool_close(o->sp);
-        inflight_done(&o->index);
-        pthread_mutex_destroy(&o->lock);
         free(o->slots);
         free(o->free);
         free(o->queue);
         free(o);
+}
+
+/* The subscription for JetStream's answers, on a subject no other client has. */
+static int out_subscribe(struct out *o) {
+        natsConnection *nc = link_connection(o->b->link);
+        char subject[OUT_REPLY_MAX + 4];
+        natsInbox *inbox = NULL;
+        natsStatus s;
+        int n;
+
+        if (!nc)
+                return -ENOTCONN;
+        s = natsInbox_Create(&inbox);
+        if (s != NATS_OK)
+                return -ENOMEM;
+        n = snprintf(o->reply, sizeof(o->reply), "%s.", (const char *)inbox);
+        natsInbox_Destroy(inbox);
+        if (n < 0 || (size_t)n + 2 * 11 >= sizeof(o->reply))
+                return -ENAMETOOLONG;
+        o->reply_len = (size_t)n;
+        snprintf(subject, sizeof(subject), "%s*.*", o->reply);
+        s = natsConnection_SubscribeSync(&o->acks, nc, subject);
+        /* at most one answer per slot is due; the client's limit only guards against a flood */
+        if (s == NATS_OK)
+                s = natsSubscription_SetPendingLimits(o->acks, (int)(4 * o->n + 1024), -1);
+        if (s != NATS_OK) {
+                char why[512];
+                link_error(s, 0, why, sizeof(why));
+                log_error("[bridge %s] cannot subscribe to JetStream's acknowledgements: %s", o->b->cfg->name, why);
+                return -EIO;
+        }
+        return 0;
 }
 
 static int out_start(struct bridge *b) {
@@ -156,13 +167,18 @@ static int out_start(struct bridge *b) {
         const uint32_t *replay;
         size_t n_replay, payload;
         ipcb_attr attr;
-        int r;
+        int r, n;
 
         if (!o)
                 return -ENOMEM;
-        pthread_mutex_init(&o->lock, NULL);
-        o->acks_tail = &o->acks;
         o->b = b;
+        n = snprintf(o->id_prefix, sizeof(o->id_prefix), "%s:%s:", b->config->origin, b->cfg->channel);
+        if (n < 0 || (size_t)n + 2 * SPOOL_BOOT_ID_SIZE + 1 + 20 >= sizeof(o->id_prefix)) {
+                log_error("[bridge %s] origin and channel name are too long for a Nats-Msg-Id", b->cfg->name);
+                free(o);
+                return -ENAMETOOLONG;
+        }
+        o->id_prefix_len = (size_t)n;
         syncpace_init(&o->sync, (int64_t)b->config->sync_interval_ms);
         r = ipcb_getattr(b->ch, &attr);
         if (r < 0) {
@@ -180,7 +196,7 @@ static int out_start(struct bridge *b) {
         o->slots = calloc(o->n, sizeof(*o->slots));
         o->free = calloc(o->n, sizeof(*o->free));
         o->queue = calloc(o->n, sizeof(*o->queue));
-        if (!o->slots || !o->free || !o->queue || inflight_init(&o->index, o->n) < 0)
+        if (!o->slots || !o->free || !o->queue)
                 return -ENOMEM;
         n_replay = spool_replay(o->sp, &replay);
         for (size_t i = 0; i < n_replay; i++) {
@@ -193,27 +209,63 @@ static int out_start(struct bridge *b) {
         atomic_store(&b->n.pending, (int_fast64_t)n_replay);
         if (n_replay)
                 log_notice("[bridge %s] %zu message(s) from the spool will be published again", b->cfg->name, n_replay);
-        return link_jetstream(b->link, out_on_ack, b, 4 * (int64_t)o->n + 64, &o->js);
+        r = out_subscribe(o);
+        return r < 0 ? r : link_jetstream(b->link, NULL, NULL, 0, &o->js);
 }
 
 /* ---- publishing -------------------------------------------------------------------------------------- */
 
-static void hex(const uint8_t *p, size_t n, char *out) {
-        for (size_t i = 0; i < n; i++)
-                sprintf(out + 2 * i, "%02x", p[i]);
+/* The boot id in hex, kept for the last boot id seen (all but replayed slots have this run's). */
+static const char *out_boot_hex(struct out *o, const uint8_t *boot) {
+        static const char digits[] = "0123456789abcdef";
+
+        if (!o->boot_hex[0] || memcmp(o->boot_id, boot, SPOOL_BOOT_ID_SIZE) != 0) {
+                memcpy(o->boot_id, boot, SPOOL_BOOT_ID_SIZE);
+                for (size_t i = 0; i < SPOOL_BOOT_ID_SIZE; i++) {
+                        o->boot_hex[2 * i] = digits[boot[i] >> 4];
+                        o->boot_hex[2 * i + 1] = digits[boot[i] & 15];
+                }
+                o->boot_hex[2 * SPOOL_BOOT_ID_SIZE] = '\0';
+        }
+        return o->boot_hex;
 }
 
-static natsStatus out_message(struct out *o, uint32_t slot, natsMsg **ret, char *id, size_t id_size) {
+/* V in decimal at P, which has room for 21 bytes; the end. */
+static char *put_u64(char *p, uint64_t v) {
+        char tmp[20];
+        size_t n = 0;
+
+        do
+                tmp[n++] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        while (n > 0)
+                *p++ = tmp[--n];
+        *p = '\0';
+        return p;
+}
+
+/*
+ * The message of SLOT, to be answered on REPLY, with its Nats-Msg-Id: origin:channel:boot id:sequence
+ * (the prefix up to the boot id is the same for every message, made once by out_start(), which also made
+ * sure that a boot id and a sequence fit after it).
+ */
+static natsStatus out_message(struct out *o, uint32_t slot, const char *reply, natsMsg **ret) {
         const struct bridge_config *c = o->b->cfg;
-        char boot[2 * SPOOL_BOOT_ID_SIZE + 1], prio[16];
+        char id[OUT_ID_MAX], prio[24], *p = id;
         struct spool_record rec;
         natsStatus s;
 
         spool_get(o->sp, slot, &rec);
-        hex(rec.boot, SPOOL_BOOT_ID_SIZE, boot);
-        snprintf(id, id_size, "%s:%s:%s:%" PRIu64, o->b->config->origin, c->channel, boot, rec.seq);
-        snprintf(prio, sizeof(prio), "%u", rec.prio);
-        s = natsMsg_Create(ret, c->subject, NULL, rec.data, (int)rec.len);
+        memcpy(p, o->id_prefix, o->id_prefix_len);
+        p += o->id_prefix_len;
+        memcpy(p, out_boot_hex(o, rec.boot), 2 * SPOOL_BOOT_ID_SIZE);
+        p += 2 * SPOOL_BOOT_ID_SIZE;
+        *p++ = ':';
+        put_u64(p, rec.seq);
+        put_u64(prio, rec.prio);
+        s = natsMsg_Create(ret, c->subject, reply, rec.data, (int)rec.len);
+        if (s == NATS_OK)
+                s = natsMsgHeader_Set(*ret, HEADER_MSG_ID, id);
         if (s == NATS_OK)
                 s = natsMsgHeader_Set(*ret, HEADER_PRIORITY, prio);
         if (s == NATS_OK)
@@ -221,22 +273,53 @@ static natsStatus out_message(struct out *o, uint32_t slot, natsMsg **ret, char 
         return s;
 }
 
+/* REPLY.SLOT.ATTEMPT, where JetStream answers this publish of SLOT. */
+static void out_reply(const struct out *o, uint32_t slot, uint32_t attempt, char out[OUT_REPLY_MAX + 24]) {
+        char *p = out;
+
+        memcpy(p, o->reply, o->reply_len);
+        p = put_u64(p + o->reply_len, slot);
+        *p++ = '.';
+        put_u64(p, attempt);
+}
+
+/* The slot and attempt an answer's SUBJECT names; false for a subject that is not one of ours. */
+static bool out_reply_parse(const struct out *o, const char *subject, uint32_t *slot, uint32_t *attempt) {
+        uint64_t v[2];
+        const char *p;
+
+        if (!subject || strncmp(subject, o->reply, o->reply_len) != 0)
+                return false;
+        p = subject + o->reply_len;
+        for (int i = 0; i < 2; i++) {
+                if (*p < '0' || *p > '9')
+                        return false;
+                for (v[i] = 0; *p >= '0' && *p <= '9' && v[i] <= UINT32_MAX; p++)
+                        v[i] = v[i] * 10 + (uint64_t)(*p - '0');
+                if (*p != (i == 0 ? '.' : '\0') || v[i] > UINT32_MAX)
+                        return false;
+                p++;
+        }
+        if (v[0] >= o->n)
+                return false;
+        *slot = (uint32_t)v[0];
+        *attempt = (uint32_t)v[1];
+        return true;
+}
+
 static void out_publish(struct out *o, uint32_t slot) {
+        natsConnection *nc = link_connection(o->b->link);
         struct out_slot *sl = &o->slots[slot];
-        natsMsg *m = NULL, *key;
-        char id[256], why[512];
-        jsPubOptions po;
+        char reply[OUT_REPLY_MAX + 24], why[512];
+        natsMsg *m = NULL;
         natsStatus s;
 
-        s = out_message(o, slot, &m, id, sizeof(id));
-        jsPubOptions_Init(&po);
-        po.MsgId = id;
-        po.MaxWait = (int64_t)o->b->cfg->ack_wait_ms;
-        key = m;
+        out_reply(o, slot, ++sl->attempt, reply);
+        s = nc ? out_message(o, slot, reply, &m) : NATS_CONNECTION_CLOSED;
         if (s == NATS_OK)
-                s = js_PublishMsgAsync(o->js, &m, &po);
+                s = natsConnection_PublishMsg(nc, m);
+        natsMsg_Destroy(m);
         if (s != NATS_OK) {
-                natsMsg_Destroy(m);
                 link_error(s, 0, why, sizeof(why));
                 bridge_problem(o->b, "cannot publish to %s: %s; retrying", o->b->cfg->subject, why);
                 queue_push(o, slot, now_ms() + RETRY_MS);
@@ -244,12 +327,11 @@ static void out_publish(struct out *o, uint32_t slot) {
         }
         if (sl->published)
                 atomic_fetch_add(&o->b->n.republished, 1);
-        *sl = (struct out_slot){ .msg = key,
-                                 .sent_ms = now_ms(),
-                                 .gen = link_generation(o->b->link),
-                                 .state = SLOT_SENT,
-                                 .published = true };
-        inflight_put(&o->index, key, slot);
+        sl->state = SLOT_SENT;
+        sl->sent_ms = now_ms();
+        sl->gen = link_generation(o->b->link);
+        sl->published = true;
+        o->n_sent++;
 }
 
 /* Publish the WAITING slots that are due, while connected. */
@@ -269,68 +351,97 @@ static void out_publish_due(struct out *o) {
 /* A new connection: what was published on an older one may never be acknowledged; publish it again now. */
 static void out_reconnected(struct out *o) {
         uint64_t gen = link_generation(o->b->link);
-        uint32_t slot;
 
         if (gen == o->gen || !link_connected(o->b->link))
                 return;
         o->gen = gen;
         for (uint32_t i = 0; i < o->n; i++)
-                if (o->slots[i].state == SLOT_SENT && o->slots[i].gen < gen &&
-                    inflight_take(&o->index, o->slots[i].msg, &slot))
-                        queue_push(o, i, 0);
+                if (o->slots[i].state == SLOT_SENT && o->slots[i].gen < gen)
+                        slot_resend(o, i, 0);
 }
 
-/* A SENT slot whose outcome never came (it always should: ack_wait bounds it): publish it again. */
+/* A SENT slot not acknowledged within ack_wait: publish it again. */
 static void out_sweep(struct out *o) {
-        int64_t now = now_ms(), limit = (int64_t)o->b->cfg->ack_wait_ms + STALE_EXTRA_MS;
-        uint32_t slot;
+        int64_t now = now_ms(), limit = (int64_t)o->b->cfg->ack_wait_ms;
+        size_t late = 0;
 
-        if (now < o->sweep_ms)
+        if (now < o->sweep_ms || o->n_sent == 0)
                 return;
         o->sweep_ms = now + 1000;
         for (uint32_t i = 0; i < o->n; i++)
-                if (o->slots[i].state == SLOT_SENT && now - o->slots[i].sent_ms > limit &&
-                    inflight_take(&o->index, o->slots[i].msg, &slot))
-                        queue_push(o, i, 0);
+                if (o->slots[i].state == SLOT_SENT && now - o->slots[i].sent_ms > limit) {
+                        slot_resend(o, i, 0);
+                        late++;
+                }
+        if (late)
+                bridge_problem(o->b,
+                               "JetStream did not acknowledge %zu message(s) on %s within ack_wait; publishing again",
+                               late, o->b->cfg->subject);
 }
 
 /* ---- outcomes ------------------------------------------------------------------------------------------ */
 
-static void out_outcome(struct out *o, const struct out_ack *a) {
-        struct bridge *b = o->b;
-        char why[512];
-        uint32_t slot;
+/* "No responders": no stream takes the subject now. Whatever is SENT met the same; publish it again later. */
+static void out_no_responders(struct out *o) {
+        int64_t due = now_ms() + RETRY_MS;
 
-        if (!inflight_take(&o->index, a->msg, &slot))
-                return; /* an old copy: the slot was published again since */
-        o->slots[slot].msg = NULL;
-        if (a->ok) {
+        o->stream_suspect = true;
+        bridge_problem(o->b,
+                       "JetStream did not store messages on %s: no stream answers (no responders); publishing again",
+                       o->b->cfg->subject);
+        for (uint32_t i = 0; i < o->n; i++)
+                if (o->slots[i].state == SLOT_SENT)
+                        slot_resend(o, i, due);
+}
+
+static void out_outcome(struct out *o, natsMsg *m) {
+        struct bridge *b = o->b;
+        struct puback a;
+        uint32_t slot, attempt;
+
+        if (!out_reply_parse(o, natsMsg_GetSubject(m), &slot, &attempt) || o->slots[slot].state != SLOT_SENT ||
+            o->slots[slot].attempt != attempt)
+                return; /* for an earlier publish: the slot was published again since, or freed */
+        puback_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &a);
+        if (a.stored) {
+                o->n_sent--;
                 atomic_fetch_add(&b->n.acked, 1);
-                atomic_fetch_add(a->duplicate ? &b->n.duplicates : &b->n.forwarded, 1);
+                atomic_fetch_add(a.duplicate ? &b->n.duplicates : &b->n.forwarded, 1);
                 slot_free(o, slot);
                 bridge_problem_solved(b, "publishing again");
                 return;
         }
-        if (a->err == NATS_NO_RESPONDERS)
-                o->stream_suspect = true;
-        link_error(a->err, a->jerr, why, sizeof(why));
-        bridge_problem(b, "JetStream did not store a message on %s: %s; publishing it again", b->cfg->subject, why);
-        queue_push(o, slot, now_ms() + RETRY_MS);
+        if (a.err_code)
+                bridge_problem(b,
+                               "JetStream did not store a message on %s: %s (JetStream error %d); publishing it again",
+                               b->cfg->subject, a.why, a.err_code);
+        else
+                bridge_problem(b, "JetStream did not store a message on %s: %s; publishing it again", b->cfg->subject,
+                               a.why);
+        slot_resend(o, slot, now_ms() + RETRY_MS);
 }
 
-static void out_outcomes(struct out *o) {
-        struct out_ack *a, *next;
+/* Take JetStream's answers: what has come, or, with WAIT_MS > 0, the first to come within that time. */
+static void out_outcomes(struct out *o, int64_t wait_ms) {
+        for (;;) {
+                natsMsg *m = NULL;
+                natsStatus s;
+                int pending = 0;
 
-        pthread_mutex_lock(&o->lock);
-        a = o->acks;
-        o->acks = NULL;
-        o->acks_tail = &o->acks;
-        pthread_mutex_unlock(&o->lock);
-        for (; a; a = next) {
-                next = a->next;
-                out_outcome(o, a);
-                natsMsg_Destroy(a->msg);
-                free(a);
+                if (wait_ms <= 0 && (natsSubscription_GetPending(o->acks, &pending, NULL) != NATS_OK || pending == 0))
+                        return;
+                s = natsSubscription_NextMsg(&m, o->acks, wait_ms > 0 ? wait_ms : 0);
+                wait_ms = 0;
+                if (s == NATS_OK) {
+                        out_outcome(o, m);
+                        natsMsg_Destroy(m);
+                } else if (s == NATS_NO_RESPONDERS) {
+                        out_no_responders(o);
+                } else if (s != NATS_SLOW_CONSUMER) {
+                        /* none came (a timeout), or the connection is closing: nothing more now */
+                        return;
+                }
+                /* a slow consumer lost answers: their slots are swept after ack_wait */
         }
 }
 
@@ -437,7 +548,7 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
         bridge_heartbeat(b);
         if (syncpace_due(&o->sync, now_ms(), false))
                 out_sync(o);
-        out_outcomes(o);
+        out_outcomes(o, 0);
         out_reconnected(o);
         out_sweep(o);
         if (o->stream_suspect && !out_stream(o))
@@ -454,9 +565,19 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
                 int64_t due = o->slots[o->queue[o->q_head]].due_ms - now_ms();
                 wait = due < 0 ? 0 : due < wait ? due : wait;
         }
+        wait = syncpace_timeout(&o->sync, now_ms(), (int)wait);
+        if (o->n_sent > 0 && link_connected(b->link)) {
+                /* with nothing to take, what comes next is an acknowledgement: wait for it */
+                if (!b->ch || o->n_free == 0) {
+                        out_outcomes(o, wait < ACK_SLICE_MS ? wait : ACK_SLICE_MS);
+                        return 0;
+                }
+                /* the answers do not wake the worker: look again soon */
+                if (wait > ACK_LOOK_MS)
+                        wait = ACK_LOOK_MS;
+        }
         /* with the window full, the channel is not watched: it fills, and its senders wait */
-        bridge_wait(b, b->ch && o->n_free > 0 ? ipcb_fd(b->ch) : -1, POLLIN,
-                    syncpace_timeout(&o->sync, now_ms(), (int)wait));
+        bridge_wait(b, b->ch && o->n_free > 0 ? ipcb_fd(b->ch) : -1, POLLIN, (int)wait);
         return 0;
 }
 
@@ -464,14 +585,8 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
 static void out_drain(struct out *o) {
         int64_t end = now_ms() + DRAIN_MS;
 
-        while (o->index.n > 0 && link_connected(o->b->link) && now_ms() < end) {
-                struct pollfd p = { .fd = o->b->wake, .events = POLLIN };
-                uint64_t count;
-                if (poll(&p, 1, 100) > 0 && read(o->b->wake, &count, sizeof(count)) < 0) {
-                        /* emptied elsewhere */
-                }
-                out_outcomes(o);
-        }
+        while (o->n_sent > 0 && link_connected(o->b->link) && now_ms() < end)
+                out_outcomes(o, ACK_SLICE_MS);
 }
 
 static int out_loop(struct bridge *b) {
@@ -498,6 +613,7 @@ static int out_loop(struct bridge *b) {
 static void out_release(struct bridge *b) {
         struct out *o = b->dir;
 
+        out_unsubscribe(o);
         jsCtx_Destroy(o->js);
         o->js = NULL;
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
-#include "inflight.h"
+#include "puback.h"
 #include "mark.h"
 #include "names.h"
 #include "spool.h"
@@ -234,24 +234,30 @@ static void test_names(void) {
         ok(names_origin_valid("host-a.example") && !names_origin_valid("a:b") && !names_origin_valid(""), "origins");
 }
 
-static void test_inflight(void) {
-        static int objects[1000];
-        struct inflight t;
-        uint32_t v = 0;
-        bool good = true;
+/* JetStream's answers to a publish, as nats-server 2.9 writes them, and some it does not. */
+static void test_puback(void) {
+        static const char stored[] = "{\"stream\":\"IPC\",\"seq\":42}";
+        static const char dup[] = "{\"stream\":\"IPC\", \"seq\": 7, \"duplicate\": true}";
+        static const char named_error[] = "{\"stream\":\"error\",\"seq\":1}";
+        static const char failed[] =
+                "{\"error\":{\"code\":503,\"err_code\":10077,\"description\":\"maximum \\\"messages\\\" exceeded\"}}";
+        struct puback a;
 
-        is_int(inflight_init(&t, 1000), 0, "the index is made");
-        for (uint32_t i = 0; i < 1000; i++)
-                inflight_put(&t, &objects[i], i);
-        for (uint32_t i = 0; i < 1000; i += 2)
-                good &= inflight_take(&t, &objects[i], &v) && v == i;
-        ok(good, "entries are found and removed");
-        good = true;
-        for (uint32_t i = 0; i < 1000; i++)
-                good &= inflight_take(&t, &objects[i], &v) == (i % 2 == 1) && (i % 2 == 0 || v == i);
-        ok(good, "removed ones are gone, the others are still found after the removals");
-        is_int((int)t.n, 0, "and the index is empty");
-        inflight_done(&t);
+        puback_parse(stored, sizeof(stored) - 1, &a);
+        ok(a.stored && !a.duplicate, "puback: stored");
+        puback_parse(dup, sizeof(dup) - 1, &a);
+        ok(a.stored && a.duplicate, "puback: a duplicate, with white space");
+        puback_parse(named_error, sizeof(named_error) - 1, &a);
+        ok(a.stored && !a.duplicate, "puback: a stream named error is not an error");
+        puback_parse(failed, sizeof(failed) - 1, &a);
+        ok(!a.stored && a.err_code == 10077, "puback: an error, with its code");
+        is_str(a.why, "maximum \"messages\" exceeded", "puback: and its description");
+        puback_parse("", 0, &a);
+        ok(!a.stored && strstr(a.why, "not an acknowledgement"), "puback: an empty answer is a failure");
+        puback_parse(stored, 20, &a);
+        ok(!a.stored, "puback: a cut answer (no sequence) is a failure");
+        puback_parse("{\"stream\":\"IPC\",\"seq\":x}", 25, &a);
+        ok(!a.stored, "puback: a sequence that is not a number is a failure");
 }
 
 /* The spool's checksum is CRC-32 (IEEE) as zlib computes it, eight bytes at a time or one. */
@@ -293,7 +299,7 @@ int main(void) {
         test_spool_unreadable();
         test_mark();
         test_names();
-        test_inflight();
+        test_puback();
         test_crc32();
         tmpdir_remove(dir);
         return done_testing();
