@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -67,6 +68,18 @@ static bool is_held_name(const char *name) {
 /* A FIFO the store kept for us, not a socket. */
 static bool is_stored_name(const char *name) {
         return is_fifo_name(name) || is_held_name(name);
+}
+
+bool fdstore_socket_passed(void) {
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(0, &names);
+        bool found = false;
+
+        for (int i = 0; i < n && !found; i++)
+                found = !is_stored_name(names ? names[i] : NULL) &&
+                        sd_is_socket(SD_LISTEN_FDS_START + i, AF_UNSPEC, 0, 1) > 0;
+        strv_free_simple(names);
+        return found;
 }
 
 int fdstore_socket(void) {

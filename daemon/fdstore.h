@@ -17,6 +17,8 @@
 
 /* Take what was passed (sd_listen_fds_with_names); returns how many descriptors, or a negative errno. */
 int fdstore_take(void);
+/* Was a listening socket passed (socket activation), not only stored FIFOs? Looks, takes nothing. */
+bool fdstore_socket_passed(void);
 /* The control socket passed (the one descriptor not named as a stored FIFO), or -1; -EINVAL when more than one. */
 int fdstore_socket(void);
 /* The stored descriptor of FIFO channel NAME, now the caller's; -1 when there is none. */

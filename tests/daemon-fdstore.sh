@@ -136,4 +136,23 @@ ok "the manager stops the daemon" wait_until "$DAEMON_WAIT" pid_gone "$MPID"
 wait "$MPID"
 is "$?" 0 "and exits 0"
 like "$(tail -n1 "$MLOG")" 'stopped, status 0' "the daemon stopped cleanly"
+
+# ---- stored FIFOs are not socket activation ---------------------------------------
+# After a crash the service manager passes the stored FIFOs (LISTEN_FDS) with
+# no socket when the unit is not socket-activated: an invalid configuration
+# then exits 78, as without systemd, instead of staying up on no socket.
+: >"$MLOG"
+"$PYTHON3" "$top_srcdir/tests/helpers/fdstore-manager.py" "$CTL" "$T/manager.notify" "$MLOG" -- \
+        "$IPCBROKERD" -c "$CONF" >>"$DAEMON_LOG" 2>&1 &
+MPID=$!
+EXTRA_PIDS="$EXTRA_PIDS $MPID"
+ok "the daemon starts under a new manager" wait_until "$DAEMON_WAIT" ready_count 1
+printf '\n[channel broken]\ntype = pipe\n' >>"$CONF"
+tell kill
+ok "started again with only stored FIFOs and an invalid configuration, it exits" \
+        wait_until "$DAEMON_WAIT" pid_gone "$MPID"
+like "$(grep 'started pid' "$MLOG" | tail -n1)" 'with [1-9][0-9]* stored descriptors' "it was given the stored FIFOs"
+like "$(tail -n1 "$MLOG")" "the service exited, status $((78 << 8))\$" "with status 78 (configuration error)"
+not_ok "it did not take the stored FIFOs for socket activation" \
+        grep -q 'socket-activated with an invalid configuration' "$DAEMON_LOG"
 done_testing
