@@ -253,20 +253,61 @@ static void broker_take_stored(struct channel *ch, int stored) {
         log_notice("channel '%s': the FIFO the service manager kept (%d bytes) is not the one at %s now; moving its "
                    "contents over",
                    ch->config->name, queued, ch->config->path);
+        /* out of the channel's entry, into one of its own (a channel that set up replaced the entry already) */
+        if (ch->fd < 0)
+                fdstore_remove(ch->config->name);
         channel_holdover_add(ch, stored);
 }
 
-/* A stored FIFO no declared channel claims: keep it stored while it holds data. */
+/* A stored FIFO no declared channel claims: held, and stored under a name of its own, while it holds data. */
 static void broker_stored_leftover(const char *name, int fd, void *userdata) {
         int queued = 0;
 
-        if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0)
-                log_warning("the service manager keeps a FIFO of channel '%s', which is no longer declared, with %d "
-                            "bytes in it; it stays in the descriptor store",
+        fdstore_remove(name);
+        if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) {
+                log_warning("the service manager kept a FIFO of channel '%s', which is no longer declared, with %d "
+                            "bytes in it; it is kept open (and stored) until it is empty",
                             name, queued);
-        else
-                fdstore_remove(name);
+                channel_holdover_adopt(NULL, name, fd, NULL);
+                return;
+        }
         close(fd);
+}
+
+/*
+ * A FIFO that was held over (channel-holdover.c) and stored as FDNAME: held
+ * again while it holds data, forwarded into channel NAME if that is a FIFO
+ * channel now, else kept until empty; an empty one, or the one the channel
+ * holds itself now, is let go of.
+ */
+static void broker_stored_held(const char *name, const char *fdname, int fd, void *userdata) {
+        struct broker *b = userdata;
+        struct channel *ch = registry_find(&b->registry, name);
+        struct stat st;
+        int queued = 0;
+
+        if (ch && !ch->ops->data_needs_holder)
+                ch = NULL;
+        if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+                log_warning("the descriptor '%s' the service manager kept is not a FIFO; taking it out of the store",
+                            fdname);
+                st.st_mode = 0;
+        }
+        if (!S_ISFIFO(st.st_mode) || ioctl(fd, FIONREAD, &queued) < 0 || queued <= 0 ||
+            (ch && ch->fd >= 0 && st.st_dev == ch->dev && st.st_ino == ch->ino)) {
+                fdstore_remove_held(fdname);
+                close(fd);
+                return;
+        }
+        if (ch)
+                log_notice("channel '%s': the service manager kept a FIFO it held over, with %d bytes in it; moving "
+                           "its contents into %s",
+                           name, queued, ch->config->path);
+        else
+                log_warning("the service manager kept a FIFO of channel '%s', which is no longer a declared FIFO, "
+                            "with %d bytes in it; it is kept open (and stored) until it is empty",
+                            name, queued);
+        channel_holdover_adopt(ch, name, fd, fdname);
 }
 
 /* Create or adopt every channel of the configuration; the registry takes them. */
@@ -290,6 +331,9 @@ static int broker_setup_channels(struct broker *b) {
                         broker_take_stored(channels[i], stored);
         }
         fdstore_leftovers(broker_stored_leftover, b);
+        fdstore_held(broker_stored_held, b);
+        /* what was held over before comes into its channel now */
+        channel_holdovers_run();
         if (failed)
                 log_error("%zu of %zu channels are unavailable (see above); the others are served", failed,
                           c->n_channels);

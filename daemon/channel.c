@@ -280,9 +280,15 @@ void channel_supersede(struct channel *ch, int fd) {
         ch->ops->move(channel_config_object(ch->config), old, fd);
         ch->fd = fd;
         ch->created = true;
+        /*
+         * The new object first: it takes over the channel's entry in the
+         * service manager's store, which held the old one; the old one is
+         * stored under a name of its own after (the store keeps one open
+         * file description once, under the name it was first stored with).
+         */
+        channel_new_object(ch);
         /* programs that hold the old object may still send to it */
         channel_holdover_add(ch, old);
-        channel_new_object(ch);
 }
 
 void channel_info(struct channel *ch, struct channel_info *info) {

@@ -199,10 +199,17 @@ bool channel_owner_trusted(const struct channel *ch, uid_t uid);
  * what it holds is forwarded into the channel's current object, at most
  * CHANNEL_HOLDOVERS_MAX per channel. A retired object (its channel was
  * withdrawn, or the channel went away) whose data lives only while it is
- * open (a FIFO) is kept until it is empty.
+ * open (a FIFO) is kept until it is empty. Such objects are also kept in the
+ * service manager's descriptor store while they are held (fdstore.h).
  */
 #define CHANNEL_HOLDOVERS_MAX 4
 void channel_holdover_add(struct channel *ch, int fd);
+/*
+ * At start: FD, a FIFO of channel NAME that the service manager kept as
+ * STORED (its name in the store; NULL: store it now), is held again:
+ * forwarded into CH, or with CH NULL retired, kept until empty.
+ */
+void channel_holdover_adopt(struct channel *ch, const char *name, int fd, const char *stored);
 /* CH is withdrawn: keep holding its object while it holds data that needs a holder. */
 bool channel_holdover_retire(struct channel *ch); /* true: it is kept */
 /* Forward into CH what its superseded objects hold. */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "log.h"
 
 #define FIFO_PREFIX "fifo-"
+#define HELD_PREFIX "held-"
 
 struct passed {
         int fd;
@@ -58,11 +61,32 @@ static bool is_fifo_name(const char *name) {
         return name && strncmp(name, FIFO_PREFIX, strlen(FIFO_PREFIX)) == 0;
 }
 
+static bool is_held_name(const char *name) {
+        return name && strncmp(name, HELD_PREFIX, strlen(HELD_PREFIX)) == 0;
+}
+
+/* A FIFO the store kept for us, not a socket. */
+static bool is_stored_name(const char *name) {
+        return is_fifo_name(name) || is_held_name(name);
+}
+
+bool fdstore_socket_passed(void) {
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(0, &names);
+        bool found = false;
+
+        for (int i = 0; i < n && !found; i++)
+                found = !is_stored_name(names ? names[i] : NULL) &&
+                        sd_is_socket(SD_LISTEN_FDS_START + i, AF_UNSPEC, 0, 1) > 0;
+        strv_free_simple(names);
+        return found;
+}
+
 int fdstore_socket(void) {
         int fd = -1;
 
         for (size_t i = 0; i < n_passed; i++) {
-                if (passed[i].fd < 0 || is_fifo_name(passed[i].name))
+                if (passed[i].fd < 0 || is_stored_name(passed[i].name))
                         continue;
                 if (fd >= 0)
                         return -EINVAL;
@@ -82,11 +106,12 @@ int fdstore_claim(const char *name) {
         return -1;
 }
 
-static void fdstore_notify(const char *state, int fd) {
+static bool fdstore_notify(const char *state, int fd) {
         int r = fd >= 0 ? sd_pid_notify_with_fds(0, 0, state, &fd, 1) : sd_pid_notify(0, 0, state);
 
         if (r < 0)
                 log_warning("cannot tell the service manager '%s': %s", state, strerror(-r));
+        return r > 0;
 }
 
 void fdstore_put(const char *name, int fd) {
@@ -116,6 +141,78 @@ void fdstore_leftovers(void (*fn)(const char *name, int fd, void *userdata), voi
                         passed[i].fd = -1;
                         fn(passed[i].name + strlen(FIFO_PREFIX), fd, userdata);
                 }
+}
+
+char *fdstore_put_held(const char *name, int fd) {
+        char state[300];
+        char *fdname = NULL;
+        struct stat st;
+
+        if (!storing)
+                return NULL;
+        if (fstat(fd, &st) < 0) {
+                log_warning("channel '%s': cannot inspect a FIFO held over, so it is not stored: %s", name,
+                            strerror(errno));
+                return NULL;
+        }
+        /* at most 5 + 128 + 2 * 21 characters of [A-Za-z0-9._-]: a valid FDNAME (255 printable, no ':') */
+        if (asprintf(&fdname, HELD_PREFIX "%s-%llu-%llu", name, (unsigned long long)st.st_dev,
+                     (unsigned long long)st.st_ino) < 0)
+                return NULL;
+        snprintf(state, sizeof(state), "FDSTORE=1\nFDNAME=%s", fdname);
+        if (!fdstore_notify(state, fd)) {
+                free(fdname);
+                return NULL;
+        }
+        return fdname;
+}
+
+void fdstore_remove_held(const char *fdname) {
+        char state[300];
+
+        if (!storing || !fdname)
+                return;
+        snprintf(state, sizeof(state), "FDSTOREREMOVE=1\nFDNAME=%s", fdname);
+        fdstore_notify(state, -1);
+}
+
+/* The channel's name in "held-NAME-DEV-INO" (NAME may hold '-'), into BUF; false when it is not one. */
+static bool held_channel_name(const char *fdname, char *buf, size_t size) {
+        const char *name = fdname + strlen(HELD_PREFIX), *end = fdname + strlen(fdname);
+
+        for (int field = 0; field < 2; field++) {
+                const char *dash = end;
+                while (dash > name && dash[-1] != '-')
+                        dash--;
+                if (dash == end || dash == name || strspn(dash, "0123456789") != (size_t)(end - dash))
+                        return false;
+                end = dash - 1;
+        }
+        if (end == name || (size_t)(end - name) >= size)
+                return false;
+        memcpy(buf, name, (size_t)(end - name));
+        buf[end - name] = '\0';
+        return true;
+}
+
+void fdstore_held(void (*fn)(const char *name, const char *fdname, int fd, void *userdata), void *userdata) {
+        for (size_t i = 0; i < n_passed; i++) {
+                char name[256];
+                int fd = passed[i].fd;
+
+                if (fd < 0 || !is_held_name(passed[i].name))
+                        continue;
+                passed[i].fd = -1;
+                if (!held_channel_name(passed[i].name, name, sizeof(name))) {
+                        log_warning("the service manager passed '%s', which is not a name the daemon stores; "
+                                    "taking it out of the store",
+                                    passed[i].name);
+                        fdstore_remove_held(passed[i].name);
+                        close(fd);
+                        continue;
+                }
+                fn(name, passed[i].name, fd, userdata);
+        }
 }
 
 void fdstore_release(void) {

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <systemd/sd-daemon.h>
 
 #include "broker.h"
+#include "fdstore.h"
 #include "service-options.h"
 #include "log.h"
 
@@ -138,9 +138,11 @@ int main(int argc, char **argv) {
                 /*
                  * Socket-activated, exiting would leave every client retrying
                  * until the socket unit fails: stay up, say why to each, and
-                 * serve once a reload finds the file valid.
+                 * serve once a reload finds the file valid. Only a passed
+                 * socket says so: the FIFOs of the descriptor store are passed
+                 * the same way (LISTEN_FDS) after a crash without one.
                  */
-                if (!o.check && sd_listen_fds(0) > 0) {
+                if (!o.check && fdstore_socket_passed()) {
                         r = run_invalid(&o, &defaults, &errors, r);
                         config_errors_clear(&errors);
                         return r;

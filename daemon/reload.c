@@ -53,9 +53,16 @@ static void reload_withdraw(struct channel *ch, const struct reload_step *s) {
                 log_warning("channel '%s' now uses another kernel object; the old one, %s, still holds messages and "
                             "is left in place: move them by hand or purge it",
                             ch->config->name, channel_config_object(ch->config));
-        /* a FIFO kept for its data stays in the service's store too: a crash must not lose it either */
-        if ((remove || !channel_holdover_retire(ch)) && ch->ops->data_needs_holder)
+        /*
+         * The channel's entry in the service's store goes (a channel of the
+         * same name may store its own next); a FIFO kept for its data is
+         * stored again under a name of its own as it is retired, so that a
+         * crash does not lose it either.
+         */
+        if (ch->ops->data_needs_holder)
                 fdstore_remove(ch->config->name);
+        if (!remove)
+                channel_holdover_retire(ch);
         log_info("channel '%s': withdrawn%s", ch->config->name, remove ? " and removed" : "");
         channel_stop(ch, remove);
         channel_free(ch);

@@ -43,6 +43,7 @@ int rundir_setup(struct rundir *d, const struct config *c, int *ret_fd) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *bad = NULL;
         const char *reason = NULL;
+        struct stat st;
         int r;
 
         r = rundir_open_own_dir(d, 0, c->runtime_dir, &fd, &bad);
@@ -78,6 +79,11 @@ int rundir_setup(struct rundir *d, const struct config *c, int *ret_fd) {
                 /* the daemon owns runtime_dir/fifo whoever made it (a crashed run): removed at stop when empty */
                 free(d->created[1]);
                 d->created[1] = TAKE_PTR(path);
+        } else if (fstatat(fd, "fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+                /* unused now, but the daemon's all the same: one left by a crash goes at stop too, when empty */
+                free(d->created[1]);
+                if (asprintf(&d->created[1], "%s/fifo", c->runtime_dir) < 0)
+                        d->created[1] = NULL;
         }
         if (ret_fd)
                 *ret_fd = TAKE_FD(fd);

@@ -10,7 +10,7 @@
 #include "config.h"
 
 struct rundir {
-        char *created[2]; /* runtime_dir when this daemon created it; its fifo/ (the daemon's own) when used */
+        char *created[2]; /* runtime_dir when this daemon created it; its fifo/ (the daemon's own) when used or found */
         /* the single-instance lock, runtime_dir/ipcbrokerd.lock, held (flock) for the daemon's lifetime */
         int lock_fd;
         char *lock_path;
@@ -35,6 +35,6 @@ int rundir_lock(struct rundir *d, int dirfd, const char *runtime_dir);
 void rundir_note_moved(const struct rundir *d, const struct config *next);
 /* Remove the lock file if it is still ours, then let go of the lock. */
 void rundir_unlock(struct rundir *d);
-/* Remove the directories this daemon created, if they are empty. */
+/* Remove the directories this daemon created, and runtime_dir/fifo (the daemon's own), if they are empty. */
 void rundir_remove(struct rundir *d);
 void rundir_done(struct rundir *d);

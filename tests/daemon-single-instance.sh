@@ -4,6 +4,7 @@
 # touches any kernel object, and its failed start never applies on_stop to
 # the running daemon's queues and FIFOs. A lock left by a daemon killed with
 # -9 does not block the next start (the kernel drops an flock with its holder).
+# An empty runtime_dir/fifo goes at stop, used or not; never through a symlink.
 . "$top_srcdir/tests/lib.sh"
 test_init
 
@@ -95,5 +96,29 @@ like "$(cat "$T/err")" "lock file $LOCK: it is a symlink" "and says so"
 is "$(cat "$T/victim")" "precious" "the symlink's target is untouched"
 is "$(stat -c %a "$T/victim")" 644 "its mode too"
 rm -f "$LOCK"
+
+# ---- runtime_dir/fifo is the daemon's, used or not ------------------------------
+# An empty fifo/ that a crash left goes at stop even when no channel lives in
+# it now; one that holds something, and a symlink in its place, stay.
+cp "$CONF" "$T/conf.fifo"
+broker_header "$SOCK" "$RUNDIR" "$PREFIX" >"$CONF"
+add_channel q type=mqueue max_messages=8 message_size=64 on_stop=remove
+mkdir -m 0755 "$RUNDIR/fifo"
+ok "a daemon with no FIFO in runtime_dir/fifo starts (an empty fifo/ is there)" daemon_start
+ok "clean stop" daemon_stop
+ok "the empty fifo/ it did not use is removed" test ! -e "$RUNDIR/fifo"
+ok "runtime_dir, which it did not create, stays" test -d "$RUNDIR"
+mkdir -m 0755 "$RUNDIR/fifo"
+touch "$RUNDIR/fifo/someone.else"
+daemon_start && daemon_stop
+ok "a fifo/ that is not empty stays" test -e "$RUNDIR/fifo/someone.else"
+rm -rf "$RUNDIR/fifo"
+mkdir -m 0755 "$T/elsewhere"
+ln -s "$T/elsewhere" "$RUNDIR/fifo"
+daemon_start && daemon_stop
+ok "a symlink at runtime_dir/fifo is left alone" test -L "$RUNDIR/fifo"
+ok "and so is its target" test -d "$T/elsewhere"
+rm -f "$RUNDIR/fifo"
+cp "$T/conf.fifo" "$CONF"
 
 done_testing

@@ -4,8 +4,12 @@
     fdstore-manager.py CONTROL_FIFO NOTIFY_SOCKET LOG -- COMMAND...
 
 Runs COMMAND with NOTIFY_SOCKET set, keeps every descriptor it stores
-(FDSTORE=1 with FDNAME=), drops those it removes (FDSTOREREMOVE=1), and
-logs every notification to LOG, one line each. Commands, one a line, read
+(FDSTORE=1 with FDNAME=), drops those it removes (FDSTOREREMOVE=1: every
+one of that name), and logs every notification to LOG, one line each. As
+systemd does, it keeps one open file description once, under the name it
+was first stored with, and suppresses a duplicate; like systemd without
+kcmp(2) it takes two descriptors of one FIFO with the same flags for the
+same (stricter than systemd with kcmp). Commands, one a line, read
 from CONTROL_FIFO:
     kill      SIGKILL the service, start it again with the stored
               descriptors (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID), as
@@ -15,6 +19,7 @@ from CONTROL_FIFO:
     stop      SIGTERM the service and exit
 """
 import array
+import fcntl
 import os
 import select
 import signal
@@ -22,10 +27,17 @@ import socket
 import sys
 
 
+def same_fd(a, b):
+    """systemd's same_fd() without kcmp(2): one inode, and the same status flags."""
+    sa, sb = os.fstat(a), os.fstat(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino) and fcntl.fcntl(a, fcntl.F_GETFL) == fcntl.fcntl(
+        b, fcntl.F_GETFL)
+
+
 def main():
     control, notify_path, log_path = sys.argv[1:4]
     command = sys.argv[sys.argv.index("--") + 1:]
-    store = {}  # name -> fd
+    store = []  # (name, fd), in the order stored
     log = open(log_path, "a", buffering=1)
 
     if os.path.exists(notify_path):
@@ -37,8 +49,8 @@ def main():
     child = None
 
     def start(pass_fds):
-        names = list(store) if pass_fds else []
-        fds = [store[n] for n in names]
+        names = [n for n, _ in store] if pass_fds else []
+        fds = [fd for _, fd in store] if pass_fds else []
         pid = os.fork()
         if pid == 0:
             # the stored descriptors become 3, 4, ... as systemd passes them
@@ -63,13 +75,18 @@ def main():
         fields = dict(line.split("=", 1) for line in text.split("\n") if "=" in line)
         log.write(text.replace("\n", " ") + "\n")
         name = fields.get("FDNAME", "stored")
-        if fields.get("FDSTOREREMOVE") == "1" and name in store:
-            os.close(store.pop(name))
+        if fields.get("FDSTOREREMOVE") == "1":
+            for n, fd in [e for e in store if e[0] == name]:
+                os.close(fd)
+                store.remove((n, fd))
         if fields.get("FDSTORE") == "1":
             for fd in fds:
-                if name in store:
-                    os.close(store[name])
-                store[name] = fd
+                dup = next((n for n, kept in store if same_fd(kept, fd)), None)
+                if dup is not None:
+                    log.write("manager: duplicate of stored %s suppressed (FDNAME=%s)\n" % (dup, name))
+                    os.close(fd)
+                else:
+                    store.append((name, fd))
         elif fds:
             for fd in fds:
                 os.close(fd)
@@ -90,7 +107,7 @@ def main():
                     os.waitpid(child, 0)
                     log.write("manager: killed pid %d\n" % child)
                     if word == "forget":
-                        for fd in store.values():
+                        for _, fd in store:
                             os.close(fd)
                         store.clear()
                     child = start(True)
