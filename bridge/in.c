@@ -152,11 +152,12 @@ static void in_ack(struct in *in) {
                 return;
         if (syncpace_wrote(&in->sync, now_ms()))
                 in_sync(in);
-        for (size_t i = 0; i < in->n_done; i++) {
-                /* an acknowledgement lost on the way brings a redelivery, which the record drops */
+        /* an acknowledgement lost on the way brings a redelivery, which the record drops */
+        for (size_t i = 0; i < in->n_done; i++)
                 natsMsg_Ack(in->done[i], NULL);
+        /* then the messages, all at once: the client frees them on a thread of its own, woken when idle */
+        for (size_t i = 0; i < in->n_done; i++)
                 natsMsg_Destroy(in->done[i]);
-        }
         atomic_fetch_add(&b->n.acked, in->n_done);
         atomic_fetch_sub(&b->n.pending, (int_fast64_t)in->n_done);
         in->n_done = 0;

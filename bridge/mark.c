@@ -1,9 +1,13 @@
 /*
  * mark.c — the in direction's delivery record (see mark.h). The file is a
  * 64-byte header, "ipcbroker-bridge-mark 2 CREATED FLOOR" as text, then the
- * sequences delivered above the floor, 8 bytes each, appended with one
- * pwrite(2) apiece. Entries at or below the floor are dead; once they are
- * most of the file it is rewritten (a new file, then rename) without them.
+ * sequences delivered above the floor, 8 bytes each. The entries are mapped
+ * shared and the file is made longer ahead of them, MARK_GROW entries at a
+ * time, so recording a delivery is a store into the page cache (which a
+ * kill of the bridge does not lose) and no system call; the room not yet
+ * used is zeros, and 0 is no stream sequence. Entries at or below the floor
+ * are dead; once they are most of the file it is rewritten (a new file,
+ * then rename) without them.
  */
 #include "build-config.h"
 
@@ -12,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +27,7 @@
 
 #define MARK_HEADER 64
 #define MARK_COMPACT_MIN 4096 /* dead entries before the file is worth rewriting */
+#define MARK_GROW 4096        /* entries the file grows by */
 
 struct mark {
         int fd;
@@ -31,7 +37,35 @@ struct mark {
         uint64_t *seqs; /* above the floor, sorted */
         size_t n, cap;
         size_t entries; /* in the file, dead ones included */
+        uint8_t *map;   /* the file, MARK_HEADER + room entries */
+        size_t room;    /* entries the file has room for */
 };
+
+static void mark_unmap(struct mark *m) {
+        if (m->map)
+                munmap(m->map, MARK_HEADER + m->room * sizeof(uint64_t));
+        m->map = NULL;
+        m->room = 0;
+}
+
+/* Room for at least ENTRIES + 1 entries in the file and the map. */
+static int mark_map(struct mark *m, size_t entries) {
+        size_t room = (entries / MARK_GROW + 1) * MARK_GROW;
+        size_t bytes = MARK_HEADER + room * sizeof(uint64_t);
+        void *p;
+
+        if (m->map && room <= m->room)
+                return 0;
+        mark_unmap(m);
+        if (ftruncate(m->fd, (off_t)bytes) < 0)
+                return -errno;
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        m->map = p;
+        m->room = room;
+        return 0;
+}
 
 static int mark_write_header(int fd, int64_t created, uint64_t floor) {
         char h[MARK_HEADER + 1];
@@ -92,11 +126,13 @@ static void mark_load(struct mark *m) {
                             m->path);
                 goto fresh;
         }
-        /* a torn last entry (an OS crash during its write) was never acknowledged: it goes */
-        m->entries = ((size_t)st.st_size - MARK_HEADER) / sizeof(seq);
-        for (size_t i = 0; i < m->entries; i++)
-                if (pread(m->fd, &seq, sizeof(seq), MARK_HEADER + (off_t)(i * sizeof(seq))) == sizeof(seq))
-                        mark_insert(m, seq);
+        /* the entries end at the first zero (room made ahead); a torn last one was never acknowledged: it goes */
+        for (m->entries = 0; MARK_HEADER + (m->entries + 1) * sizeof(seq) <= (size_t)st.st_size; m->entries++) {
+                if (pread(m->fd, &seq, sizeof(seq), MARK_HEADER + (off_t)(m->entries * sizeof(seq))) != sizeof(seq) ||
+                    seq == 0)
+                        break;
+                mark_insert(m, seq);
+        }
         if (ftruncate(m->fd, MARK_HEADER + (off_t)(m->entries * sizeof(seq))) < 0)
                 log_warning("%s: cannot truncate: %s", m->path, strerror(errno));
         return;
@@ -120,6 +156,12 @@ int mark_open(const char *dir, const char *name, struct mark **ret) {
                 return r;
         }
         mark_load(m);
+        r = mark_map(m, m->entries);
+        if (r < 0) {
+                log_error("%s: cannot map: %s", m->path, strerror(-r));
+                mark_close(m);
+                return r;
+        }
         *ret = m;
         return 0;
 }
@@ -127,6 +169,7 @@ int mark_open(const char *dir, const char *name, struct mark **ret) {
 void mark_close(struct mark *m) {
         if (!m)
                 return;
+        mark_unmap(m);
         if (m->fd >= 0)
                 close(m->fd);
         free(m->seqs);
@@ -151,10 +194,11 @@ static int mark_rewrite(struct mark *m) {
         r = statefile_commit(m->path, fd);
         if (r < 0)
                 return r;
+        mark_unmap(m);
         close(m->fd);
         m->fd = fd;
         m->entries = m->n;
-        return 0;
+        return mark_map(m, m->entries);
 }
 
 bool mark_bind_stream(struct mark *m, int64_t created) {
@@ -184,8 +228,11 @@ int mark_add(struct mark *m, uint64_t seq) {
 
         if (r < 0)
                 return r;
-        if (pwrite(m->fd, &seq, sizeof(seq), MARK_HEADER + (off_t)(m->entries * sizeof(seq))) != sizeof(seq))
-                return errno ? -errno : -EIO;
+        if (m->entries == m->room && (r = mark_map(m, m->entries)) < 0)
+                return r;
+        if (!m->map)
+                return -EIO;
+        memcpy(m->map + MARK_HEADER + m->entries * sizeof(seq), &seq, sizeof(seq));
         m->entries++;
         return 0;
 }

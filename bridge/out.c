@@ -50,6 +50,7 @@
 #define DRAIN_MS 2000     /* how long a stop waits for outstanding acknowledgements */
 #define ACK_LOOK_MS 20    /* with publishes outstanding, the longest the worker leaves acknowledgements waiting */
 #define ACK_SLICE_MS 100  /* the longest wait for an acknowledgement alone (stop and heartbeat come between) */
+#define TRASH_MAX 256       /* messages whose destruction waits for the end of the turn */
 #define HEADER_MSG_ID "Nats-Msg-Id"
 
 enum { SLOT_FREE, SLOT_WAITING, SLOT_SENT };
@@ -86,7 +87,27 @@ struct out {
         size_t id_prefix_len;
         uint8_t boot_id[SPOOL_BOOT_ID_SIZE]; /* the last boot id put in an id, and its hex */
         char boot_hex[2 * SPOOL_BOOT_ID_SIZE + 1];
+        natsMsg *trash[TRASH_MAX]; /* see out_trash() */
+        size_t n_trash;
 };
+
+/*
+ * The client frees a message on a thread of its own, woken for it when idle: one destruction at a time
+ * would wake it for every message. They are destroyed together, at the end of each turn of the loop.
+ */
+static void out_trash_empty(struct out *o) {
+        for (size_t i = 0; i < o->n_trash; i++)
+                natsMsg_Destroy(o->trash[i]);
+        o->n_trash = 0;
+}
+
+static void out_trash(struct out *o, natsMsg *m) {
+        if (!m)
+                return;
+        if (o->n_trash == TRASH_MAX)
+                out_trash_empty(o);
+        o->trash[o->n_trash++] = m;
+}
 
 /* ---- slots ---------------------------------------------------------------------------------------- */
 
@@ -121,6 +142,7 @@ static void out_unsubscribe(struct out *o) {
 static void out_free(void *p) {
         struct out *o = p;
 
+        out_trash_empty(o);
         out_unsubscribe(o);
         jsCtx_Destroy(o->js);
         spool_close(o->sp);
@@ -318,7 +340,7 @@ static void out_publish(struct out *o, uint32_t slot) {
         s = nc ? out_message(o, slot, reply, &m) : NATS_CONNECTION_CLOSED;
         if (s == NATS_OK)
                 s = natsConnection_PublishMsg(nc, m);
-        natsMsg_Destroy(m);
+        out_trash(o, m);
         if (s != NATS_OK) {
                 link_error(s, 0, why, sizeof(why));
                 bridge_problem(o->b, "cannot publish to %s: %s; retrying", o->b->cfg->subject, why);
@@ -434,7 +456,7 @@ static void out_outcomes(struct out *o, int64_t wait_ms) {
                 wait_ms = 0;
                 if (s == NATS_OK) {
                         out_outcome(o, m);
-                        natsMsg_Destroy(m);
+                        out_trash(o, m);
                 } else if (s == NATS_NO_RESPONDERS) {
                         out_no_responders(o);
                 } else if (s != NATS_SLOW_CONSUMER) {
@@ -600,9 +622,12 @@ static int out_loop(struct bridge *b) {
         o->gen = link_generation(b->link);
         log_info("[bridge %s] forwarding channel %s to subject %s (stream %s), at most %zu in flight", c->name,
                  c->channel, c->subject, c->stream, o->n);
-        while (!bridge_stopping(b) && r == 0)
+        while (!bridge_stopping(b) && r == 0) {
                 r = out_step(o, &reopen_ms);
+                out_trash_empty(o);
+        }
         out_drain(o);
+        out_trash_empty(o);
         if (syncpace_due(&o->sync, now_ms(), true))
                 out_sync(o);
         if (o->n_free < o->n)

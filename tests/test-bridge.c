@@ -7,11 +7,13 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crc32.h"
@@ -174,6 +176,34 @@ static void test_spool_unreadable(void) {
         spool_close(sp);
 }
 
+/* A bridge killed right after recording deliveries (no sync, no close): the next start knows them. */
+static void test_mark_killed(void) {
+        struct mark *m = NULL;
+        int status = -1;
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                if (mark_open(dir, "killed", &m) != 0)
+                        _exit(2);
+                mark_bind_stream(m, 3000);
+                for (uint64_t s = 1; s <= 5000; s++) /* past the room made at first: the file grows on the way */
+                        mark_add(m, 2 * s);
+                raise(SIGKILL);
+                _exit(3);
+        }
+        waitpid(pid, &status, 0);
+        ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "mark: a bridge is killed after 5000 deliveries");
+        is_int(mark_open(dir, "killed", &m), 0, "mark: its record opens");
+        ok(!mark_bind_stream(m, 3000) && mark_delivered(m, 2) && mark_delivered(m, 10000) && !mark_delivered(m, 9999) &&
+                   mark_pending(m) == 5000,
+           "mark: every delivery recorded before the kill is known, and nothing else");
+        mark_add(m, 10002);
+        mark_close(m);
+        is_int(mark_open(dir, "killed", &m), 0, "mark: and after one more and a clean stop");
+        ok(mark_delivered(m, 10002) && mark_pending(m) == 5001, "mark: it is still right");
+        mark_close(m);
+}
+
 static void test_mark(void) {
         struct mark *m = NULL, *second = NULL;
 
@@ -209,6 +239,7 @@ static void test_mark(void) {
         ok(mark_bind_stream(m, 2000), "a stream created anew resets the record");
         ok(!mark_delivered(m, 5), "its sequences start over");
         mark_close(m);
+        test_mark_killed();
 }
 
 static void test_names(void) {
