@@ -206,18 +206,25 @@ static int require_admin(struct request *r, const char *what) {
                     cred->uid);
 }
 
+/*
+ * One entry of a PURGE reply. CH is what the registry found under NAME: only
+ * its absence is "no such channel"; a channel that exists but cannot be
+ * purged says its own problem, whatever errno the failure carried.
+ */
 static void purge_one(struct request *r, const char *name, struct channel *ch) {
         uint64_t messages = 0, bytes = 0;
-        int e = ch ? channel_purge(ch, &messages, &bytes) : -ENOENT;
+        const char *why = "no such channel";
+        int e = -ENOENT;
 
+        if (ch) {
+                e = channel_purge(ch, &messages, &bytes);
+                why = e < 0 && ch->problem ? ch->problem : strerror(-e);
+        }
         wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
         wire_put_string(r->reply, WIRE_ATTR_NAME, name);
         wire_put_u32(r->reply, WIRE_ATTR_ERROR, (uint32_t)-e);
         if (e < 0)
-                wire_put_string(r->reply, WIRE_ATTR_MESSAGE,
-                                e == -ENOENT        ? "no such channel"
-                                : ch && ch->problem ? ch->problem
-                                                    : strerror(-e));
+                wire_put_string(r->reply, WIRE_ATTR_MESSAGE, why);
         wire_put_u64(r->reply, WIRE_ATTR_PURGED_MESSAGES, messages);
         wire_put_u64(r->reply, WIRE_ATTR_PURGED_BYTES, bytes);
         wire_nest_end(r->reply);
