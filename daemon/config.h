@@ -58,9 +58,6 @@ enum fifo_framing {
         FRAMING_BATCH = WIRE_FRAMING_BATCH,   /* packets hold length-prefixed records: several messages per write */
 };
 
-/* A record header in a batch-framed FIFO packet: u16 length, host order. */
-#define FIFO_RECORD_HEADER 2
-
 struct channel_config {
         char *name;
         enum channel_type type;
