@@ -45,10 +45,10 @@ static struct fifo_channel *fifo_of(struct channel *ch) {
         return container_of(ch, struct fifo_channel, ch);
 }
 
-/* What open(2)-like steps find besides success and a failure (which records the channel's problem). */
+/* What open(2)-like steps find besides success and the channel's outcomes (channel.h). */
 enum {
-        FIFO_ABSENT = 1, /* nothing at the path */
-        FIFO_RACED,      /* what was checked is not what was opened: try again */
+        FIFO_ABSENT = _CHANNEL_OUTCOME_MAX, /* nothing at the path */
+        FIFO_RACED,                         /* what was checked is not what was opened: try again */
 };
 
 /* Hand out the framing and message size the configuration says. */
@@ -166,7 +166,8 @@ static int fifo_failed(struct channel *ch, int err, const char *what) {
 
 /*
  * Open and verify what is at the path: 0 with *RET_FD set, FIFO_ABSENT,
- * FIFO_RACED, or a negative errno with the channel's problem set.
+ * FIFO_RACED, or CHANNEL_DISTRUSTED or a negative errno with the channel's
+ * problem set.
  *
  * Nothing is opened for real before it is checked: an O_PATH|O_NOFOLLOW
  * descriptor pins the object (opening it has no effect on a FIFO or a
@@ -191,21 +192,21 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
                                     : S_ISDIR(st.st_mode) ? "a directory"
                                     : S_ISREG(st.st_mode) ? "a regular file"
                                                           : "a special file");
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         if (!channel_owner_trusted(ch, st.st_uid)) {
                 channel_set_problem(ch, CHANNEL_REFUSED,
                                     "FIFO %s already exists and belongs to uid %u, not to the daemon or the channel's "
                                     "owner %u; refusing to adopt it",
                                     c->path, st.st_uid, c->owner);
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         if (st.st_nlink != 1) {
                 /* another name for the same FIFO may be another file's (a hard link to a root FIFO) */
                 channel_set_problem(ch, CHANNEL_REFUSED,
                                     "FIFO %s has %ju hard links; it may be another file's alias: refusing to adopt it",
                                     c->path, (uintmax_t)st.st_nlink);
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
         fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -230,7 +231,8 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
 
 /*
  * Open the FIFO at the path, creating it when nothing is there (MADE says
- * whether we did). 0, or a negative errno with the channel's problem set.
+ * whether we did). 0, or CHANNEL_DISTRUSTED or a negative errno with the
+ * channel's problem set.
  */
 static int fifo_open_or_make(struct channel *ch, int dirfd, const char *base, int *ret_fd, bool *made) {
         *made = false;
@@ -258,7 +260,7 @@ static int fifo_take(struct channel *ch, int fd) {
                 return fifo_failed(ch, -errno, "inspect");
         /* a FIFO reached through a second path (a bind mount) may be another channel's */
         r = channel_claim_object(ch, st.st_dev, st.st_ino);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = channel_apply_owner_mode(ch, fd, true);
         if (r < 0)
@@ -279,10 +281,10 @@ static int fifo_open_owned(struct channel *ch, int *ret_fd, bool *made) {
         if (r < 0)
                 return r;
         r = fifo_open_or_make(ch, dirfd, base, &fd, made);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = fifo_take(ch, fd);
-        if (r < 0) {
+        if (r != 0) {
                 close(fd);
                 return r;
         }
@@ -297,7 +299,7 @@ static int fifo_setup(struct channel *ch) {
 
         fifo_take_config(ch);
         r = fifo_open_owned(ch, &fd, &made);
-        if (r < 0)
+        if (r != 0)
                 return r;
         ch->fd = fd;
         ch->created = made;
@@ -372,7 +374,7 @@ static int fifo_recreate(struct channel *ch) {
         bool made;
 
         r = fifo_open_owned(ch, &fd, &made);
-        if (r < 0)
+        if (r != 0)
                 return r;
         channel_supersede(ch, fd);
         return 0;
@@ -441,7 +443,7 @@ static int fifo_reconfigure(struct channel *ch, const struct channel_config *nex
         ch->config = next;
         fifo_reconfigure_framing(ch);
         r = channel_ensure(ch);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = channel_apply_owner_mode(ch, ch->fd, false);
         if (r < 0)

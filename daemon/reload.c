@@ -73,7 +73,7 @@ static struct channel *reload_step_apply(struct channel *ch, const struct reload
                         (*failed)++;
                         return NULL;
                 }
-                if (channel_setup(ch) < 0)
+                if (channel_setup(ch) != 0)
                         (*failed)++;
                 return ch;
         }
@@ -87,7 +87,7 @@ static struct channel *reload_step_apply(struct channel *ch, const struct reload
                          s->changes & RELOAD_ON_STOP ? " on_stop" : "",
                          s->changes & RELOAD_ALERT ? " alert_full_after" : "");
         /* unchanged ones too: this repairs owner, mode and capacity that drifted, and resizes that waited */
-        if (channel_reconfigure(ch, s->next) < 0)
+        if (channel_reconfigure(ch, s->next) != 0)
                 (*failed)++;
         return ch;
 }

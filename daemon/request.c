@@ -129,8 +129,9 @@ static int request_open(struct request *r) {
                             cred->uid, access_to_string((int)want & ~allowed), name, name);
         }
         e = channel_open(ch, (int)want, &h);
-        if (e < 0) {
-                if (ch->state != CHANNEL_READY)
+        if (e != 0) {
+                /* an unusable channel says why (its problem); a failed open of a usable one, the errno */
+                if (e == CHANNEL_DISTRUSTED || ch->state != CHANNEL_READY)
                         return fail(r, EIO, "channel '%s' is unavailable: %s", name,
                                     ch->problem ? ch->problem : strerror(-e));
                 return fail(r, -e, "cannot open channel '%s': %s", name, strerror(-e));
@@ -160,7 +161,7 @@ static int request_info(struct request *r) {
         if (!ch)
                 return err;
         /* a stat is a good moment to notice a deleted or replaced object (which records itself) */
-        if (channel_ensure(ch) < 0)
+        if (channel_ensure(ch) != 0)
                 log_debug("channel '%s': unavailable at stat", ch->config->name);
         put_channel(r->reply, ch, true);
         return 0;
@@ -209,7 +210,8 @@ static int require_admin(struct request *r, const char *what) {
 /*
  * One entry of a PURGE reply. CH is what the registry found under NAME: only
  * its absence is "no such channel"; a channel that exists but cannot be
- * purged says its own problem, whatever errno the failure carried.
+ * purged says its own problem, whatever errno the failure carried. A refused
+ * channel's entry carries EEXIST, as it always has.
  */
 static void purge_one(struct request *r, const char *name, struct channel *ch) {
         uint64_t messages = 0, bytes = 0;
@@ -218,6 +220,8 @@ static void purge_one(struct request *r, const char *name, struct channel *ch) {
 
         if (ch) {
                 e = channel_purge(ch, &messages, &bytes);
+                if (e == CHANNEL_DISTRUSTED)
+                        e = -EEXIST;
                 why = e < 0 && ch->problem ? ch->problem : strerror(-e);
         }
         wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
