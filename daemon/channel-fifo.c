@@ -105,14 +105,6 @@ static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base
  * even a send-only one, may F_SETPIPE_SZ it (shrink it to one message for
  * everyone, or grow it at the daemon's expense), so this runs at setup, at
  * every open and at every check: F_GETPIPE_SZ, and a set only on a difference.
- * A failure is logged once until the capacity is right again; RESTORE says
- * the capacity was right before, so a difference is someone else's doing.
- */
-/*
- * Make the pipe buffer the declared capacity. Anyone holding a descriptor,
- * even a send-only one, may F_SETPIPE_SZ it (shrink it to one message for
- * everyone, or grow it at the daemon's expense), so this runs at setup, at
- * every open and at every check: F_GETPIPE_SZ, and a set only on a difference.
  * A failure is not fatal (the FIFO works with the capacity it has): it is
  * logged here, once until the capacity is right again. RESTORE says the
  * capacity was right before, so a difference is someone else's doing.

@@ -1,7 +1,7 @@
 /*
- * config.c — the configuration model: the error list, the names of the enums,
- * channel names, the built-in defaults, finding a channel, freeing it all.
- * Loading is config-load.c's.
+ * config.c — the configuration model: the names of the enums, channel names,
+ * the built-in defaults, finding a channel, freeing it all. Loading is
+ * config-load.c's; the list of problems a load finds is common/config-errors.c's.
  */
 #include "build-config.h"
 

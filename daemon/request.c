@@ -1,7 +1,7 @@
 /*
  * request.c — the handlers behind each request type: open, stat (info),
- * list, purge, reload, status. Dispatched through a table indexed by the
- * message type.
+ * list, purge, reload, status, metrics, holders, wait, access. Dispatched
+ * through a table indexed by the message type.
  */
 #include "build-config.h"
 
