@@ -327,8 +327,7 @@ static void set_log_level(struct parser *p, const char *v) {
 /* [channel NAME]: P->current is the channel */
 
 static void set_type(struct parser *p, const char *v) {
-        static const char *const types[] = { [CHANNEL_MQUEUE] = "mqueue", [CHANNEL_FIFO] = "fifo" };
-        int i = choice_value(p, "type", v, types, ARRAY_SIZE(types));
+        int i = choice_value(p, "type", v, channel_type_names, ARRAY_SIZE(channel_type_names));
 
         if (i < 0) {
                 p->current->bad = true;
@@ -388,8 +387,7 @@ static void set_path(struct parser *p, const char *v) {
 }
 
 static void set_on_stop(struct parser *p, const char *v) {
-        static const char *const values[] = { [ON_STOP_KEEP] = "keep", [ON_STOP_REMOVE] = "remove" };
-        int i = choice_value(p, "on_stop", v, values, ARRAY_SIZE(values));
+        int i = choice_value(p, "on_stop", v, on_stop_names, ARRAY_SIZE(on_stop_names));
 
         if (i >= 0)
                 p->current->c.on_stop = (enum on_stop)i;
@@ -404,8 +402,7 @@ static void set_alert_full_after(struct parser *p, const char *v) {
 }
 
 static void set_framing(struct parser *p, const char *v) {
-        static const char *const values[] = { [FRAMING_PACKET] = "packet", [FRAMING_BATCH] = "batch" };
-        int i = choice_value(p, "framing", v, values, ARRAY_SIZE(values));
+        int i = choice_value(p, "framing", v, framing_names, ARRAY_SIZE(framing_names));
 
         if (i >= 0)
                 p->current->c.framing = (enum fifo_framing)i;

@@ -51,12 +51,19 @@ enum channel_type {
 enum on_stop {
         ON_STOP_KEEP,
         ON_STOP_REMOVE,
+        _ON_STOP_MAX,
 };
 
 enum fifo_framing {
         FRAMING_PACKET = WIRE_FRAMING_PACKET, /* one pipe packet is one message: plain programs can share the FIFO */
         FRAMING_BATCH = WIRE_FRAMING_BATCH,   /* packets hold length-prefixed records: several messages per write */
+        _FRAMING_MAX,
 };
+
+/* The values' names as the configuration file spells them, indexed by the enum (a gap is NULL): config.c. */
+extern const char *const channel_type_names[_CHANNEL_TYPE_MAX];
+extern const char *const on_stop_names[_ON_STOP_MAX];
+extern const char *const framing_names[_FRAMING_MAX];
 
 struct channel_config {
         char *name;
