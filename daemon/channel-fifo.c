@@ -326,17 +326,32 @@ static int fifo_check(struct channel *ch) {
         return CHANNEL_OURS;
 }
 
+/* Putting a FIFO in packet mode for a move failed, and that was logged. */
+static bool packet_mode_failed;
+
 /* Copy what is in OLD into NEW, one read (one packet) at a time, as far as NEW has room. */
 static void fifo_move(const char *path, int old_fd, int new_fd) {
         char buf[PIPE_BUF * 16];
         long moved = 0;
-        int fl = fcntl(new_fd, F_GETFL);
-        int queued = 0;
+        int fl, queued = 0;
 
         if (ioctl(old_fd, FIONREAD, &queued) < 0 || queued == 0)
                 return;
-        if (fl >= 0)
-                fcntl(new_fd, F_SETFL, fl | O_DIRECT | O_NONBLOCK);
+        /*
+         * Packet mode keeps each message whole; without it nothing is moved
+         * (it stays where it is, held over and tried again later: logged
+         * once while it keeps failing).
+         */
+        fl = fcntl(new_fd, F_GETFL);
+        if (fl < 0 || fcntl(new_fd, F_SETFL, fl | O_DIRECT | O_NONBLOCK) < 0) {
+                log_msg(packet_mode_failed ? LOG_DEBUG : LOG_ERR,
+                        "FIFO %s: cannot write to the new FIFO in packet mode: %s; the %d bytes queued in the old one "
+                        "stay there for now",
+                        path, strerror(errno), queued);
+                packet_mode_failed = true;
+                return;
+        }
+        packet_mode_failed = false;
         /* bounded by what OLD held when we started */
         for (int done = 0; done < queued;) {
                 struct pollfd p = { .fd = new_fd, .events = POLLOUT };
@@ -355,8 +370,9 @@ static void fifo_move(const char *path, int old_fd, int new_fd) {
                 done += (int)n;
                 moved++;
         }
-        if (fl >= 0)
-                fcntl(new_fd, F_SETFL, fl);
+        if (fcntl(new_fd, F_SETFL, fl) < 0)
+                log_error("FIFO %s: cannot restore the flags of the daemon's descriptor on the new FIFO: %s", path,
+                          strerror(errno));
         if (moved)
                 log_info("FIFO %s: moved %ld queued messages to the new FIFO", path, moved);
 }
