@@ -1,7 +1,7 @@
 /*
- * config-load.c — config_load(): the defaults, then the INI reader
- * (config-parser.c) reads the main file and its drop-ins into channel
- * drafts, then every channel is resolved once all files are read (required
+ * config-load.c — config_load(): the defaults, then the main file and its
+ * drop-ins (config-files.c) are read (config-parser.c, config-keys.c) into
+ * channel drafts, then every channel is resolved once all files are read (required
  * keys, per-type checks, derived kernel names and paths, no two channels on
  * one kernel object) and the channels are sorted by name.
  *

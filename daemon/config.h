@@ -3,9 +3,9 @@
  * validated, fully resolved model the rest of the daemon works from.
  *
  * config.c is the model. INI syntax is known to config-parser.c alone;
- * config-load.c and config-values.c (see config-internal.h) turn what it
- * reads into the model, and nothing outside these files knows about the
- * configuration file. A loaded struct config
+ * config-files.c, config-keys.c, config-load.c and config-values.c (see
+ * config-internal.h) turn what it reads into the model, and nothing outside
+ * these files knows about the configuration file. A loaded struct config
  * is complete: every default applied, every user and group resolved, every
  * kernel name and FIFO path computed, channels sorted by name.
  */
