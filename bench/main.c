@@ -6,9 +6,10 @@
  *                   [--daemon PATH] [--cli PATH] [--cli-libdir DIR] [--dbus-daemon PATH]
  *
  * Measures the broker against raw kernel IPC, a bare SCM_RIGHTS server,
- * D-Bus and ZeroMQ, and the bridge across hosts against cnats alone. Starts the real ipcbrokerd on a temporary configuration
- * (temporary socket, runtime directory and a unique mq_prefix), waits for
- * READY=1 on its own NOTIFY_SOCKET, measures, stops it with SIGTERM and removes every queue and
+ * D-Bus and ZeroMQ, and the bridge across hosts against cnats alone. Starts
+ * the real ipcbrokerd on a temporary configuration (temporary socket, runtime
+ * directory and a unique mq_prefix), waits for READY=1 on its own
+ * NOTIFY_SOCKET, measures, stops it with SIGTERM and removes every queue and
  * file it made. Prints one table: each row a baseline B and a measurement X
  * from the same run, their ratio, and the issue's target with PASS/MISS
  * (informational: the exit status never depends on timings).

@@ -81,9 +81,9 @@ struct config {
         char *tls_key;
         char *name;
         /* [local] */
-        char *socket;    /* NULL: the library's default */
-        char *spool_dir; /* resolved: the configured one, $STATE_DIRECTORY, or the compiled-in default */
-        char *origin;    /* resolved: %H is the host name */
+        char *socket;                   /* NULL: the library's default */
+        char *spool_dir;                /* resolved: the configured one, $STATE_DIRECTORY, or the compiled-in default */
+        char *origin;                   /* resolved: %H is the host name */
         unsigned long sync_interval_ms; /* spool and delivery record: fdatasync at most this often (0: every time) */
         unsigned key_line[_KEY_MAX];
         struct bridge_config *bridges;

@@ -17,26 +17,28 @@
 #include "lib-internal.h"
 #include "util.h"
 
+_Static_assert(WIRE_RECORD_HEADER == sizeof(uint16_t), "a record's length is a u16");
+
 /* The next record of the held batch packet, or -EAGAIN when none is left. */
 static ssize_t batch_next(ipcb_channel *ch, void *buf, size_t size) {
         uint16_t len;
 
         if (ch->roff >= ch->rlen)
                 return -EAGAIN;
-        if (ch->rlen - ch->roff < LIB_RECORD_HEADER) {
+        if (ch->rlen - ch->roff < WIRE_RECORD_HEADER) {
                 ch->roff = ch->rlen = 0;
                 return -EBADMSG;
         }
         memcpy(&len, ch->rbuf + ch->roff, sizeof(len));
-        if ((size_t)len > ch->rlen - ch->roff - LIB_RECORD_HEADER || (long)len > ch->message_size) {
+        if ((size_t)len > ch->rlen - ch->roff - WIRE_RECORD_HEADER || (long)len > ch->message_size) {
                 /* not a packet of ours (a plain writer on a batch channel): drop it whole */
                 ch->roff = ch->rlen = 0;
                 return -EBADMSG;
         }
         if ((size_t)len > size)
                 return -EMSGSIZE;
-        memcpy(buf, ch->rbuf + ch->roff + LIB_RECORD_HEADER, len);
-        ch->roff += LIB_RECORD_HEADER + len;
+        memcpy(buf, ch->rbuf + ch->roff + WIRE_RECORD_HEADER, len);
+        ch->roff += WIRE_RECORD_HEADER + len;
         return len;
 }
 
@@ -60,8 +62,8 @@ static size_t put_record(uint8_t *packet, size_t off, const void *msg, size_t le
 
         memcpy(packet + off, &l, sizeof(l));
         if (l)
-                memcpy(packet + off + LIB_RECORD_HEADER, msg, l);
-        return off + LIB_RECORD_HEADER + l;
+                memcpy(packet + off + WIRE_RECORD_HEADER, msg, l);
+        return off + WIRE_RECORD_HEADER + l;
 }
 
 int lib_batch_send_one(ipcb_channel *ch, const void *msg, size_t len, int timeout_ms, const struct timespec *end) {
@@ -90,10 +92,10 @@ _public_ int ipcb_pending(const ipcb_channel *ch) {
                 return -EINVAL;
         if (ch->type != IPCB_FIFO || ch->framing != IPCB_FRAMING_BATCH)
                 return 0;
-        for (off = ch->roff; off + LIB_RECORD_HEADER <= ch->rlen; n++) {
+        for (off = ch->roff; off + WIRE_RECORD_HEADER <= ch->rlen; n++) {
                 uint16_t len;
                 memcpy(&len, ch->rbuf + off, sizeof(len));
-                off += LIB_RECORD_HEADER + len;
+                off += WIRE_RECORD_HEADER + len;
                 if (off > ch->rlen)
                         break;
         }
@@ -126,7 +128,7 @@ static int batch_sendv(ipcb_channel *ch, const ipcb_msg *msgs, size_t n, int tim
                 lib_deadline(CLOCK_MONOTONIC, timeout_ms, &end);
         while (sent < n) {
                 size_t len = 0, first = sent;
-                while (sent < n && len + LIB_RECORD_HEADER + msgs[sent].len <= sizeof(packet)) {
+                while (sent < n && len + WIRE_RECORD_HEADER + msgs[sent].len <= sizeof(packet)) {
                         len = put_record(packet, len, msgs[sent].data, msgs[sent].len);
                         sent++;
                 }

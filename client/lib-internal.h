@@ -29,8 +29,7 @@ _Static_assert(LIB_SAME(IPCB_STATE_READY, WIRE_STATE_READY) && LIB_SAME(IPCB_STA
                        LIB_SAME(IPCB_STATE_FAILED, WIRE_STATE_FAILED),
                "channel states");
 
-/* A batch-framed FIFO packet: records of a u16 length (host order) and the bytes. */
-#define LIB_RECORD_HEADER 2
+/* A batch-framed FIFO packet holds records: a length of WIRE_RECORD_HEADER bytes, then the bytes. */
 #define LIB_PACKET_MAX 4096 /* PIPE_BUF: the largest atomic write */
 
 struct ipcb_channel {

@@ -104,7 +104,7 @@ static int open_fifo(ipcb_channel *ch) {
         int fl;
 
         if (fstat(ch->fd, &st) < 0 || !S_ISFIFO(st.st_mode) || ch->message_size < 0 ||
-            ch->message_size > PIPE_BUF - (ch->framing == IPCB_FRAMING_BATCH ? LIB_RECORD_HEADER : 0)) {
+            ch->message_size > PIPE_BUF - (ch->framing == IPCB_FRAMING_BATCH ? WIRE_RECORD_HEADER : 0)) {
                 lib_set_detail(EPROTO, "channel '%s': the passed descriptor is not a FIFO", ch->name);
                 return -EPROTO;
         }

@@ -160,6 +160,9 @@ enum {
         WIRE_FRAMING_BATCH = 1,  /* packets of u16-length-prefixed records */
 };
 
+/* A record header in a batch-framed FIFO packet: the record's length, u16 in host order. */
+#define WIRE_RECORD_HEADER 2
+
 enum {
         WIRE_STATE_READY = 0,
         WIRE_STATE_REFUSED = 1,

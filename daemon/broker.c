@@ -325,7 +325,7 @@ static int broker_setup_channels(struct broker *b) {
                         return r;
                 b->registry.n++;
                 stored = channels[i]->ops->data_needs_holder ? fdstore_claim(c->channels[i]->name) : -1;
-                if (channel_setup(channels[i]) < 0)
+                if (channel_setup(channels[i]) != 0)
                         failed++;
                 if (stored >= 0)
                         broker_take_stored(channels[i], stored);

@@ -45,10 +45,10 @@ static struct fifo_channel *fifo_of(struct channel *ch) {
         return container_of(ch, struct fifo_channel, ch);
 }
 
-/* What open(2)-like steps find besides success and a failure (which records the channel's problem). */
+/* What open(2)-like steps find besides success and the channel's outcomes (channel.h). */
 enum {
-        FIFO_ABSENT = 1, /* nothing at the path */
-        FIFO_RACED,      /* what was checked is not what was opened: try again */
+        FIFO_ABSENT = _CHANNEL_OUTCOME_MAX, /* nothing at the path */
+        FIFO_RACED,                         /* what was checked is not what was opened: try again */
 };
 
 /* Hand out the framing and message size the configuration says. */
@@ -100,14 +100,6 @@ static int fifo_parent(struct channel *ch, int *ret_dirfd, const char **ret_base
         return 0;
 }
 
-/*
- * Make the pipe buffer the declared capacity. Anyone holding a descriptor,
- * even a send-only one, may F_SETPIPE_SZ it (shrink it to one message for
- * everyone, or grow it at the daemon's expense), so this runs at setup, at
- * every open and at every check: F_GETPIPE_SZ, and a set only on a difference.
- * A failure is logged once until the capacity is right again; RESTORE says
- * the capacity was right before, so a difference is someone else's doing.
- */
 /*
  * Make the pipe buffer the declared capacity. Anyone holding a descriptor,
  * even a send-only one, may F_SETPIPE_SZ it (shrink it to one message for
@@ -166,7 +158,8 @@ static int fifo_failed(struct channel *ch, int err, const char *what) {
 
 /*
  * Open and verify what is at the path: 0 with *RET_FD set, FIFO_ABSENT,
- * FIFO_RACED, or a negative errno with the channel's problem set.
+ * FIFO_RACED, or CHANNEL_DISTRUSTED or a negative errno with the channel's
+ * problem set.
  *
  * Nothing is opened for real before it is checked: an O_PATH|O_NOFOLLOW
  * descriptor pins the object (opening it has no effect on a FIFO or a
@@ -191,21 +184,21 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
                                     : S_ISDIR(st.st_mode) ? "a directory"
                                     : S_ISREG(st.st_mode) ? "a regular file"
                                                           : "a special file");
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         if (!channel_owner_trusted(ch, st.st_uid)) {
                 channel_set_problem(ch, CHANNEL_REFUSED,
                                     "FIFO %s already exists and belongs to uid %u, not to the daemon or the channel's "
                                     "owner %u; refusing to adopt it",
                                     c->path, st.st_uid, c->owner);
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         if (st.st_nlink != 1) {
                 /* another name for the same FIFO may be another file's (a hard link to a root FIFO) */
                 channel_set_problem(ch, CHANNEL_REFUSED,
                                     "FIFO %s has %ju hard links; it may be another file's alias: refusing to adopt it",
                                     c->path, (uintmax_t)st.st_nlink);
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
         fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -230,7 +223,8 @@ static int fifo_open_existing(struct channel *ch, int dirfd, const char *base, i
 
 /*
  * Open the FIFO at the path, creating it when nothing is there (MADE says
- * whether we did). 0, or a negative errno with the channel's problem set.
+ * whether we did). 0, or CHANNEL_DISTRUSTED or a negative errno with the
+ * channel's problem set.
  */
 static int fifo_open_or_make(struct channel *ch, int dirfd, const char *base, int *ret_fd, bool *made) {
         *made = false;
@@ -258,7 +252,7 @@ static int fifo_take(struct channel *ch, int fd) {
                 return fifo_failed(ch, -errno, "inspect");
         /* a FIFO reached through a second path (a bind mount) may be another channel's */
         r = channel_claim_object(ch, st.st_dev, st.st_ino);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = channel_apply_owner_mode(ch, fd, true);
         if (r < 0)
@@ -279,10 +273,10 @@ static int fifo_open_owned(struct channel *ch, int *ret_fd, bool *made) {
         if (r < 0)
                 return r;
         r = fifo_open_or_make(ch, dirfd, base, &fd, made);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = fifo_take(ch, fd);
-        if (r < 0) {
+        if (r != 0) {
                 close(fd);
                 return r;
         }
@@ -297,7 +291,7 @@ static int fifo_setup(struct channel *ch) {
 
         fifo_take_config(ch);
         r = fifo_open_owned(ch, &fd, &made);
-        if (r < 0)
+        if (r != 0)
                 return r;
         ch->fd = fd;
         ch->created = made;
@@ -332,17 +326,32 @@ static int fifo_check(struct channel *ch) {
         return CHANNEL_OURS;
 }
 
+/* Putting a FIFO in packet mode for a move failed, and that was logged. */
+static bool packet_mode_failed;
+
 /* Copy what is in OLD into NEW, one read (one packet) at a time, as far as NEW has room. */
 static void fifo_move(const char *path, int old_fd, int new_fd) {
         char buf[PIPE_BUF * 16];
         long moved = 0;
-        int fl = fcntl(new_fd, F_GETFL);
-        int queued = 0;
+        int fl, queued = 0;
 
         if (ioctl(old_fd, FIONREAD, &queued) < 0 || queued == 0)
                 return;
-        if (fl >= 0)
-                fcntl(new_fd, F_SETFL, fl | O_DIRECT | O_NONBLOCK);
+        /*
+         * Packet mode keeps each message whole; without it nothing is moved
+         * (it stays where it is, held over and tried again later: logged
+         * once while it keeps failing).
+         */
+        fl = fcntl(new_fd, F_GETFL);
+        if (fl < 0 || fcntl(new_fd, F_SETFL, fl | O_DIRECT | O_NONBLOCK) < 0) {
+                log_msg(packet_mode_failed ? LOG_DEBUG : LOG_ERR,
+                        "FIFO %s: cannot write to the new FIFO in packet mode: %s; the %d bytes queued in the old one "
+                        "stay there for now",
+                        path, strerror(errno), queued);
+                packet_mode_failed = true;
+                return;
+        }
+        packet_mode_failed = false;
         /* bounded by what OLD held when we started */
         for (int done = 0; done < queued;) {
                 struct pollfd p = { .fd = new_fd, .events = POLLOUT };
@@ -361,8 +370,9 @@ static void fifo_move(const char *path, int old_fd, int new_fd) {
                 done += (int)n;
                 moved++;
         }
-        if (fl >= 0)
-                fcntl(new_fd, F_SETFL, fl);
+        if (fcntl(new_fd, F_SETFL, fl) < 0)
+                log_error("FIFO %s: cannot restore the flags of the daemon's descriptor on the new FIFO: %s", path,
+                          strerror(errno));
         if (moved)
                 log_info("FIFO %s: moved %ld queued messages to the new FIFO", path, moved);
 }
@@ -372,7 +382,7 @@ static int fifo_recreate(struct channel *ch) {
         bool made;
 
         r = fifo_open_owned(ch, &fd, &made);
-        if (r < 0)
+        if (r != 0)
                 return r;
         channel_supersede(ch, fd);
         return 0;
@@ -441,7 +451,7 @@ static int fifo_reconfigure(struct channel *ch, const struct channel_config *nex
         ch->config = next;
         fifo_reconfigure_framing(ch);
         r = channel_ensure(ch);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = channel_apply_owner_mode(ch, ch->fd, false);
         if (r < 0)

@@ -30,6 +30,11 @@ static struct mq_channel *mq_of(struct channel *ch) {
         return container_of(ch, struct mq_channel, ch);
 }
 
+/* What creating a queue finds besides success and a failure (after the channel's outcomes, channel.h). */
+enum {
+        MQ_RACED = _CHANNEL_OUTCOME_MAX, /* the name was taken between the look and the create: try again */
+};
+
 /* The object we hold now has the configured size. */
 static void mq_took(struct channel *ch, const struct stat *st) {
         mq_of(ch)->maxmsg = ch->config->max_messages;
@@ -79,6 +84,7 @@ static void mq_explain(struct channel *ch, int err, const char *what, bool exist
         }
 }
 
+/* 0, MQ_RACED when the name exists, or a negative errno. */
 static int mq_create(struct channel *ch, int *ret_fd) {
         const struct channel_config *c = ch->config;
         struct mq_attr attr = { .mq_maxmsg = c->max_messages, .mq_msgsize = c->message_size };
@@ -87,7 +93,7 @@ static int mq_create(struct channel *ch, int *ret_fd) {
         /* Created private (0600), then given its owner and mode: no window where others could open it. */
         q = mq_open(c->mq_name, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC, 0600, &attr);
         if (q == (mqd_t)-1)
-                return -errno;
+                return errno == EEXIST ? MQ_RACED : -errno;
         *ret_fd = (int)q;
         return 0;
 }
@@ -147,10 +153,10 @@ static int mq_adopt(struct channel *ch, int fd) {
                                     "queue %s already exists and belongs to uid %u, not to the daemon or the channel's "
                                     "owner %u; refusing to adopt it (remove it if it is stale)",
                                     c->mq_name, st.st_uid, c->owner);
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         r = channel_claim_object(ch, st.st_dev, st.st_ino);
-        if (r < 0)
+        if (r != 0)
                 return r;
         if (a.mq_maxmsg != c->max_messages || a.mq_msgsize != c->message_size) {
                 channel_set_problem(ch, CHANNEL_REFUSED,
@@ -158,7 +164,7 @@ static int mq_adopt(struct channel *ch, int fd) {
                                     "says %ld of %ld; refusing to adopt it (it holds %ld messages)",
                                     c->mq_name, a.mq_maxmsg, a.mq_msgsize, c->max_messages, c->message_size,
                                     a.mq_curmsgs);
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         r = channel_apply_owner_mode(ch, fd, true);
         if (r < 0)
@@ -168,15 +174,19 @@ static int mq_adopt(struct channel *ch, int fd) {
         return 0;
 }
 
-/* Create the queue anew under the channel's name and give it its owner and mode; *RET_FD is ours. */
+/*
+ * Create the queue anew under the channel's name and give it its owner and
+ * mode; *RET_FD is ours. MQ_RACED (the caller decides), or a negative errno
+ * with the channel's problem recorded.
+ */
 static int mq_create_owned(struct channel *ch, int *ret_fd) {
         const struct channel_config *c = ch->config;
         struct stat st;
         int fd = -1, r;
 
         r = mq_create(ch, &fd);
-        if (r == -EEXIST)
-                return r; /* the caller tries again */
+        if (r == MQ_RACED)
+                return r;
         if (r < 0) {
                 mq_explain(ch, -r, "create", false);
                 return r;
@@ -205,7 +215,7 @@ static int mq_setup(struct channel *ch) {
                 if (q != (mqd_t)-1) {
                         fd = (int)q;
                         r = mq_adopt(ch, fd);
-                        if (r < 0) {
+                        if (r != 0) {
                                 close(fd);
                                 return r;
                         }
@@ -217,7 +227,7 @@ static int mq_setup(struct channel *ch) {
                         channel_set_problem(ch, CHANNEL_REFUSED,
                                             "queue %s already exists and the daemon may not open it; refusing it",
                                             c->mq_name);
-                        return -EEXIST;
+                        return CHANNEL_DISTRUSTED;
                 }
                 if (errno != ENOENT) {
                         int e = errno;
@@ -225,7 +235,7 @@ static int mq_setup(struct channel *ch) {
                         return -e;
                 }
                 r = mq_create_owned(ch, &fd);
-                if (r == -EEXIST)
+                if (r == MQ_RACED)
                         continue;
                 if (r < 0)
                         return r;
@@ -265,14 +275,13 @@ static int mq_replace(struct channel *ch, bool unlink_old) {
                 return r;
         }
         r = mq_create_owned(ch, &fd);
-        if (r < 0) {
-                if (r == -EEXIST)
-                        channel_set_problem(ch, CHANNEL_FAILED,
-                                            "cannot create queue %s: another process took the "
-                                            "name first",
-                                            ch->config->mq_name);
-                return r;
+        if (r == MQ_RACED) {
+                channel_set_problem(ch, CHANNEL_FAILED, "cannot create queue %s: another process took the name first",
+                                    ch->config->mq_name);
+                return -EEXIST; /* what mq_open said */
         }
+        if (r < 0)
+                return r;
         channel_supersede(ch, fd);
         return 0;
 }
@@ -288,7 +297,7 @@ static int mq_reconfigure(struct channel *ch, const struct channel_config *next)
 
         ch->config = next;
         r = channel_ensure(ch);
-        if (r < 0)
+        if (r != 0)
                 return r;
         if (mq_getattr((mqd_t)ch->fd, &a) < 0) {
                 r = -errno;

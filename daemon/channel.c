@@ -64,7 +64,7 @@ int channel_claim_object(struct channel *ch, dev_t dev, ino_t ino) {
                                     "two channels must not share one: refusing to hand it out",
                                     ch->ops->kind, channel_config_object(ch->config), (unsigned long long)dev,
                                     (unsigned long long)ino, o->config->name, channel_config_object(o->config));
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         }
         return 0;
 }
@@ -192,7 +192,7 @@ int channel_apply_owner_mode(struct channel *ch, int fd, bool setup) {
 int channel_setup(struct channel *ch) {
         int r = ch->ops->setup(ch);
 
-        if (r < 0)
+        if (r != 0)
                 return r; /* the type recorded why */
         channel_set_ready(ch);
         channel_new_object(ch);
@@ -223,7 +223,7 @@ int channel_ensure(struct channel *ch) {
                 log_warning("channel '%s': %s %s was deleted behind the daemon's back, recreating it", ch->config->name,
                             ch->ops->kind, channel_config_object(ch->config));
                 r = ch->ops->recreate(ch);
-                if (r < 0)
+                if (r != 0)
                         return r; /* the type recorded why */
                 channel_set_ready(ch);
                 return 0;
@@ -232,7 +232,7 @@ int channel_ensure(struct channel *ch) {
                         channel_set_problem(ch, CHANNEL_REFUSED,
                                             "%s %s was replaced by another object; refusing to hand it out",
                                             ch->ops->kind, channel_config_object(ch->config));
-                return -EEXIST;
+                return CHANNEL_DISTRUSTED;
         default:
                 channel_set_problem(ch, CHANNEL_FAILED, "cannot check the object: %s", strerror(-r));
                 return r;
@@ -252,7 +252,7 @@ int channel_open(struct channel *ch, int access, struct channel_handle *h) {
 
         if (ch->fd < 0 || ch->state != CHANNEL_READY) {
                 r = channel_ensure(ch);
-                if (r < 0)
+                if (r != 0)
                         return r;
         }
         if (ch->n_holdovers)
@@ -261,7 +261,7 @@ int channel_open(struct channel *ch, int access, struct channel_handle *h) {
         r = ch->ops->open(ch, access, h);
         if (r == CHANNEL_GONE || r == CHANNEL_REPLACED) {
                 r = channel_ensure(ch);
-                if (r < 0)
+                if (r != 0)
                         return r;
                 r = ch->ops->open(ch, access, h);
                 /* lost the race twice: never hand out what was not verified */
@@ -306,7 +306,7 @@ int channel_purge(struct channel *ch, uint64_t *messages, uint64_t *bytes) {
         int r = channel_ensure(ch);
 
         *messages = *bytes = 0;
-        if (r < 0)
+        if (r != 0)
                 return r;
         return ch->ops->purge(ch, messages, bytes);
 }

@@ -38,13 +38,20 @@ enum channel_state {
 _Static_assert(CHANNEL_NAME_MAX == WIRE_NAME_MAX, "channel name limit");
 
 /*
- * What a check finds at the channel's name, besides a negative errno when it
- * cannot tell: the object is ours, gone, or another object took the name.
+ * The expected outcomes of the channel operations, by name; a negative errno
+ * is a system call that failed. What a check or a fresh open finds at the
+ * channel's name: the object is ours (0), gone, or another object took the
+ * name. What setting a channel up, checking, reconfiguring, opening or
+ * purging it comes to when the object under its name is one the daemon will
+ * not hand out (another user's, not as declared, replaced, another channel's):
+ * CHANNEL_DISTRUSTED, the channel REFUSED with its problem recorded.
  */
-enum channel_found {
+enum channel_outcome {
         CHANNEL_OURS,
         CHANNEL_GONE,
         CHANNEL_REPLACED,
+        CHANNEL_DISTRUSTED,
+        _CHANNEL_OUTCOME_MAX, /* a type's own outcomes, private to its file, follow */
 };
 
 /* What stat and list show of a channel; -1 where a value does not apply or is not known. */
@@ -91,9 +98,13 @@ struct channel_ops {
         size_t size;      /* of the type's struct, which begins with struct channel */
         /* the data lives only while a descriptor is open (a pipe): withdrawing must not drop it */
         bool data_needs_holder;
+        /*
+         * setup, reconfigure, recreate: 0, CHANNEL_DISTRUSTED or a negative
+         * errno, reported as the channel's functions below say.
+         */
         /* Create the object, or adopt an existing one that is ours; sets fd, dev, ino. */
         int (*setup)(struct channel *ch);
-        /* What is at the channel's name now: enum channel_found, or a negative errno. */
+        /* What is at the channel's name now: CHANNEL_OURS, GONE or REPLACED, or a negative errno. */
         int (*check)(struct channel *ch);
         /* Switch to NEXT (reload): owner, group, mode, sizes; what cannot change yet waits. */
         int (*reconfigure)(struct channel *ch, const struct channel_config *next);
@@ -147,16 +158,23 @@ void channel_on_ready(void (*hook)(void *userdata), void *userdata);
 /* HOOK(CH, USERDATA) is called whenever CH takes a new object (set up, recreated, resized): a new descriptor. */
 void channel_on_new_object(void (*hook)(struct channel *ch, void *userdata), void *userdata);
 
+/*
+ * Setup, ensure, reconfigure, open and purge return 0 when the channel is
+ * READY and the operation done, else CHANNEL_DISTRUSTED (the channel is
+ * REFUSED) or a negative errno. Either was reported where it happened: as
+ * the channel's problem, or logged where the channel stays usable.
+ */
 /* Create or adopt the object. */
 int channel_setup(struct channel *ch);
 /*
  * Make sure the object is still ours: recreate it when deleted (keeping its
- * messages), refuse it when replaced. Returns 0 when the channel is READY.
+ * messages), refuse it when replaced.
  */
 int channel_ensure(struct channel *ch);
 /* Switch to a new configuration of the same name and object (reload). */
 int channel_reconfigure(struct channel *ch, const struct channel_config *config);
 
+/* A failure of the open itself on a READY channel is a negative errno, without a problem recorded. */
 int channel_open(struct channel *ch, int access, struct channel_handle *h);
 /* Fill INFO; info->live says whether it comes from the object. */
 void channel_info(struct channel *ch, struct channel_info *info);
@@ -185,7 +203,7 @@ void channel_set_problem(struct channel *ch, enum channel_state state, const cha
 int channel_apply_owner_mode(struct channel *ch, int fd, bool setup);
 /*
  * Before a channel takes the object DEV/INO (adopts or recreates it): no other
- * channel may hold that object. Returns 0, or -EEXIST with the channel refused.
+ * channel may hold that object. Returns 0, or CHANNEL_DISTRUSTED with the channel refused.
  */
 int channel_claim_object(struct channel *ch, dev_t dev, ino_t ino);
 /* Is an existing object with this owner one we may adopt? */

@@ -27,9 +27,19 @@
 #include "ratelimit.h"
 #include "request.h"
 
-#define CLIENT_DONE 1
-#define CLIENT_WAIT 2  /* the previous reply is unread */
-#define CLIENT_DEFER 3 /* the request waits for channels (WAIT) */
+/*
+ * What one step with a connection (checking, answering, handling a packet)
+ * comes to. A negative errno is a failure: the daemon hangs up.
+ */
+enum client_step {
+        STEP_ANSWERED, /* a request was answered (or refused with an error reply): go on */
+        STEP_DISPATCH, /* the request is sound: dispatch it */
+        STEP_NOTHING,  /* nothing to read yet */
+        STEP_UNREAD,   /* the previous reply is unread */
+        STEP_LAST,     /* the client's last request was answered */
+        STEP_DEFERRED, /* the request waits for channels (WAIT) */
+        STEP_HUNG_UP,  /* the client hung up */
+};
 
 /* Send one reply packet, with an optional descriptor; never blocks. */
 static int client_send(int fd, const void *buf, size_t len, int pass_fd) {
@@ -95,12 +105,12 @@ int client_socket_peek(int fd, bool creds) {
                 n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
         if (n < 0)
-                return errno == EAGAIN ? 0 : -errno;
+                return errno == EAGAIN ? CLIENT_PEEK_NOTHING : -errno;
         if (mh.msg_flags & MSG_CTRUNC)
-                return 2;
+                return CLIENT_PEEK_FDS;
         if (creds && n == 0 && mh.msg_controllen == 0)
-                return 0;
-        return 1;
+                return CLIENT_PEEK_NOTHING;
+        return CLIENT_PEEK_PACKET;
 }
 
 bool client_reply_unread(const struct client *c) {
@@ -111,9 +121,9 @@ bool client_reply_unread(const struct client *c) {
 }
 
 /*
- * Check one packet before it is dispatched. Returns 0 to dispatch it, 1 when
- * it was answered with an error and the client may go on, negative to hang
- * up (after an error reply).
+ * Check one packet before it is dispatched: STEP_DISPATCH, STEP_ANSWERED when
+ * it was answered with an error and the client may go on, or a negative errno
+ * to hang up (after an error reply).
  */
 static int client_check_request(struct client *c, const uint8_t *buf, size_t n, bool truncated, struct wire_header *hdr,
                                 struct wire_attrs *attrs) {
@@ -140,18 +150,18 @@ static int client_check_request(struct client *c, const uint8_t *buf, size_t n, 
                         snprintf(msg, sizeof(msg), "%s", why);
                 client_log(c, LOG_DEBUG, "rejected request: %s", msg);
                 client_send_error(c->fd, hdr->serial, -r, msg);
-                return 1;
+                return STEP_ANSWERED;
         }
         if (hdr->type == WIRE_REPLY) {
                 client_send_error(c->fd, hdr->serial, EINVAL, "clients send requests, not replies");
-                return 1;
+                return STEP_ANSWERED;
         }
-        return 0;
+        return STEP_DISPATCH;
 }
 
 static int client_defer(struct client *c, const uint8_t *buf, size_t n, unsigned wait_ms);
 
-/* Dispatch a checked request and send its reply. Returns 0, CLIENT_DEFER, or negative to hang up. */
+/* Dispatch a checked request and send its reply: STEP_ANSWERED, STEP_DEFERRED, or a negative errno to hang up. */
 static int client_answer(struct client *c, const uint8_t *buf, size_t n, const struct wire_header *hdr,
                          const struct wire_attrs *attrs, bool final) {
         static struct wire_writer reply; /* the loop is single-threaded; too big for the stack */
@@ -187,9 +197,9 @@ static int client_answer(struct client *c, const uint8_t *buf, size_t n, const s
         if (r < 0) {
                 /* the client left, or its socket buffer is full although it read its last reply */
                 client_log(c, LOG_DEBUG, "cannot send reply: %s; disconnecting", strerror(-r));
-                return r == -EAGAIN ? -ENOBUFS : r;
+                return r;
         }
-        return 0;
+        return STEP_ANSWERED;
 }
 
 /*
@@ -209,13 +219,14 @@ static int client_defer(struct client *c, const uint8_t *buf, size_t n, unsigned
                 ev_timer_set(&c->deadline, wait_ms / 1000.0, 0.);
                 ev_timer_start(c->loop, &c->deadline);
         }
-        return CLIENT_DEFER;
+        return STEP_DEFERRED;
 }
 
 /*
- * Handle one packet. Returns 0 to go on, -EAGAIN when nothing is left,
- * CLIENT_WAIT when the previous reply is unread, CLIENT_DONE after the reply
- * to the client's last request, other negative to hang up.
+ * Handle one packet: STEP_ANSWERED to go on, STEP_NOTHING when nothing is
+ * left, STEP_UNREAD when the previous reply is unread, STEP_LAST after the
+ * reply to the client's last request, STEP_DEFERRED when it waits,
+ * STEP_HUNG_UP, or a negative errno to hang up.
  */
 static int client_handle_one(struct client *c) {
         static uint8_t buf[WIRE_PACKET_MAX];
@@ -229,8 +240,8 @@ static int client_handle_one(struct client *c) {
 
         /* every request read so far was answered: the last answer must have been read */
         if (c->requests > 0 && client_reply_unread(c))
-                return CLIENT_WAIT;
-        if (c->may_hold_fds && client_socket_peek(c->fd, false) == 2) {
+                return STEP_UNREAD;
+        if (c->may_hold_fds && client_socket_peek(c->fd, false) == CLIENT_PEEK_FDS) {
                 /*
                  * Only before Linux 6.16: taking the packet would release its
                  * descriptors here, and a file's release may take as long as
@@ -243,38 +254,39 @@ static int client_handle_one(struct client *c) {
         }
         n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
         if (n < 0)
-                return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+                return errno == EAGAIN || errno == EINTR ? STEP_NOTHING : -errno;
         if (n == 0)
-                return -ECONNRESET; /* the client hung up */
+                return STEP_HUNG_UP;
 
         c->requests++;
         c->env->counters->requests++;
         r = client_check_request(c, buf, (size_t)n, mh.msg_flags & MSG_TRUNC, &hdr, &attrs);
-        if (r != 0)
-                return r > 0 ? 0 : r;
-        r = client_answer(c, buf, (size_t)n, &hdr, &attrs, false);
-        if (r != 0)
+        if (r != STEP_DISPATCH)
                 return r;
-        return attrs.v[WIRE_ATTR_LAST].present ? CLIENT_DONE : 0;
+        r = client_answer(c, buf, (size_t)n, &hdr, &attrs, false);
+        if (r != STEP_ANSWERED)
+                return r;
+        return attrs.v[WIRE_ATTR_LAST].present ? STEP_LAST : STEP_ANSWERED;
 }
 
 /* What became of a request: went on, done with, or still waiting. */
 static enum client_outcome client_outcome_of(struct client *c, int r) {
-        if (r == CLIENT_DEFER) {
+        if (r == STEP_DEFERRED) {
                 ev_io_stop(c->loop, &c->io);
                 return CLIENT_WAITING;
         }
-        if (r == CLIENT_WAIT) {
+        if (r == STEP_UNREAD) {
                 client_log(c, LOG_DEBUG, "sent a request before reading the last reply; paused until it does");
                 ev_io_stop(c->loop, &c->io);
                 return CLIENT_UNREAD;
         }
-        if (r != -EAGAIN && r != 0) {
+        if (r != STEP_ANSWERED && r != STEP_NOTHING) {
+                /* its last request answered, hung up, or failed */
                 client_stop(c);
                 return CLIENT_FINISHED;
         }
         /* The timers run only for a client that stays: a one-shot client served at once never needs them. */
-        if (r == 0 || !ev_is_active(&c->idle))
+        if (r == STEP_ANSWERED || !ev_is_active(&c->idle))
                 ev_timer_again(c->loop, &c->idle);
         if (!ev_is_active(&c->age))
                 ev_timer_start(c->loop, &c->age);
@@ -292,11 +304,11 @@ enum client_outcome client_retry(struct client *c, bool final) {
                 r = -EBADMSG;
         else
                 r = client_answer(c, c->pending, c->pending_len, &hdr, &attrs, final);
-        if (r == CLIENT_DEFER)
+        if (r == STEP_DEFERRED)
                 return CLIENT_WAITING;
         ev_timer_stop(c->loop, &c->deadline);
-        if (r == 0 && attrs.v[WIRE_ATTR_LAST].present)
-                r = CLIENT_DONE;
+        if (r == STEP_ANSWERED && attrs.v[WIRE_ATTR_LAST].present)
+                r = STEP_LAST;
         free(c->pending);
         c->pending = NULL;
         c->pending_len = 0;

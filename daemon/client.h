@@ -105,11 +105,16 @@ void client_resume(struct client *c);
 bool client_reply_unread(const struct client *c);
 /* Send a bare error reply on a connection (also before a client exists). */
 void client_send_error(int fd, uint32_t serial, int err, const char *message);
+/* What is queued first on a socket (client_socket_peek). */
+enum client_peeked {
+        CLIENT_PEEK_NOTHING, /* nothing, or only the end of a shut-down socket */
+        CLIENT_PEEK_PACKET,  /* a packet without descriptors */
+        CLIENT_PEEK_FDS,     /* a packet with descriptors */
+};
 /*
- * What is queued first on socket FD, without taking it: 0 nothing (or only
- * the end of a shut-down socket), 1 a packet without descriptors, 2 a packet
- * with descriptors, negative on error. With CREDS (SO_PASSCRED is set on FD)
- * an empty packet is told from the end of the data.
+ * What is queued first on socket FD, without taking it: enum client_peeked,
+ * or a negative errno. With CREDS (SO_PASSCRED is set on FD) an empty packet
+ * is told from the end of the data.
  */
 int client_socket_peek(int fd, bool creds);
 /* Log a line about client C, within its user's budget. */

@@ -5,8 +5,9 @@
  *
  *   config-load.c    config_load(): defaults, reading, resolving each channel
  *                    once every file is read, sorting
- *   config-parser.c  the INI reader: file trust, drop-ins, lines, sections,
- *                    the key table and what each key sets
+ *   config-files.c   the files: opening, trust, the drop-ins in name order
+ *   config-parser.c  the INI reader: lines, sections, key lines
+ *   config-keys.c    the key table and what each key sets
  *   config-values.c  the values of keys: numbers, modes, paths, one of a few
  *                    words, principal lists, queue names
  */
@@ -72,7 +73,7 @@ struct key_info {
         void (*set)(struct parser *p, const char *value);
 };
 
-/* Every key, by id (config-parser.c). */
+/* Every key, by id (config-keys.c). */
 extern const struct key_info config_keys[_KEY_MAX];
 
 /* A channel while its sections are being read: the values plus where each key was set. */
@@ -125,7 +126,7 @@ struct parser {
 /* An error at the line being read. */
 #define perr(p, ...) config_errors_add((p)->errors, (p)->file, (p)->line, __VA_ARGS__)
 
-/* ---- config-parser.c ---- */
+/* ---- config-files.c ---- */
 
 /*
  * Read PATH (opened relative to DIRFD as NAME, when DIRFD >= 0) into P.
@@ -135,6 +136,11 @@ struct parser {
 int parser_read_file(struct parser *p, int dirfd, const char *name, const char *path, bool dropin);
 /* Read the *.conf files of the include directory, if any, in name order. */
 void parser_read_dropins(struct parser *p);
+
+/* ---- config-parser.c ---- */
+
+/* Parse P->f, the open file PATH (a drop-in when DROPIN), into P, and close it; problems only add errors. */
+void parser_parse(struct parser *p, const char *path, bool dropin);
 /* Free what the reader keeps besides the drafts (the name cache too: after the channels are resolved). */
 void parser_done(struct parser *p);
 

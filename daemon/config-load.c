@@ -1,7 +1,7 @@
 /*
- * config-load.c — config_load(): the defaults, then the INI reader
- * (config-parser.c) reads the main file and its drop-ins into channel
- * drafts, then every channel is resolved once all files are read (required
+ * config-load.c — config_load(): the defaults, then the main file and its
+ * drop-ins (config-files.c) are read (config-parser.c, config-keys.c) into
+ * channel drafts, then every channel is resolved once all files are read (required
  * keys, per-type checks, derived kernel names and paths, no two channels on
  * one kernel object) and the channels are sorted by name.
  *
@@ -45,7 +45,7 @@ static void finish_mqueue(struct parser *p, struct channel_draft *d) {
 static void finish_fifo(struct parser *p, struct channel_draft *d) {
         struct channel_config *c = &d->c;
         /* a batch record carries a length header inside the packet */
-        long max = c->framing == FRAMING_BATCH ? PIPE_BUF - FIFO_RECORD_HEADER : PIPE_BUF;
+        long max = c->framing == FRAMING_BATCH ? PIPE_BUF - WIRE_RECORD_HEADER : PIPE_BUF;
 
         if (c->message_size < 0)
                 c->message_size = max;
@@ -54,7 +54,7 @@ static void finish_fifo(struct parser *p, struct channel_draft *d) {
                         config_errors_add(p->errors, d->key_file[KEY_MESSAGE_SIZE], d->key_line[KEY_MESSAGE_SIZE],
                                           "channel '%s': message_size %ld is larger than %ld, the largest "
                                           "message a batch-framed FIFO packet holds (PIPE_BUF - %d)",
-                                          c->name, c->message_size, max, FIFO_RECORD_HEADER);
+                                          c->name, c->message_size, max, WIRE_RECORD_HEADER);
                 else
                         config_errors_add(p->errors, d->key_file[KEY_MESSAGE_SIZE], d->key_line[KEY_MESSAGE_SIZE],
                                           "channel '%s': message_size %ld is larger than PIPE_BUF (%d), the "

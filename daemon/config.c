@@ -1,7 +1,7 @@
 /*
- * config.c — the configuration model: the error list, the names of the enums,
- * channel names, the built-in defaults, finding a channel, freeing it all.
- * Loading is config-load.c's.
+ * config.c — the configuration model: the names of the enums, channel names,
+ * the built-in defaults, finding a channel, freeing it all. Loading is
+ * config-load.c's; the list of problems a load finds is common/config-errors.c's.
  */
 #include "build-config.h"
 
@@ -18,16 +18,24 @@
 #define RUNSTATEDIR "/run"
 #endif
 
+const char *const channel_type_names[_CHANNEL_TYPE_MAX] = { [CHANNEL_MQUEUE] = "mqueue", [CHANNEL_FIFO] = "fifo" };
+const char *const on_stop_names[_ON_STOP_MAX] = { [ON_STOP_KEEP] = "keep", [ON_STOP_REMOVE] = "remove" };
+const char *const framing_names[_FRAMING_MAX] = { [FRAMING_PACKET] = "packet", [FRAMING_BATCH] = "batch" };
+
+static const char *name_of(const char *const *names, size_t n, int value) {
+        return value >= 0 && (size_t)value < n && names[value] ? names[value] : "?";
+}
+
 const char *channel_type_to_string(enum channel_type t) {
-        return t == CHANNEL_FIFO ? "fifo" : "mqueue";
+        return name_of(channel_type_names, ARRAY_SIZE(channel_type_names), (int)t);
 }
 
 const char *on_stop_to_string(enum on_stop s) {
-        return s == ON_STOP_REMOVE ? "remove" : "keep";
+        return name_of(on_stop_names, ARRAY_SIZE(on_stop_names), (int)s);
 }
 
 const char *framing_to_string(enum fifo_framing f) {
-        return f == FRAMING_BATCH ? "batch" : "packet";
+        return name_of(framing_names, ARRAY_SIZE(framing_names), (int)f);
 }
 
 bool channel_name_valid(const char *name) {

@@ -3,9 +3,9 @@
  * validated, fully resolved model the rest of the daemon works from.
  *
  * config.c is the model. INI syntax is known to config-parser.c alone;
- * config-load.c and config-values.c (see config-internal.h) turn what it
- * reads into the model, and nothing outside these files knows about the
- * configuration file. A loaded struct config
+ * config-files.c, config-keys.c, config-load.c and config-values.c (see
+ * config-internal.h) turn what it reads into the model, and nothing outside
+ * these files knows about the configuration file. A loaded struct config
  * is complete: every default applied, every user and group resolved, every
  * kernel name and FIFO path computed, channels sorted by name.
  */
@@ -51,15 +51,19 @@ enum channel_type {
 enum on_stop {
         ON_STOP_KEEP,
         ON_STOP_REMOVE,
+        _ON_STOP_MAX,
 };
 
 enum fifo_framing {
         FRAMING_PACKET = WIRE_FRAMING_PACKET, /* one pipe packet is one message: plain programs can share the FIFO */
         FRAMING_BATCH = WIRE_FRAMING_BATCH,   /* packets hold length-prefixed records: several messages per write */
+        _FRAMING_MAX,
 };
 
-/* A record header in a batch-framed FIFO packet: u16 length, host order. */
-#define FIFO_RECORD_HEADER 2
+/* The values' names as the configuration file spells them, indexed by the enum (a gap is NULL): config.c. */
+extern const char *const channel_type_names[_CHANNEL_TYPE_MAX];
+extern const char *const on_stop_names[_ON_STOP_MAX];
+extern const char *const framing_names[_FRAMING_MAX];
 
 struct channel_config {
         char *name;

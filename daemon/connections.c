@@ -88,14 +88,14 @@ static void connections_close_socket(struct connections *cs, int fd, bool may_ho
                 return;
         }
         for (int i = 0; i < CONNECTIONS_DRAIN_MAX; i++) {
-                int what = may_hold_fds ? client_socket_peek(fd, true) : 1;
+                int what = may_hold_fds ? client_socket_peek(fd, true) : CLIENT_PEEK_PACKET;
                 char byte;
 
-                if (what <= 0) {
+                if (what < 0 || what == CLIENT_PEEK_NOTHING) {
                         close(fd); /* empty */
                         return;
                 }
-                if (what == 2)
+                if (what == CLIENT_PEEK_FDS)
                         break; /* holds descriptors */
                 /* no descriptor in this one: nothing the kernel could release here */
                 if (recv(fd, &byte, 1, MSG_DONTWAIT) <= 0 && !may_hold_fds) {

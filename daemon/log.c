@@ -95,30 +95,28 @@ static bool log_journal_send(int level, const char *buf, const char *const *fiel
         return sd_journal_sendv(iov, (int)n) >= 0;
 }
 
-void log_fields(int level, const char *const *fields, size_t n_fields, const char *fmt, ...) {
+/* Log a line at LEVEL; with FIELDS, to the journal itself where it can. errno is left as it was. */
+static void log_emit(int level, const char *const *fields, size_t n_fields, const char *fmt, va_list ap) {
         char buf[2048];
-        va_list ap;
         int saved = errno;
-        bool keep;
 
-        va_start(ap, fmt);
-        keep = log_format(level, buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        if (keep && !log_journal_send(level, buf, fields, n_fields))
+        if (log_format(level, buf, sizeof(buf), fmt, ap) && !(fields && log_journal_send(level, buf, fields, n_fields)))
                 log_write(level, buf);
         errno = saved;
 }
 
-void log_msg(int level, const char *fmt, ...) {
-        char buf[2048];
+void log_fields(int level, const char *const *fields, size_t n_fields, const char *fmt, ...) {
         va_list ap;
-        int saved = errno;
-        bool keep;
 
         va_start(ap, fmt);
-        keep = log_format(level, buf, sizeof(buf), fmt, ap);
+        log_emit(level, fields, n_fields, fmt, ap);
         va_end(ap);
-        if (keep)
-                log_write(level, buf);
-        errno = saved;
+}
+
+void log_msg(int level, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_emit(level, NULL, 0, fmt, ap);
+        va_end(ap);
 }

@@ -84,6 +84,29 @@ int reload_plan_make(const struct config *old, const struct config *next, struct
         return 0;
 }
 
+void reload_plan_lost(struct reload_plan *plan, size_t i) {
+        struct reload_step *s = &plan->steps[i];
+
+        switch (s->action) {
+        case RELOAD_KEEP:
+                plan->n_keep--;
+                break;
+        case RELOAD_CHANGE:
+                plan->n_change--;
+                break;
+        case RELOAD_WITHDRAW:
+                plan->n_withdraw--;
+                s->action = RELOAD_NOTHING;
+                return;
+        default:
+                return; /* a creation or nothing: no old channel was needed */
+        }
+        s->action = RELOAD_CREATE;
+        s->old = NULL;
+        s->changes = 0;
+        plan->n_create++;
+}
+
 void reload_plan_free(struct reload_plan *plan) {
         free(plan->steps);
         *plan = (struct reload_plan){};
@@ -91,10 +114,8 @@ void reload_plan_free(struct reload_plan *plan) {
 
 const char *reload_action_to_string(enum reload_action a) {
         static const char *const names[] = {
-                [RELOAD_KEEP] = "keep",
-                [RELOAD_CHANGE] = "change",
-                [RELOAD_CREATE] = "create",
-                [RELOAD_WITHDRAW] = "withdraw",
+                [RELOAD_KEEP] = "keep",         [RELOAD_CHANGE] = "change",   [RELOAD_CREATE] = "create",
+                [RELOAD_WITHDRAW] = "withdraw", [RELOAD_NOTHING] = "nothing",
         };
 
         return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";

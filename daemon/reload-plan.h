@@ -17,6 +17,7 @@ enum reload_action {
         RELOAD_CHANGE,   /* same name and kernel object, other settings (see enum reload_change) */
         RELOAD_CREATE,   /* a new channel, or a name that now names another object */
         RELOAD_WITHDRAW, /* leaves the configuration, or its name now names another object */
+        RELOAD_NOTHING,  /* would be withdrawn, but it has no channel (see reload_plan_lost) */
 };
 
 /* What a CHANGE changes. */
@@ -34,7 +35,7 @@ enum reload_change {
 
 struct reload_step {
         enum reload_action action;
-        const struct channel_config *old;  /* KEEP, CHANGE, WITHDRAW */
+        const struct channel_config *old;  /* KEEP, CHANGE, WITHDRAW, NOTHING */
         const struct channel_config *next; /* KEEP, CHANGE, CREATE */
         unsigned changes;                  /* CHANGE: enum reload_change bits */
         /* WITHDRAW: on_stop=remove applies (the object is removed if it holds nothing when applied) */
@@ -54,5 +55,12 @@ struct reload_plan {
 
 /* Compare OLD and NEXT. Returns 0, or -ENOMEM. */
 int reload_plan_make(const struct config *old, const struct config *next, struct reload_plan *plan);
+/*
+ * Step I's old declaration has no channel: its creation failed at an earlier
+ * reload (out of memory), so the configuration in force declares it but the
+ * registry does not hold it. A keep or change creates it instead, and a
+ * withdrawal has nothing to withdraw; the counts follow.
+ */
+void reload_plan_lost(struct reload_plan *plan, size_t i);
 void reload_plan_free(struct reload_plan *plan);
 const char *reload_action_to_string(enum reload_action a);

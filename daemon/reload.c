@@ -68,7 +68,11 @@ static void reload_withdraw(struct channel *ch, const struct reload_step *s) {
         channel_free(ch);
 }
 
-/* The channel a step keeps, changes or creates. NULL when it could not be made (out of memory). */
+/*
+ * The channel a step keeps, changes or creates. NULL when it could not be
+ * made (out of memory): the new configuration then declares a channel the
+ * registry does not hold, and the next reload creates it (reload_plan_lost).
+ */
 static struct channel *reload_step_apply(struct channel *ch, const struct reload_step *s, size_t *failed) {
         if (s->action == RELOAD_CREATE) {
                 if (channel_new(s->next, &ch) < 0) {
@@ -76,7 +80,7 @@ static struct channel *reload_step_apply(struct channel *ch, const struct reload
                         (*failed)++;
                         return NULL;
                 }
-                if (channel_setup(ch) < 0)
+                if (channel_setup(ch) != 0)
                         (*failed)++;
                 return ch;
         }
@@ -90,7 +94,7 @@ static struct channel *reload_step_apply(struct channel *ch, const struct reload
                          s->changes & RELOAD_ON_STOP ? " on_stop" : "",
                          s->changes & RELOAD_ALERT ? " alert_full_after" : "");
         /* unchanged ones too: this repairs owner, mode and capacity that drifted, and resizes that waited */
-        if (channel_reconfigure(ch, s->next) < 0)
+        if (channel_reconfigure(ch, s->next) != 0)
                 (*failed)++;
         return ch;
 }
@@ -107,7 +111,7 @@ static void reload_apply(struct broker *b, const struct reload_plan *plan, struc
                 log_error("the runtime directory is unusable; FIFO channels in it will fail");
         rundir_note_moved(&b->rundir, next);
         for (size_t i = 0; i < plan->n; i++) {
-                if (plan->steps[i].action == RELOAD_WITHDRAW)
+                if (plan->steps[i].action == RELOAD_WITHDRAW || plan->steps[i].action == RELOAD_NOTHING)
                         continue;
                 struct channel *ch = reload_step_apply(old[i], &plan->steps[i], failed);
                 if (ch)
@@ -151,10 +155,10 @@ int broker_reload(struct broker *b, char **message) {
                 return r;
         }
         limits_raise_msgqueue(next, &b->limits);
-        /* every old channel is found before anything is freed */
+        /* every old channel is found before anything is freed; one that is missing is made anew */
         for (size_t i = 0; i < plan.n; i++)
-                if (plan.steps[i].old)
-                        old[i] = registry_find(&b->registry, plan.steps[i].old->name);
+                if (plan.steps[i].old && !(old[i] = registry_find(&b->registry, plan.steps[i].old->name)))
+                        reload_plan_lost(&plan, i);
         reload_apply(b, &plan, old, next, channels, &n, &failed);
         registry_set(&b->registry, channels, n);
         channel_holdovers_run();

@@ -1,7 +1,7 @@
 /*
  * request.c — the handlers behind each request type: open, stat (info),
- * list, purge, reload, status. Dispatched through a table indexed by the
- * message type.
+ * list, purge, reload, status, metrics, holders, wait, access. Dispatched
+ * through a table indexed by the message type.
  */
 #include "build-config.h"
 
@@ -129,8 +129,9 @@ static int request_open(struct request *r) {
                             cred->uid, access_to_string((int)want & ~allowed), name, name);
         }
         e = channel_open(ch, (int)want, &h);
-        if (e < 0) {
-                if (ch->state != CHANNEL_READY)
+        if (e != 0) {
+                /* an unusable channel says why (its problem); a failed open of a usable one, the errno */
+                if (e == CHANNEL_DISTRUSTED || ch->state != CHANNEL_READY)
                         return fail(r, EIO, "channel '%s' is unavailable: %s", name,
                                     ch->problem ? ch->problem : strerror(-e));
                 return fail(r, -e, "cannot open channel '%s': %s", name, strerror(-e));
@@ -160,37 +161,49 @@ static int request_info(struct request *r) {
         if (!ch)
                 return err;
         /* a stat is a good moment to notice a deleted or replaced object (which records itself) */
-        if (channel_ensure(ch) < 0)
+        if (channel_ensure(ch) != 0)
                 log_debug("channel '%s': unavailable at stat", ch->config->name);
         put_channel(r->reply, ch, true);
         return 0;
 }
 
-/*
- * One page of entries, from the channel after the request's cursor, as many
- * as fit; then the cursor to ask for the next page with, if any is left.
- */
-static void put_page(struct request *r, void (*put)(struct request *r, struct channel *ch)) {
-        const struct registry *reg = r->env->registry;
-        size_t i = registry_after(reg, r->attrs->v[WIRE_ATTR_CURSOR].s);
+/* What a paged reply puts for each channel. */
+struct page_entries {
+        /* how many entries PUT adds for CH (NULL: one), each taking up to ROOM bytes besides ENTRY_ROOM */
+        size_t (*count)(struct request *r, struct channel *ch, const void *data);
+        size_t room;
+        void (*put)(struct request *r, struct channel *ch, const void *data);
+        const void *data;
+};
 
-        for (size_t n = 0; i < reg->n; i++, n++) {
-                if (n >= ENTRIES_MAX || wire_writer_room(r->reply) < ENTRY_ROOM)
+/*
+ * One page, from the channel after the request's cursor: whole channels'
+ * entries, as many as fit; then the cursor to ask for the next page with, if
+ * any is left.
+ */
+static void put_page(struct request *r, const struct page_entries *e) {
+        const struct registry *reg = r->env->registry;
+        size_t i = registry_after(reg, r->attrs->v[WIRE_ATTR_CURSOR].s), entries = 0;
+
+        for (; i < reg->n; i++) {
+                size_t k = e->count ? e->count(r, reg->channels[i], e->data) : 1;
+                if (entries + k > ENTRIES_MAX || wire_writer_room(r->reply) < k * e->room + ENTRY_ROOM)
                         break;
-                put(r, reg->channels[i]);
+                e->put(r, reg->channels[i], e->data);
+                entries += k;
         }
         if (i < reg->n && i > 0)
                 wire_put_string(r->reply, WIRE_ATTR_CURSOR, reg->channels[i - 1]->config->name);
 }
 
-static void list_one(struct request *r, struct channel *ch) {
+static void list_one(struct request *r, struct channel *ch, const void *data) {
         wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
         put_channel(r->reply, ch, false);
         wire_nest_end(r->reply);
 }
 
 static int request_list(struct request *r) {
-        put_page(r, list_one);
+        put_page(r, &(struct page_entries){ .put = list_one });
         return 0;
 }
 
@@ -206,18 +219,28 @@ static int require_admin(struct request *r, const char *what) {
                     cred->uid);
 }
 
+/*
+ * One entry of a PURGE reply. CH is what the registry found under NAME: only
+ * its absence is "no such channel"; a channel that exists but cannot be
+ * purged says its own problem, whatever errno the failure carried. A refused
+ * channel's entry carries EEXIST, as it always has.
+ */
 static void purge_one(struct request *r, const char *name, struct channel *ch) {
         uint64_t messages = 0, bytes = 0;
-        int e = ch ? channel_purge(ch, &messages, &bytes) : -ENOENT;
+        const char *why = "no such channel";
+        int e = -ENOENT;
 
+        if (ch) {
+                e = channel_purge(ch, &messages, &bytes);
+                if (e == CHANNEL_DISTRUSTED)
+                        e = -EEXIST;
+                why = e < 0 && ch->problem ? ch->problem : strerror(-e);
+        }
         wire_nest_begin(r->reply, WIRE_ATTR_CHANNEL);
         wire_put_string(r->reply, WIRE_ATTR_NAME, name);
         wire_put_u32(r->reply, WIRE_ATTR_ERROR, (uint32_t)-e);
         if (e < 0)
-                wire_put_string(r->reply, WIRE_ATTR_MESSAGE,
-                                e == -ENOENT        ? "no such channel"
-                                : ch && ch->problem ? ch->problem
-                                                    : strerror(-e));
+                wire_put_string(r->reply, WIRE_ATTR_MESSAGE, why);
         wire_put_u64(r->reply, WIRE_ATTR_PURGED_MESSAGES, messages);
         wire_put_u64(r->reply, WIRE_ATTR_PURGED_BYTES, bytes);
         wire_nest_end(r->reply);
@@ -226,7 +249,7 @@ static void purge_one(struct request *r, const char *name, struct channel *ch) {
                          name, (unsigned long long)messages, (unsigned long long)bytes);
 }
 
-static void purge_page_one(struct request *r, struct channel *ch) {
+static void purge_page_one(struct request *r, struct channel *ch, const void *data) {
         purge_one(r, ch->config->name, ch);
 }
 
@@ -236,7 +259,7 @@ static int request_purge(struct request *r) {
         if (e < 0)
                 return e;
         if (r->attrs->v[WIRE_ATTR_ALL].present) {
-                put_page(r, purge_page_one);
+                put_page(r, &(struct page_entries){ .put = purge_page_one });
                 return 0;
         }
         if (!r->attrs->v[WIRE_ATTR_NAME].present)
@@ -311,7 +334,7 @@ static long long high_water_now(struct channel_stats *s, const struct channel_in
         return s->high_water;
 }
 
-static void metrics_one(struct request *r, struct channel *ch) {
+static void metrics_one(struct request *r, struct channel *ch, const void *data) {
         struct wire_writer *w = r->reply;
         struct channel_stats *s = &ch->stats;
         struct channel_info info;
@@ -350,7 +373,7 @@ static int request_metrics(struct request *r) {
         wire_put_u64(w, WIRE_ATTR_SAMPLE_INTERVAL, env->config->sample_interval_ms);
         put_counters(w, k);
         wire_put_u64(w, WIRE_ATTR_RELOAD_FAILURES, k->reload_failures);
-        put_page(r, metrics_one);
+        put_page(r, &(struct page_entries){ .put = metrics_one });
         return 0;
 }
 
@@ -373,13 +396,13 @@ static void holder_put(struct wire_writer *w, const struct channel *ch, const st
         wire_nest_end(w);
 }
 
-/* CH's live holders the caller may see: how many (PUT: and add them to the reply). */
-static size_t holders_visible(struct request *r, struct channel *ch, bool admin, bool put) {
+/* CH's live holders the caller may see (all for an admin, *ADMIN): how many (PUT: and add them to the reply). */
+static size_t holders_visible(struct request *r, struct channel *ch, const bool *admin, bool put) {
         size_t n = 0;
 
         for (size_t i = 0; i < ch->holders.n; i++) {
                 struct holder *h = &ch->holders.v[i];
-                if ((!admin && h->uid != r->cred->uid) || !holder_alive(h))
+                if ((!*admin && h->uid != r->cred->uid) || !holder_alive(h))
                         continue;
                 if (put)
                         holder_put(r->reply, ch, h);
@@ -388,31 +411,29 @@ static size_t holders_visible(struct request *r, struct channel *ch, bool admin,
         return n;
 }
 
+static size_t visible_count(struct request *r, struct channel *ch, const void *admin) {
+        return holders_visible(r, ch, admin, false);
+}
+
+static void visible_put(struct request *r, struct channel *ch, const void *admin) {
+        holders_visible(r, ch, admin, true);
+}
+
 static int request_holders(struct request *r) {
-        const struct registry *reg = r->env->registry;
         const char *name = r->attrs->v[WIRE_ATTR_NAME].s;
         bool admin = policy_is_admin(r->env->config, r->cred);
-        size_t i, end, entries = 0;
         int err = 0;
 
         if (name) {
                 struct channel *ch = find(r, name, &err);
                 if (!ch)
                         return err;
-                holders_visible(r, ch, admin, true);
+                visible_put(r, ch, &admin);
                 return 0;
         }
         /* whole channels a page: each has at most HOLDERS_MAX, which fit */
-        end = reg->n;
-        for (i = registry_after(reg, r->attrs->v[WIRE_ATTR_CURSOR].s); i < end; i++) {
-                size_t k = holders_visible(r, reg->channels[i], admin, false);
-                if (entries + k > ENTRIES_MAX || wire_writer_room(r->reply) < k * HOLDER_ROOM + ENTRY_ROOM)
-                        break;
-                holders_visible(r, reg->channels[i], admin, true);
-                entries += k;
-        }
-        if (i < end && i > 0)
-                wire_put_string(r->reply, WIRE_ATTR_CURSOR, reg->channels[i - 1]->config->name);
+        put_page(r, &(struct page_entries){
+                            .count = visible_count, .room = HOLDER_ROOM, .put = visible_put, .data = &admin });
         return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * fuzz-config.c — libFuzzer target for the configuration loader
- * (daemon/config-load.c and config-parser.c, with inih underneath) and the
+ * (daemon/config-load.c, config-files.c, config-parser.c and config-keys.c,
+ * with inih underneath) and the
  * kernel-limit check (daemon/limits.c).
  *
  * The input is the main configuration file. It is written to a memfd (no disk

@@ -400,6 +400,19 @@ run $B purge --all
 is "$RC" 0 "purge --all over $N_CHANNELS channels: exit 0"
 is "$(printf '%s\n' "$OUT" | grep -c ': purged ')" "$N_CHANNELS" "purge --all over $N_CHANNELS channels: every line"
 
+# ---- purge of a channel that exists but is unavailable: its problem, not "no such channel" ----
+
+# an explicit FIFO path whose directory does not exist: the channel is declared, its object cannot be made
+add_channel lost type=fifo "path = $T/no-such-dir/lost.fifo" on_stop=remove
+ok "reload with a channel whose FIFO directory is missing" daemon_reload
+run $B purge lost
+is "$RC" 1 "purge of an unavailable channel exits 1"
+like "$ERR" "^ipcbroker: channel 'lost': cannot open the directory of FIFO $T/no-such-dir/lost.fifo" \
+        "purge of an unavailable channel says its problem"
+not_ok "purge of an unavailable channel does not say it does not exist" grep -q "no such channel" <<<"$ERR"
+run $B purge nope
+like "$ERR" "^ipcbroker: channel 'nope': no such channel" "purge of an undeclared channel still says 'no such channel'"
+
 daemon_stop
 is "$?" 0 "the daemon stops cleanly again"
 

@@ -7,7 +7,9 @@
 #  - the channel types are told apart only in the channel type files
 #    (channel-*.c, and channel.c's table of them) and the configuration
 #    (config*.c, config.h, and limits.c, which checks a configuration
-#    against the kernel's limits);
+#    against the kernel's limits): no CHANNEL_MQUEUE/FIFO, no WIRE_CHANNEL_*
+#    value, no comparison with a type's ops (ch->ops == &channel_mq_ops)
+#    anywhere else in daemon/;
 #  - the wire protocol is defined once, in common/protocol.[ch].
 . "$top_srcdir/tests/lib.sh"
 
@@ -51,9 +53,17 @@ is "$(grep -lE "^#include \"($daemon_headers)\.h\"" "$src"/client/*.[ch] 2>/dev/
 is "$(grep -lE "^#include \"($client_headers)\.h\"" "$src"/daemon/*.[ch] 2>/dev/null)" "" "daemon/ includes nothing of client/"
 
 # the channel types are told apart in their own files and the configuration only
-switches=$(cd "$src/daemon" && grep -nE 'CHANNEL_(MQUEUE|FIFO)\b' *.c *.h |
+type_switch='CHANNEL_(MQUEUE|FIFO)\b|WIRE_CHANNEL_[A-Z]+|(==|!=)[[:space:]]*&?[[:space:]]*channel_[a-z]+_ops\b|\bchannel_[a-z]+_ops[[:space:]]*(==|!=)'
+switches=$(cd "$src/daemon" && grep -nE "$type_switch" *.c *.h |
         grep -vE '^(channel-[a-z]+\.c|channel\.c|config[a-z-]*\.[ch]|limits\.c):')
 is "$switches" "" "no channel-type switch outside the channel type files and the configuration"
+[ -z "$switches" ] || diag "type switches: $switches"
+# the check itself finds each kind of switch, and not a call through the ops
+for plant in 'if (ch->config->type == CHANNEL_FIFO)' 'if (info.type == WIRE_CHANNEL_SHM)' \
+        'if (ch->ops == &channel_mq_ops)' 'if (&channel_fifo_ops != ch->ops)'; do
+        ok "the type-switch check finds: $plant" grep -qE "$type_switch" <<<"$plant"
+done
+not_ok "the type-switch check lets pass: ch->ops->open(ch, access, h)" grep -qE "$type_switch" <<<'ch->ops->open(ch, access, h);'
 
 # one definition of the wire protocol: its message types and attributes are named in common/protocol.h only
 is "$(grep -lE '^[[:space:]]*WIRE_(ATTR|REQ)_[A-Z_]+ *(=|,)' "$src"/daemon/*.[ch] "$src"/client/*.[ch] 2>/dev/null)" "" \

@@ -81,6 +81,10 @@ not_ok "ipcbroker send squat fails" quiet "$IPCBROKER" send squat x
 is "$?" 1 "ipcbroker send squat exits 1"
 like "$(cat "$T/err")" "squat" "the CLI error names the channel"
 not_ok "ipcbroker recv squat fails" quiet "$IPCBROKER" recv squat --nonblock
+"$IPCBROKER" purge squat >/dev/null 2>"$T/err"
+is "$?" 1 "ipcbroker purge squat exits 1"
+like "$(cat "$T/err")" "^ipcbroker: channel 'squat': queue ${PREFIX}squat already exists and belongs to uid $NOBODY_UID.*refusing" \
+        "purge squat: the channel's problem says why it is refused"
 is "$(attr6 "${PREFIX}squat")" "10 64 1 $NOBODY_UID $NOBODY_UID 666" "the squatted queue is untouched (owner, mode, nobody's message)"
 
 # same owner, other attributes

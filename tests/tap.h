@@ -60,8 +60,8 @@ static inline bool tap_vresult(bool pass, const char *file, int line, const char
         return pass;
 }
 
-__attribute__((format(printf, 4, 5))) static inline bool tap_ok(bool pass, const char *file, int line,
-                                                                 const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static inline bool tap_ok(bool pass, const char *file, int line, const char *fmt,
+                                                                ...) {
         va_list ap;
         bool r;
 
@@ -72,7 +72,7 @@ __attribute__((format(printf, 4, 5))) static inline bool tap_ok(bool pass, const
 }
 
 __attribute__((format(printf, 5, 6))) static inline bool tap_is_int(intmax_t got, intmax_t expected, const char *file,
-                                                                     int line, const char *fmt, ...) {
+                                                                    int line, const char *fmt, ...) {
         va_list ap;
         bool r;
 
@@ -85,7 +85,7 @@ __attribute__((format(printf, 5, 6))) static inline bool tap_is_int(intmax_t got
 }
 
 __attribute__((format(printf, 5, 6))) static inline bool tap_is_str(const char *got, const char *expected,
-                                                                     const char *file, int line, const char *fmt, ...) {
+                                                                    const char *file, int line, const char *fmt, ...) {
         va_list ap;
         bool r;
 
@@ -106,14 +106,14 @@ __attribute__((format(printf, 5, 6))) static inline bool tap_is_str(const char *
 #define fail(...) tap_ok(false, __FILE__, __LINE__, __VA_ARGS__)
 
 /* Stop the whole test run: tap-driver.sh reports it as an error. */
-#define BAIL_OUT(...)                          \
-        do {                                   \
-                fflush(stdout);                \
-                printf("Bail out! ");          \
-                printf(__VA_ARGS__);           \
-                putchar('\n');                 \
-                fflush(stdout);                \
-                exit(EXIT_FAILURE);            \
+#define BAIL_OUT(...)                                                                                                  \
+        do {                                                                                                           \
+                fflush(stdout);                                                                                        \
+                printf("Bail out! ");                                                                                  \
+                printf(__VA_ARGS__);                                                                                   \
+                putchar('\n');                                                                                         \
+                fflush(stdout);                                                                                        \
+                exit(EXIT_FAILURE);                                                                                    \
         } while (0)
 
 /* Print the plan if none was given; returns the process exit status. */
@@ -126,5 +126,5 @@ static inline int done_testing(void) {
                 diag("%d of %d tests failed", tap_state.failed, tap_state.run);
         fflush(stdout);
         return tap_state.failed > 0 || (tap_state.planned >= 0 && tap_state.planned != tap_state.run) ? EXIT_FAILURE
-                                                                                                    : EXIT_SUCCESS;
+                                                                                                      : EXIT_SUCCESS;
 }

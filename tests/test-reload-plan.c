@@ -136,6 +136,46 @@ static void test_create_withdraw(void) {
         config_free(b);
 }
 
+/* A declaration in force whose channel is missing (its creation failed): made anew, or nothing to withdraw. */
+static void test_lost(void) {
+        struct config *a = load(BASE);
+        struct config *b = load("[channel jobs]\ntype = mqueue\nmode = 0640\nmax_messages = 5\n"
+                                "[channel log]\ntype = fifo\nframing = packet\nmessage_size = 1024\n");
+        struct reload_plan p;
+        size_t i_jobs = 0, i_log = 0, i_old = 0;
+
+        is_int(reload_plan_make(a, b, &p), 0, "plan: 'jobs' changes, 'log' is kept, 'old' goes");
+        for (size_t i = 0; i < p.n; i++) {
+                const char *name = (p.steps[i].old ? p.steps[i].old : p.steps[i].next)->name;
+                if (streq(name, "jobs"))
+                        i_jobs = i;
+                else if (streq(name, "log"))
+                        i_log = i;
+                else if (streq(name, "old"))
+                        i_old = i;
+        }
+        ok(p.steps[i_jobs].action == RELOAD_CHANGE && p.steps[i_log].action == RELOAD_KEEP &&
+                   p.steps[i_old].action == RELOAD_WITHDRAW,
+           "as planned from the configurations alone");
+        reload_plan_lost(&p, i_jobs);
+        reload_plan_lost(&p, i_log);
+        reload_plan_lost(&p, i_old);
+        ok(step(&p, RELOAD_CREATE, "jobs") && !step(&p, RELOAD_CREATE, "jobs")->old &&
+                   step(&p, RELOAD_CREATE, "jobs")->next == config_find_channel(b, "jobs"),
+           "a changed channel that has none is created, from its new declaration only");
+        ok(step(&p, RELOAD_CREATE, "log") && !step(&p, RELOAD_CREATE, "log")->old,
+           "a kept channel that has none is created");
+        ok(p.steps[i_old].action == RELOAD_NOTHING && !step(&p, RELOAD_WITHDRAW, "old"),
+           "a withdrawn channel that has none: nothing to withdraw");
+        ok(p.n_create == 2 && p.n_keep == 0 && p.n_change == 0 && p.n_withdraw == 0, "the counts follow");
+        reload_plan_lost(&p, i_jobs);
+        ok(p.n_create == 2 && p.steps[i_jobs].action == RELOAD_CREATE, "a creation stays one");
+        is_str(reload_action_to_string(RELOAD_NOTHING), "nothing", "the action's name");
+        reload_plan_free(&p);
+        config_free(a);
+        config_free(b);
+}
+
 static void test_registry(void) {
         struct config *c = load("[channel b]\ntype = mqueue\n[channel a]\ntype = fifo\n[channel c]\ntype = mqueue\n");
         struct registry r = {};
@@ -175,6 +215,7 @@ int main(void) {
         test_same();
         test_changes();
         test_create_withdraw();
+        test_lost();
         test_registry();
         tmpdir_remove(dir);
         return done_testing();
