@@ -11,6 +11,7 @@
  *                                      fetches one message as a second client of the
  *                                      durable, prints seq=N delivered=N and gives it
  *                                      back (nak): a redelivery shows as delivered > 1
+ *   js-consumer URL STREAM --delete    deletes the stream (its consumers go with it)
  *
  * One "key=value" a line. Exit 0, or 1 with the reason on stderr.
  */
@@ -18,6 +19,7 @@
 #include <nats/nats.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static natsStatus print_message(jsCtx *js, const char *stream, uint64_t seq) {
         natsMsg *m = NULL;
@@ -88,13 +90,15 @@ int main(int argc, char **argv) {
         natsStatus s;
 
         if (argc < 3 || argc > 5) {
-                fprintf(stderr, "usage: js-consumer URL STREAM [DURABLE [peek]|@SEQ]\n");
+                fprintf(stderr, "usage: js-consumer URL STREAM [DURABLE [peek]|@SEQ|--delete]\n");
                 return 2;
         }
         s = natsConnection_ConnectTo(&nc, argv[1]);
         if (s == NATS_OK)
                 s = natsConnection_JetStream(&js, nc, NULL);
-        if (s == NATS_OK && argc == 4 && argv[3][0] == '@')
+        if (s == NATS_OK && argc == 4 && strcmp(argv[3], "--delete") == 0)
+                s = js_DeleteStream(js, argv[2], NULL, NULL);
+        else if (s == NATS_OK && argc == 4 && argv[3][0] == '@')
                 s = print_message(js, argv[2], strtoull(argv[3] + 1, NULL, 10));
         else if (s == NATS_OK && argc == 5)
                 s = peek(nc, js, argv[2], argv[3]);
