@@ -311,6 +311,14 @@ static long long high_water_now(struct channel_stats *s, const struct channel_in
         return s->high_water;
 }
 
+/*
+ * Messages queued now. Where the kernel does not count them (a pipe's
+ * packets), an object known to hold no byte holds no message either.
+ */
+static long long messages_now(const struct channel_info *info) {
+        return info->messages < 0 && info->bytes == 0 ? 0 : info->messages;
+}
+
 static void metrics_one(struct request *r, struct channel *ch) {
         struct wire_writer *w = r->reply;
         struct channel_stats *s = &ch->stats;
@@ -321,7 +329,7 @@ static void metrics_one(struct request *r, struct channel *ch) {
         wire_put_string(w, WIRE_ATTR_NAME, ch->config->name);
         wire_put_u32(w, WIRE_ATTR_TYPE, info.type);
         wire_put_u32(w, WIRE_ATTR_STATE, (uint32_t)ch->state);
-        wire_put_i64(w, WIRE_ATTR_MESSAGES, info.messages);
+        wire_put_i64(w, WIRE_ATTR_MESSAGES, messages_now(&info));
         wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
         wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
         wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
