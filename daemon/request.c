@@ -478,7 +478,12 @@ static int request_wait(struct request *r) {
         return 0;
 }
 
-/* The credentials an ACCESS request asks about: the caller's, or (admins only) those it names. */
+/*
+ * The credentials an ACCESS request asks about: the caller's, or (admins
+ * only) those it names. Anyone else may name only itself, and gets the
+ * answer for its kernel-verified credentials, not for the groups the
+ * request claims.
+ */
 static int access_subject(struct request *r, struct peer_cred *who) {
         const struct wire_attrs *a = r->attrs;
         struct wire_iter it;
@@ -488,10 +493,14 @@ static int access_subject(struct request *r, struct peer_cred *who) {
                 *who = *r->cred;
                 return 0;
         }
-        if ((uid_t)a->v[WIRE_ATTR_UID].u != r->cred->uid && !policy_is_admin(r->env->config, r->cred))
-                return fail(r, EPERM,
-                            "permission denied: only administrators of ipcbrokerd (admins=) may ask about another "
-                            "user");
+        if (!policy_is_admin(r->env->config, r->cred)) {
+                if ((uid_t)a->v[WIRE_ATTR_UID].u != r->cred->uid)
+                        return fail(r, EPERM,
+                                    "permission denied: only administrators of ipcbrokerd (admins=) may ask about "
+                                    "another user");
+                *who = *r->cred;
+                return 0;
+        }
         *who = (struct peer_cred){
                 .uid = (uid_t)a->v[WIRE_ATTR_UID].u,
                 .gid = a->v[WIRE_ATTR_GID].present ? (gid_t)a->v[WIRE_ATTR_GID].u : (gid_t)-1,
