@@ -175,17 +175,21 @@ restarted_from() { # PID [UNIT]
 }
 # journal of the ipcbroker units, as JSON lines
 journal_json() { ct journalctl --no-pager -o json -u ipcbroker.service; }
-# PRIORITY of the daemon's first journal entry whose MESSAGE matches REGEX
-# (not ExecReload's: ipcbroker reload prints on standard error, at info)
-priority_of() { # REGEX
+# The daemon's own journal entries whose MESSAGE matches REGEX (not ExecReload's:
+# ipcbroker reload prints on standard error, at info), one a line: the value of
+# each FIELD ("-" where the entry has none), then "| MESSAGE"
+daemon_entries() { # REGEX FIELD...
         journal_json | python3 -c '
 import json, re, sys
 for line in sys.stdin:
     e = json.loads(line)
     m = e.get("MESSAGE")
     if e.get("SYSLOG_IDENTIFIER") == "ipcbrokerd" and isinstance(m, str) and re.search(sys.argv[1], m):
-        print(e.get("PRIORITY", "?"))
-        break' "$1"
+        print(*[e.get(f, "-") for f in sys.argv[2:]], "|", m)' "$@"
+}
+# PRIORITY of the daemon's first journal entry whose MESSAGE matches REGEX
+priority_of() { # REGEX
+        daemon_entries "$1" PRIORITY | sed -n '1s/ |.*//p'
 }
 # SYSLOG_IDENTIFIER of the first journal entry of the service whose MESSAGE matches REGEX
 identifier_of() { # REGEX
@@ -400,10 +404,10 @@ is "$(recv1 t.queue)" "keep me" "the queue's message is still there"
 put /etc/ipcbroker.d/55-alert.conf <<'EOF'
 [channel t.alert]
 type = mqueue
-mode = 0600
+alert_full_after = 1s
 max_messages = 2
 message_size = 64
-alert_full_after = 1s
+mode = 0600
 on_stop = remove
 EOF
 okq "a channel with alert_full_after = 1s (systemctl reload)" ct systemctl reload ipcbroker.service
@@ -438,17 +442,8 @@ ok "ipcbroker holders lists it with its pid ($hpid), unit (ipcbt-holder.service)
 diag "receiving holders of t.alert: $(alert_receivers | tr '\n' ';')"
 fill_alert() { ct ipcbroker send t.alert one && ct ipcbroker send t.alert two; }
 okq "t.alert fills (2 of 2)" fill_alert
-# the daemon's own journal entries (sd_journal_sendv) whose MESSAGE matches REGEX:
-# "PRIORITY IPCBROKER_CHANNEL IPCBROKER_HOLDER_PIDS | MESSAGE", one a line
-alert_entries() { # REGEX
-        journal_json | python3 -c '
-import json, re, sys
-for line in sys.stdin:
-    e = json.loads(line)
-    m = e.get("MESSAGE")
-    if e.get("SYSLOG_IDENTIFIER") == "ipcbrokerd" and isinstance(m, str) and re.search(sys.argv[1], m):
-        print(e.get("PRIORITY", "-"), e.get("IPCBROKER_CHANNEL", "-"), e.get("IPCBROKER_HOLDER_PIDS", "-"), "|", m)' "$1"
-}
+# the warning is sent with sd_journal_sendv: "PRIORITY IPCBROKER_CHANNEL IPCBROKER_HOLDER_PIDS | MESSAGE"
+alert_entries() { daemon_entries "$1" PRIORITY IPCBROKER_CHANNEL IPCBROKER_HOLDER_PIDS; }
 FULL_RE="channel 't\\.alert' has been full for"
 alerted() { [ -n "$(alert_entries "$FULL_RE")" ]; }
 ok "after alert_full_after the daemon warns (bounded wait)" wait_until "$UNIT_WAIT" alerted
