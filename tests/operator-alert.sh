@@ -23,17 +23,6 @@ add_channel quiet type=mqueue mode=0600 max_messages=1 message_size=64 on_stop=r
 daemon_start || bail_out "the daemon did not start"
 
 B=$IPCBROKER
-PIDS=
-
-cleanup_alert() {
-        local rc=$?
-        exec 8>&-
-        for p in $PIDS; do kill "$p" 2>/dev/null; done
-        for p in $PIDS; do wait "$p" 2>/dev/null; done
-        (exit $rc)
-        test_cleanup
-}
-trap cleanup_alert EXIT
 
 # Is PID listed by `holders NAME` with ACCESS?
 holds() { # NAME PID ACCESS
@@ -59,12 +48,12 @@ full_for() { # SECONDS: aq has been full at least that long (its full time so fa
 
 "$STREAM" hold aq 120 - &
 HOLD_PID=$!
-PIDS="$PIDS $HOLD_PID"
 # a sender that keeps its end open while it waits for standard input (until fd 8 closes)
 mkfifo "$T/sender.in"
 $B send aq <"$T/sender.in" >/dev/null 2>&1 &
 SEND_PID=$!
-PIDS="$PIDS $SEND_PID"
+# (test_cleanup ends them)
+EXTRA_PIDS="$HOLD_PID $SEND_PID"
 exec 8>"$T/sender.in"
 # a receiver that exits before the queue fills
 "$STREAM" hold aq 0 - &
@@ -131,7 +120,7 @@ is "$(warnings aq)/$(notices aq)" "2/2" "one warning and one notice per full per
 
 kill "$HOLD_PID"
 wait "$HOLD_PID" 2>/dev/null
-PIDS=$SEND_PID
+EXTRA_PIDS=$SEND_PID
 ok "the holder is no longer listed" wait_until "$DAEMON_WAIT" eval "! holds aq $HOLD_PID recv"
 echo "five" >&8
 echo "six" >&8

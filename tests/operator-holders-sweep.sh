@@ -23,16 +23,6 @@ add_channel sq type=mqueue mode=0600 max_messages=4 message_size=64 on_stop=remo
 daemon_start || bail_out "the daemon did not start"
 
 B=$IPCBROKER
-PIDS=
-
-cleanup_sweep() {
-        local rc=$?
-        for p in $PIDS; do kill "$p" 2>/dev/null; done
-        for p in $PIDS; do wait "$p" 2>/dev/null; done
-        (exit $rc)
-        test_cleanup
-}
-trap cleanup_sweep EXIT
 
 listed() { # PID
         $B holders sq --json 2>/dev/null |
@@ -50,13 +40,14 @@ like "$OUT" $'\nipcbroker_sample_interval_seconds 0\n' "sampling is off (ipcbrok
 LIVE_PID=$!
 "$STREAM" hold sq 300 - &
 GONE_PID=$!
-PIDS="$LIVE_PID $GONE_PID"
+# (test_cleanup ends them)
+EXTRA_PIDS="$LIVE_PID $GONE_PID"
 ok "two holders are listed (bounded wait)" wait_until "$DAEMON_WAIT" eval "listed $LIVE_PID && listed $GONE_PID"
 
 t0=$(now_ms)
 kill "$GONE_PID"
 wait "$GONE_PID" 2>/dev/null
-PIDS=$LIVE_PID
+EXTRA_PIDS=$LIVE_PID
 ok "the one that exited is no longer listed as a live grant" wait_until "$DAEMON_WAIT" eval "! listed $GONE_PID"
 # detected at a sweep at most SWEEP_EVERY s after its exit, forgotten at the first
 # sweep DEAD_KEEP s after that: the bound, with a margin
