@@ -70,7 +70,7 @@ enum family_id {
 
 static const struct family families[F_COUNT] = {
         [F_MESSAGES] = { "ipcbroker_channel_messages", GAUGE,
-                         "Messages queued in the channel (FIFOs: only where known)." },
+                         "Messages queued in the channel (FIFOs: only where known: 0 when empty)." },
         [F_MAX_MESSAGES] = { "ipcbroker_channel_max_messages", GAUGE,
                              "Messages the channel holds when full (a queue's mq_maxmsg, the packets a FIFO holds)." },
         [F_BYTES] = { "ipcbroker_channel_bytes", GAUGE,

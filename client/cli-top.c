@@ -2,7 +2,8 @@
  * cli-top.c — ipcbroker top: the channels' depth, fill, high-water mark,
  * time full and holders, refreshed every second (or -d). On a terminal, a
  * full-screen view (raw mode and the alternate screen, restored on every
- * way out); with -n COUNT, COUNT plain snapshots for scripts, like top -b.
+ * way out); with -n COUNT, COUNT plain snapshots for scripts, like top -b,
+ * or with --json one JSON document a line per snapshot.
  */
 #include "build-config.h"
 
@@ -25,6 +26,7 @@ static const struct option options[] = {
         { "count", required_argument, NULL, 'n' },
         { "delay", required_argument, NULL, 'd' },
         { "sort", required_argument, NULL, 's' },
+        { "json", no_argument, NULL, 'j' },
         {},
 };
 
@@ -136,6 +138,11 @@ static const char *duration(char *buf, size_t size, double seconds) {
         return buf;
 }
 
+/* Sort M's channels the way the view shows them. */
+static void sort_channels(ipcb_metrics *m, bool sort_name) {
+        qsort(m->channels, m->n_channels, sizeof(*m->channels), sort_name ? by_name : by_fill);
+}
+
 static void header(struct frame *fr, const ipcb_metrics *m, bool sort_name) {
         char up[32], clock[16];
         time_t now = time(NULL);
@@ -163,7 +170,7 @@ static void draw(struct frame *fr, ipcb_metrics *m, bool sort_name, const char *
                 frame_line(fr, "ipcbroker: %s", error);
                 return;
         }
-        qsort(m->channels, m->n_channels, sizeof(*m->channels), sort_name ? by_name : by_fill);
+        sort_channels(m, sort_name);
         for (size_t i = 0; i < m->n_channels; i++) {
                 int l = (int)strlen(m->channels[i].name);
                 if (l > wname)
@@ -193,6 +200,46 @@ static void draw(struct frame *fr, ipcb_metrics *m, bool sort_name, const char *
 }
 
 /* ---- snapshots: -n COUNT ---- */
+
+/*
+ * One snapshot of M (sorted in place) as one JSON document on one line: what
+ * the header and the rows show, the numbers unformatted (null: unknown).
+ */
+static void print_json(FILE *f, ipcb_metrics *m, bool sort_name) {
+        long long now = (long long)time(NULL);
+
+        sort_channels(m, sort_name);
+        fprintf(f, "{\"time\": %lld, \"version\": ", now);
+        json_string(f, m->version);
+        fprintf(f, ", \"uptime\": %lld, \"clients\": %llu, \"requests\": %llu, \"sort\": \"%s\", \"channels\": [",
+                m->start_time > 0 && now > m->start_time ? now - m->start_time : 0, m->clients, m->requests,
+                sort_name ? "name" : "fill");
+        for (size_t i = 0; i < m->n_channels; i++) {
+                const ipcb_channel_metrics *c = &m->channels[i];
+                double fill = fill_of(c);
+
+                fprintf(f, "%s{\"name\": ", i ? ", " : "");
+                json_string(f, c->name);
+                fprintf(f, ", \"type\": \"%s\", \"state\": \"%s\", \"messages\": ", cli_type(c->type),
+                        cli_state(c->state));
+                json_number_or_null(f, c->messages);
+                fprintf(f, ", \"max_messages\": ");
+                json_number_or_null(f, c->max_messages);
+                fprintf(f, ", \"bytes\": ");
+                json_number_or_null(f, c->bytes);
+                fprintf(f, ", \"capacity\": ");
+                json_number_or_null(f, c->capacity);
+                if (fill < 0)
+                        fprintf(f, ", \"fill\": null");
+                else
+                        fprintf(f, ", \"fill\": %.4f", fill);
+                fprintf(f, ", \"high_water\": ");
+                json_number_or_null(f, c->high_water);
+                fprintf(f, ", \"full\": %s, \"full_seconds\": %.3f, \"holders\": %llu}", c->full ? "true" : "false",
+                        c->full_seconds, c->holders);
+        }
+        fprintf(f, "]}\n");
+}
 
 /* Move the CLOCK_MONOTONIC time T on by MS milliseconds. */
 static void advance(struct timespec *t, int ms) {
@@ -227,13 +274,17 @@ static int snapshots(const struct cli_context *ctx) {
                         advance(&deadline, ctx->delay_ms);
                         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
                                 ;
-                        putchar('\n');
+                        if (!ctx->json)
+                                putchar('\n');
                 }
                 r = ipcb_metrics_get(&m);
                 if (r < 0)
                         return cli_call_error(NULL, r);
                 fr.lines = 0;
-                draw(&fr, m, ctx->sort_name, NULL);
+                if (ctx->json)
+                        print_json(stdout, m, ctx->sort_name);
+                else
+                        draw(&fr, m, ctx->sort_name, NULL);
                 ipcb_metrics_free(m);
                 if (fflush(stdout) != 0)
                         return CLI_FAILURE;
@@ -448,6 +499,8 @@ static int full_screen(const struct cli_context *ctx) {
 static int run(const struct cli_context *ctx, int argc, char **argv) {
         (void)argc;
         (void)argv;
+        if (ctx->json && !ctx->count_set)
+                return cli_usage("top", "--json prints snapshots: use it with -n COUNT");
         if (ctx->count_set)
                 return snapshots(ctx);
         if (!isatty(STDOUT_FILENO))
@@ -457,10 +510,10 @@ static int run(const struct cli_context *ctx, int argc, char **argv) {
 
 const struct cli_verb cli_verb_top = {
         .name = "top",
-        .synopsis = "top [-n COUNT] [-d SECONDS] [-s fill|name]",
+        .synopsis = "top [-n COUNT [--json]] [-d SECONDS] [-s fill|name]",
         .help = "live view of the channels' depth, fill, high-water mark and holders",
         .options = options,
-        .shortopts = "n:d:s:",
+        .shortopts = "n:d:s:j",
         .max_args = 0,
         .run = run,
 };

@@ -65,6 +65,17 @@ static void broker_on_holdover_timer(struct ev_loop *loop, ev_timer *w, int reve
         channel_holdovers_run();
 }
 
+/* Forget the holders of processes that exited a while ago, whether the daemon samples or not. */
+static void broker_on_holders_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct broker *b = container_of(w, struct broker, holders_timer);
+        time_t now = time(NULL);
+
+        for (size_t i = 0; i < b->registry.n; i++) {
+                struct channel *ch = b->registry.channels[i];
+                holders_sweep(&ch->holders, ch->config->name, now);
+        }
+}
+
 static void broker_on_sample(struct ev_loop *loop, ev_timer *w, int revents) {
         struct broker *b = container_of(w, struct broker, sample_timer);
 
@@ -147,6 +158,7 @@ int broker_new(const char *config_path, const struct config_defaults *defaults, 
         ev_init(&b->status_timer, broker_on_status_timer);
         ev_timer_init(&b->holdover_timer, broker_on_holdover_timer, 1.0, 1.0);
         ev_init(&b->sample_timer, broker_on_sample);
+        ev_timer_init(&b->holders_timer, broker_on_holders_sweep, HOLDERS_SWEEP_EVERY, HOLDERS_SWEEP_EVERY);
         ev_idle_init(&b->retry_waits, broker_on_retry_waits);
         channel_on_ready(broker_on_channel_ready, b);
         channel_on_new_object(broker_on_new_object, b);
@@ -394,6 +406,7 @@ int broker_start(struct broker *b) {
                 return r;
 
         ev_timer_start(b->loop, &b->holdover_timer);
+        ev_timer_start(b->loop, &b->holders_timer);
         broker_schedule_sampling(b);
         uint64_t wd = notify_watchdog_usec();
         if (wd > 0) {
@@ -452,6 +465,7 @@ void broker_free(struct broker *b) {
         ev_timer_stop(b->loop, &b->status_timer);
         ev_timer_stop(b->loop, &b->holdover_timer);
         ev_timer_stop(b->loop, &b->sample_timer);
+        ev_timer_stop(b->loop, &b->holders_timer);
         ev_idle_stop(b->loop, &b->retry_waits);
         channel_on_ready(NULL, NULL);
         channel_on_new_object(NULL, NULL);

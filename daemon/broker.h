@@ -29,6 +29,7 @@ struct broker {
         ev_timer status_timer;   /* coalesces STATUS= updates */
         ev_timer holdover_timer; /* forwards from objects programs still hold (channel-holdover.c) */
         ev_timer sample_timer;   /* samples every channel's depth (sampler.c), every sample_interval */
+        ev_timer holders_timer;  /* forgets exited holders (holders.c), every HOLDERS_SWEEP_EVERY s */
         ev_idle retry_waits;     /* channels changed: answer the waiting requests that can be */
 
         char *config_path;

@@ -203,10 +203,12 @@ size_t holders_count(struct holders *hs, int access) {
         return n;
 }
 
-void holders_sweep(struct holders *hs, time_t now) {
+void holders_sweep(struct holders *hs, const char *channel, time_t now) {
         for (size_t i = 0; i < hs->n;) {
                 struct holder *h = &hs->v[i];
                 if (!holder_alive(h) && now - h->dead_since >= HOLDERS_DEAD_KEEP) {
+                        log_debug("channel '%s': forgetting holder pid %d (%s), which exited %lld s ago", channel,
+                                  (int)h->pid, h->command, (long long)(now - h->dead_since));
                         holders_remove(hs, i);
                         continue;
                 }

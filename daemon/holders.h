@@ -20,9 +20,10 @@
 
 #include "policy.h"
 
-#define HOLDERS_MAX 32       /* per channel */
-#define HOLDERS_PER_UID 8    /* per channel and uid: one user cannot push the others out */
-#define HOLDERS_DEAD_KEEP 60 /* seconds a dead holder is remembered */
+#define HOLDERS_MAX 32        /* per channel */
+#define HOLDERS_PER_UID 8     /* per channel and uid: one user cannot push the others out */
+#define HOLDERS_DEAD_KEEP 60  /* seconds a dead holder is remembered */
+#define HOLDERS_SWEEP_EVERY 5 /* seconds between sweeps (the daemon's timer, whether it samples or not) */
 
 struct holder {
         pid_t pid;
@@ -49,6 +50,6 @@ void holders_grant(struct holders *hs, const struct peer_cred *cred, int access)
 bool holder_alive(struct holder *h);
 /* The live holders: how many (with ACCESS bits in their grant, 0: any). */
 size_t holders_count(struct holders *hs, int access);
-/* Forget holders dead for longer than HOLDERS_DEAD_KEEP seconds. */
-void holders_sweep(struct holders *hs, time_t now);
+/* Forget holders dead for longer than HOLDERS_DEAD_KEEP seconds (CHANNEL names them in the log). */
+void holders_sweep(struct holders *hs, const char *channel, time_t now);
 void holders_free(struct holders *hs);

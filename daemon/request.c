@@ -334,6 +334,14 @@ static long long high_water_now(struct channel_stats *s, const struct channel_in
         return s->high_water;
 }
 
+/*
+ * Messages queued now. Where the kernel does not count them (a pipe's
+ * packets), an object known to hold no byte holds no message either.
+ */
+static long long messages_now(const struct channel_info *info) {
+        return info->messages < 0 && info->bytes == 0 ? 0 : info->messages;
+}
+
 static void metrics_one(struct request *r, struct channel *ch, const void *data) {
         struct wire_writer *w = r->reply;
         struct channel_stats *s = &ch->stats;
@@ -344,7 +352,7 @@ static void metrics_one(struct request *r, struct channel *ch, const void *data)
         wire_put_string(w, WIRE_ATTR_NAME, ch->config->name);
         wire_put_u32(w, WIRE_ATTR_TYPE, info.type);
         wire_put_u32(w, WIRE_ATTR_STATE, (uint32_t)ch->state);
-        wire_put_i64(w, WIRE_ATTR_MESSAGES, info.messages);
+        wire_put_i64(w, WIRE_ATTR_MESSAGES, messages_now(&info));
         wire_put_i64(w, WIRE_ATTR_BYTES, info.bytes);
         wire_put_i64(w, WIRE_ATTR_MAX_MESSAGES, info.max_messages);
         wire_put_i64(w, WIRE_ATTR_CAPACITY, info.capacity);
@@ -491,7 +499,12 @@ static int request_wait(struct request *r) {
         return 0;
 }
 
-/* The credentials an ACCESS request asks about: the caller's, or (admins only) those it names. */
+/*
+ * The credentials an ACCESS request asks about: the caller's, or (admins
+ * only) those it names. Anyone else may name only itself, and gets the
+ * answer for its kernel-verified credentials, not for the groups the
+ * request claims.
+ */
 static int access_subject(struct request *r, struct peer_cred *who) {
         const struct wire_attrs *a = r->attrs;
         struct wire_iter it;
@@ -501,10 +514,14 @@ static int access_subject(struct request *r, struct peer_cred *who) {
                 *who = *r->cred;
                 return 0;
         }
-        if ((uid_t)a->v[WIRE_ATTR_UID].u != r->cred->uid && !policy_is_admin(r->env->config, r->cred))
-                return fail(r, EPERM,
-                            "permission denied: only administrators of ipcbrokerd (admins=) may ask about another "
-                            "user");
+        if (!policy_is_admin(r->env->config, r->cred)) {
+                if ((uid_t)a->v[WIRE_ATTR_UID].u != r->cred->uid)
+                        return fail(r, EPERM,
+                                    "permission denied: only administrators of ipcbrokerd (admins=) may ask about "
+                                    "another user");
+                *who = *r->cred;
+                return 0;
+        }
         *who = (struct peer_cred){
                 .uid = (uid_t)a->v[WIRE_ATTR_UID].u,
                 .gid = a->v[WIRE_ATTR_GID].present ? (gid_t)a->v[WIRE_ATTR_GID].u : (gid_t)-1,

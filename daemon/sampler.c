@@ -5,13 +5,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "sampler.h"
-
-/* Seconds between sweeps of dead holders. */
-#define SAMPLER_SWEEP_EVERY 10.0
 
 uint64_t sampler_full_ms(const struct channel *ch, double now) {
         const struct channel_stats *s = &ch->stats;
@@ -85,14 +81,6 @@ static void sampler_channel(struct channel *ch, double now) {
 }
 
 void sampler_run(struct registry *r, double now) {
-        static double last_sweep;
-        bool sweep = now - last_sweep >= SAMPLER_SWEEP_EVERY;
-
-        for (size_t i = 0; i < r->n; i++) {
+        for (size_t i = 0; i < r->n; i++)
                 sampler_channel(r->channels[i], now);
-                if (sweep)
-                        holders_sweep(&r->channels[i]->holders, time(NULL));
-        }
-        if (sweep)
-                last_sweep = now;
 }

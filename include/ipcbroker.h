@@ -187,7 +187,7 @@ typedef struct ipcb_channel_metrics {
         char name[IPCB_NAME_MAX + 1];
         int type;                       /* IPCB_MQUEUE or IPCB_FIFO */
         int state;                      /* IPCB_STATE_* */
-        long messages;                  /* queued at the last sample; -1 unknown (FIFOs) */
+        long messages;                  /* queued at the last sample; -1 unknown (a FIFO that holds something) */
         long long bytes;                /* bytes queued at the last sample; -1 unknown */
         long max_messages;              /* queue: mq_maxmsg; FIFO: packets the pipe holds, -1 unknown */
         long capacity;                  /* FIFO: pipe size in bytes; -1 for queues */

@@ -71,6 +71,8 @@ is "$(value 'ipcbroker_channel_capacity_bytes{channel="events"}')" 65536 "ipcbro
 is "$(value 'ipcbroker_channel_capacity_bytes{channel="jobs"}')" "" "no capacity for a queue"
 is "$(value 'ipcbroker_channel_high_water_bytes{channel="jobs"}')" "" "a queue's high-water mark is not in bytes"
 is "$(value 'ipcbroker_channel_high_water_messages{channel="events"}')" "" "a FIFO's high-water mark is not in messages"
+ok "an empty FIFO's ipcbroker_channel_messages is 0: known, it holds nothing (bounded wait for a sample)" \
+        wait_until "$DAEMON_WAIT" metric_is 'ipcbroker_channel_messages{channel="events",type="fifo"}' 0
 
 # ---- depth, high water, opens ---------------------------------------------------
 for i in 1 2 3; do "$IPCBROKER" send jobs "message $i"; done
@@ -122,6 +124,8 @@ ok "a FIFO's ipcbroker_channel_bytes is what it holds (5)" \
         wait_until "$DAEMON_WAIT" metric_is 'ipcbroker_channel_bytes{channel="events",type="fifo"}' 5
 ok "and its high-water mark in bytes" \
         wait_until "$DAEMON_WAIT" metric_is 'ipcbroker_channel_high_water_bytes{channel="events"}' 5
+is "$(value 'ipcbroker_channel_messages{channel="events",type="fifo"}')" "" \
+        "a FIFO that holds something: no ipcbroker_channel_messages (the kernel does not count packets)"
 "$IPCBROKER" recv events >/dev/null
 
 # ---- reloads ---------------------------------------------------------------------

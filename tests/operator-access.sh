@@ -96,6 +96,16 @@ is "$(json '(j["uid"], j["user"])')/$(verdict)" "(2, 'bin')/False False" "-u 2: 
 run $B access acc --user nobody
 is "$(printf '%s\n' "$OUT" | sed -n 1p)" "channel 'acc' for uid 65534 (nobody):" "--user: the text names that user"
 
+# a user naming itself: the answer for its credentials as the kernel gives them (as an open
+# would be judged), not for the groups the user database lists (bin is no member of daemon there)
+run $AS_BIN_IN_DAEMON $B access acc --user bin --json
+is "$RC/$(json '(j["uid"], j["user"])')/$(verdict)" "0/(2, 'bin')/False True" \
+        "bin in group daemon by its credentials only, --user bin: receives by its supplementary group"
+like "$(json 'j["recv_rule"]')" 'group' "--user SELF: the group class decided, as without --user"
+run $AS_BIN_IN_DAEMON $B access acc --json
+is "$(verdict)" "False True" "the same answer without --user"
+run $AS_BIN $B access acc -u 2 --json
+is "$RC/$(verdict)" "0/False False" "bin without the group, -u 2: other, nothing"
 run $AS_NOBODY $B access acc --user root
 is "$RC" 1 "--user as nobody: refused, exit 1"
 like "$ERR" "admin|permitted|EPERM" "--user as nobody: the message says why"

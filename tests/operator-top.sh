@@ -1,8 +1,9 @@
 #!/bin/bash
 # operator-top.sh — ipcbroker top against the real daemon: -n COUNT prints
 # plain snapshots with every channel, its depth and fill, sorted by fill or
-# by name, -d apart; without a terminal and without -n it refuses; on a
-# terminal (a pseudo-terminal driven by python3) it takes the alternate
+# by name, -d apart; with --json one JSON document a line per snapshot;
+# without a terminal and without -n it refuses; on a terminal (a
+# pseudo-terminal driven by python3) it takes the alternate
 # screen, fits the window, follows a resize, sorts on f/n, quits on q and
 # gives the terminal back as it was, also on SIGTERM.
 # Needs python3 (the pseudo-terminal); runs as root.
@@ -58,6 +59,51 @@ is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | paste -sd' ')" "
 like "$(printf '%s\n' "$OUT" | sed -n 1p)" ', by name, ' "-s name: the header says so"
 run $B top -n 1 -s fill
 is "$(printf '%s\n' "$OUT" | sed -n '3,$p' | awk '{print $1}' | sed -n 1p)" "c-full" "-s fill: fullest first"
+
+# ---- --json: one JSON document a line per snapshot ------------------------------------------
+
+# the python3 expression EXPR on each line of $OUT as one JSON document (d), one result a line
+docs() { # EXPR
+        printf '%s\n' "$OUT" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    c = {x["name"]: x for x in d["channels"]}
+    print('"$1"')'
+}
+run $B top -n 2 -d 0.2 --json
+is "$RC" 0 "top -n 2 --json: exit 0"
+is "$(printf '%s\n' "$OUT" | wc -l)" 2 "two lines, one per snapshot"
+is "$(docs 'type(d).__name__' | paste -sd' ')" "dict dict" "each line is one JSON document (an object)"
+is "$(docs 'sorted(d.keys())' | sort -u)" "['channels', 'clients', 'requests', 'sort', 'time', 'uptime', 'version']" \
+        "the document: what the header shows"
+is "$(docs 'sorted(set(tuple(x.keys()) for x in d["channels"]))' | sort -u)" \
+        "[('name', 'type', 'state', 'messages', 'max_messages', 'bytes', 'capacity', 'fill', 'high_water', 'full', 'full_seconds', 'holders')]" \
+        "each channel: what its row shows, and the numbers behind it"
+is "$(docs '[x["name"] for x in d["channels"]]' | sort -u)" "['c-full', 'b-half', 'd-fifo', 'a-empty']" \
+        "the channels in the view's order: by fill, fullest first"
+is "$(docs 'd["sort"]' | sort -u)" fill "sort: fill"
+is "$(docs '(c["c-full"]["type"], c["c-full"]["messages"], c["c-full"]["max_messages"], c["c-full"]["fill"], c["c-full"]["high_water"], c["c-full"]["full"], c["c-full"]["state"])' | sort -u)" \
+        "('mqueue', 2, 2, 1.0, 2, True, 'ready')" "c-full: 2 of 2 messages, fill 1.0, high water 2, full, ready"
+is "$(docs '(c["b-half"]["messages"], c["b-half"]["fill"], c["b-half"]["full"])' | sort -u)" "(2, 0.5, False)" "b-half: fill 0.5, not full"
+is "$(docs '(c["a-empty"]["messages"], c["a-empty"]["fill"], c["a-empty"]["high_water"])' | sort -u)" "(0, 0.0, 0)" "a-empty: nothing"
+is "$(docs '(c["d-fifo"]["type"], c["d-fifo"]["messages"], c["d-fifo"]["bytes"] > 0, c["d-fifo"]["capacity"] > 0, 0 < c["d-fifo"]["fill"] < 1)' | sort -u)" \
+        "('fifo', None, True, True, True)" "d-fifo: no message count (null), its bytes of its capacity"
+is "$(docs 'all(isinstance(x["holders"], int) and isinstance(x["full_seconds"], float) for x in d["channels"])' | sort -u)" True \
+        "holders a count, full_seconds in seconds"
+run $B status --json
+version=$(json 'j["version"]')
+run $B top -n 1 --json -s name
+is "$(docs '(d["version"], d["sort"], [x["name"] for x in d["channels"]])')" \
+        "('$version', 'name', ['a-empty', 'b-half', 'c-full', 'd-fifo'])" "-s name --json: the daemon's version, by name"
+now=$(date +%s)
+is "$(docs 'abs(d["time"] - '"$now"') <= 5 and d["uptime"] >= 0 and d["requests"] > 0')" True "time (Unix seconds), uptime, requests"
+is "$(printf '%s' "$OUT" | tr -d '\n' | tr -d '[:print:]' | wc -c)" 0 "--json: no terminal control"
+run $B top --json </dev/null
+is "$RC" 2 "--json without -n: usage error"
+like "$ERR" '-n COUNT' "the refusal says to use -n COUNT"
+run env IPCBROKER_SOCKET="$T/missing.sock" $B top -n 1 --json
+is "$RC/$OUT" "69/" "--json, daemon unreachable: exit 69, nothing on standard output"
 
 # ---- refusals and usage ----------------------------------------------------------------------
 

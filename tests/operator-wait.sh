@@ -1,9 +1,12 @@
 #!/bin/bash
 # operator-wait.sh — ipcbroker wait against the real daemon: at once for a
 # ready channel; a channel that a reload adds ends the wait promptly, well
-# before its timeout (the daemon answers, the CLI does not poll); a timeout
-# exits 1 naming what is missing; several names; exit codes.
-# Needs setpriv; runs as root.
+# before its timeout (the daemon answers, the CLI does not poll); so does a
+# channel that recovers (a squatted queue removed: the daemon sets it up on
+# its next look), and a wait that starts the daemon through its socket
+# (systemd-socket-activate); a timeout exits 1 naming what is missing;
+# several names; exit codes.
+# Needs setpriv; runs as root; systemd-socket-activate for its part.
 
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -12,6 +15,9 @@ command -v setpriv >/dev/null || skip_all "setpriv is needed for the unprivilege
 
 add_channel wq type=mqueue max_messages=4 message_size=64 on_stop=remove
 add_channel wf type=fifo message_size=64 on_stop=remove
+# a queue name another user squats before the daemon starts: refused until it is gone
+$AS_NOBODY "$MQTOOL" create "${PREFIX}wsquat" 4 64 0666 >/dev/null || bail_out "cannot squat ${PREFIX}wsquat as nobody"
+add_channel wsquat type=mqueue max_messages=4 message_size=64 mode=0666 on_stop=remove
 
 daemon_start || bail_out "the daemon did not start"
 
@@ -71,6 +77,31 @@ is "$?" 0 "wait wq newch2: exit 0"
 is "$(cat "$T/wait1.err" "$T/wait2.err")" "" "nothing on standard error"
 PIDS=
 
+# ---- a channel that recovers ------------------------------------------------------------
+
+run $B wait wsquat -t 300ms
+is "$RC" 1 "wait for a squatted (refused) channel: exit 1 on timeout"
+like "$ERR" "channel 'wsquat' is unavailable: " "the message says it is unavailable, and why"
+t0=$(now_ms)
+$B wait wsquat -t "${WAIT_S}s" 2>"$T/wait3.err" &
+W3=$!
+PIDS=$W3
+sleep 0.5
+ok "the wait for the squatted channel is waiting" eval "! gone $W3"
+ok "the squatter's queue is removed" "$MQTOOL" unlink "${PREFIX}wsquat"
+t1=$(now_ms)
+# the daemon looks at an unready channel that is waited for once a second
+ok "wait wsquat ends once the channel recovered (bounded)" wait_until "$DAEMON_WAIT" gone "$W3"
+el=$(($(now_ms) - t1))
+wait "$W3"
+is "$?" 0 "wait wsquat: exit 0"
+ok "promptly: ${el} ms after the queue was removed, $(($(now_ms) - t0)) ms of its $WAIT_S s" \
+        test "$el" -lt $((PROMPT_MS + 1000))
+is "$(cat "$T/wait3.err")" "" "nothing on standard error"
+is "$(mq_attr "${PREFIX}wsquat" | cut -d' ' -f1,2,4,6)" "4 64 0 666" "the daemon made the queue: its size, root's, mode 0666"
+ok "the recovered channel is served" $B send wsquat recovered
+PIDS=
+
 # ---- timeouts ------------------------------------------------------------------------------
 
 t0=$(now_ms)
@@ -98,5 +129,35 @@ is "$RC" 2 "a bad timeout: usage error"
 run env IPCBROKER_SOCKET="$T/missing.sock" $B wait wq -t 1s
 is "$RC" 69 "daemon unreachable: exit 69"
 like "$ERR" "missing.sock" "the message names the socket"
+
+# ---- at a socket-activated start ------------------------------------------------------------
+
+if command -v systemd-socket-activate >/dev/null; then
+        ok "the daemon stops" daemon_stop
+        ASOCK="$T/activated.sock"
+        # the first connection starts the daemon on the inherited socket ($CONF's socket is ignored)
+        systemd-socket-activate --seqpacket -l "$ASOCK" "$IPCBROKERD" -c "$CONF" >"$T/activated.log" 2>&1 &
+        APID=$!
+        PIDS=$APID
+        ok "systemd-socket-activate listens" wait_until 10 test -S "$ASOCK"
+        # systemd-socket-activate execs the daemon at the first connection, in its own process
+        ok "no daemon runs yet" eval "! grep -q ipcbrokerd /proc/$APID/comm"
+        t0=$(now_ms)
+        run $B -s "$ASOCK" wait wq wf wsquat -t "${WAIT_S}s"
+        el=$(($(now_ms) - t0))
+        is "$RC/$OUT/$ERR" "0//" "wait through the activation socket: the daemon starts, the channels are ready, exit 0"
+        ok "answered at the start: ${el} ms (of $WAIT_S s)" test "$el" -lt "$((DAEMON_WAIT * 1000))"
+        like "$(cat "/proc/$APID/comm")" "ipcbrokerd" "the connection started the daemon"
+        like "$(grep 'ready: ' "$T/activated.log")" "^ipcbrokerd: info: ready: [0-9]+ channels, control socket $ASOCK\$" \
+                "it was the activated daemon, on the inherited socket, that answered"
+        run $B -s "$ASOCK" wait nope -t 300ms
+        is "$RC" 1 "and a wait for a channel it does not have times out (exit 1)"
+        kill -TERM "$APID"
+        ok "the activated daemon stops" wait_until "$DAEMON_WAIT" gone "$APID"
+        wait "$APID"
+        PIDS=
+else
+        skip "wait at a socket-activated start" "systemd-socket-activate is not installed"
+fi
 
 done_testing

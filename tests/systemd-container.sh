@@ -175,17 +175,21 @@ restarted_from() { # PID [UNIT]
 }
 # journal of the ipcbroker units, as JSON lines
 journal_json() { ct journalctl --no-pager -o json -u ipcbroker.service; }
-# PRIORITY of the daemon's first journal entry whose MESSAGE matches REGEX
-# (not ExecReload's: ipcbroker reload prints on standard error, at info)
-priority_of() { # REGEX
+# The daemon's own journal entries whose MESSAGE matches REGEX (not ExecReload's:
+# ipcbroker reload prints on standard error, at info), one a line: the value of
+# each FIELD ("-" where the entry has none), then "| MESSAGE"
+daemon_entries() { # REGEX FIELD...
         journal_json | python3 -c '
 import json, re, sys
 for line in sys.stdin:
     e = json.loads(line)
     m = e.get("MESSAGE")
     if e.get("SYSLOG_IDENTIFIER") == "ipcbrokerd" and isinstance(m, str) and re.search(sys.argv[1], m):
-        print(e.get("PRIORITY", "?"))
-        break' "$1"
+        print(*[e.get(f, "-") for f in sys.argv[2:]], "|", m)' "$@"
+}
+# PRIORITY of the daemon's first journal entry whose MESSAGE matches REGEX
+priority_of() { # REGEX
+        daemon_entries "$1" PRIORITY | sed -n '1s/ |.*//p'
 }
 # SYSLOG_IDENTIFIER of the first journal entry of the service whose MESSAGE matches REGEX
 identifier_of() { # REGEX
@@ -394,6 +398,73 @@ is "$(priority_of "channel 't.queue': queue .* holds 1 messages")" 4 "at priorit
 q ct sed -i 's/^max_messages = 8$/max_messages = 10/' /etc/ipcbroker.d/50-test.conf
 q ct systemctl reload ipcbroker.service
 is "$(recv1 t.queue)" "keep me" "the queue's message is still there"
+
+# ---- a stalled consumer: alert_full_after in the journal (issue 11, part 3) ---------
+
+put /etc/ipcbroker.d/55-alert.conf <<'EOF'
+[channel t.alert]
+type = mqueue
+alert_full_after = 1s
+max_messages = 2
+message_size = 64
+mode = 0600
+on_stop = remove
+EOF
+okq "a channel with alert_full_after = 1s (systemctl reload)" ct systemctl reload ipcbroker.service
+# a consumer that opens t.alert for receiving through the library and never reads
+put /usr/local/bin/ipcbt-hold.py <<'EOF'
+import ctypes, glob, sys, time
+lib = ctypes.CDLL((glob.glob("/usr/lib/libipcbroker.so.0") + glob.glob("/usr/lib/*/libipcbroker.so.0")
+                   + ["libipcbroker.so.0"])[0])
+lib.ipcb_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
+lib.ipcb_strerror.restype = ctypes.c_char_p
+ch = ctypes.c_void_p()
+r = lib.ipcb_open(sys.argv[1].encode(), 2, ctypes.byref(ch))  # IPCB_RECV
+if r < 0:
+    sys.exit("ipcb_open %s: %s" % (sys.argv[1], lib.ipcb_strerror(r).decode()))
+time.sleep(float(sys.argv[2]))
+EOF
+okq "a consumer that holds t.alert and does not read (systemd-run --unit=ipcbt-holder)" \
+        ct systemd-run --unit=ipcbt-holder /usr/bin/python3 /usr/local/bin/ipcbt-hold.py t.alert 300
+hpid=$(main_pid ipcbt-holder.service)
+hcomm=$(ct cat "/proc/$hpid/comm" 2>/dev/null)
+# "PID UNIT COMMAND" of each receiving holder of t.alert
+alert_receivers() {
+        ct ipcbroker holders t.alert --json | python3 -c '
+import json, sys
+for h in json.load(sys.stdin):
+    if h["access"] == "recv":
+        print(h["pid"], h["unit"] or "-", h["command"])'
+}
+holder_listed() { [ "$(alert_receivers)" = "$hpid ipcbt-holder.service $hcomm" ]; }
+ok "ipcbroker holders lists it with its pid ($hpid), unit (ipcbt-holder.service) and command ($hcomm) (bounded wait)" \
+        wait_until "$UNIT_WAIT" holder_listed
+diag "receiving holders of t.alert: $(alert_receivers | tr '\n' ';')"
+fill_alert() { ct ipcbroker send t.alert one && ct ipcbroker send t.alert two; }
+okq "t.alert fills (2 of 2)" fill_alert
+# the warning is sent with sd_journal_sendv: "PRIORITY IPCBROKER_CHANNEL IPCBROKER_HOLDER_PIDS | MESSAGE"
+alert_entries() { daemon_entries "$1" PRIORITY IPCBROKER_CHANNEL IPCBROKER_HOLDER_PIDS; }
+FULL_RE="channel 't\\.alert' has been full for"
+alerted() { [ -n "$(alert_entries "$FULL_RE")" ]; }
+ok "after alert_full_after the daemon warns (bounded wait)" wait_until "$UNIT_WAIT" alerted
+# a few samples later (sample_interval = 1s): still that one warning
+full_3s() { ct ipcbroker metrics | grep -Eq '^ipcbroker_channel_full_seconds_total\{channel="t\.alert"[^}]*\} ([3-9]|[1-9][0-9])'; }
+ok "t.alert stays full for 3 s (bounded wait)" wait_until "$UNIT_WAIT" full_3s
+alert_entries "$FULL_RE" >"$T/alert.entries"
+sed 's/^/# journal: /' "$T/alert.entries"
+is "$(wc -l <"$T/alert.entries")" 1 "exactly one warning for one full period"
+is "$(cut -d'|' -f1 "$T/alert.entries")" "4 t.alert $hpid " \
+        "at priority 4, with IPCBROKER_CHANNEL=t.alert and IPCBROKER_HOLDER_PIDS=$hpid (the holder's pid)"
+like "$(cut -d'|' -f2- "$T/alert.entries")" "receiving holders: pid $hpid \\($hcomm, ipcbt-holder\\.service\\)\$" \
+        "its MESSAGE names the holder: pid, command and unit"
+okq "drain t.alert" ct ipcbroker recv t.alert -n 2 --nonblock
+NOTICE_RE="channel 't\\.alert' is no longer full"
+drained_notice() { [ -n "$(alert_entries "$NOTICE_RE")" ]; }
+ok "once drained, a notice (bounded wait)" wait_until "$UNIT_WAIT" drained_notice
+is "$(alert_entries "$NOTICE_RE" | cut -d' ' -f1 | paste -sd' ')" 5 "exactly one, at priority 5 (notice)"
+q ct systemctl stop ipcbt-holder.service
+q ct rm -f /etc/ipcbroker.d/55-alert.conf /usr/local/bin/ipcbt-hold.py
+okq "t.alert withdrawn again (systemctl reload)" ct systemctl reload ipcbroker.service
 
 # ---- nothing lost across restarts (part 1) ---------------------------------------
 

@@ -370,7 +370,7 @@ class ChannelMetrics:
     name: str
     type: str
     state: str
-    messages: Optional[int]  #: queued at the last sample (None: unknown, FIFOs)
+    messages: Optional[int]  #: queued at the last sample (None: unknown, a FIFO that holds something)
     bytes: Optional[int]  #: bytes queued at the last sample (None: unknown)
     max_messages: Optional[int]
     capacity: Optional[int]  #: a FIFO's pipe size (None for queues)
