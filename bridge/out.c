@@ -50,7 +50,7 @@
 #define DRAIN_MS 2000     /* how long a stop waits for outstanding acknowledgements */
 #define ACK_LOOK_MS 20    /* with publishes outstanding, the longest the worker leaves acknowledgements waiting */
 #define ACK_SLICE_MS 100  /* the longest wait for an acknowledgement alone (stop and heartbeat come between) */
-#define TRASH_MAX 256       /* messages whose destruction waits for the end of the turn */
+#define TRASH_MAX 512       /* messages whose destruction waits (see out_trash()) */
 #define HEADER_MSG_ID "Nats-Msg-Id"
 
 enum { SLOT_FREE, SLOT_WAITING, SLOT_SENT };
@@ -93,7 +93,8 @@ struct out {
 
 /*
  * The client frees a message on a thread of its own, woken for it when idle: one destruction at a time
- * would wake it for every message. They are destroyed together, at the end of each turn of the loop.
+ * would wake it for every message (two a message: the one published and JetStream's answer). They are
+ * destroyed together, TRASH_MAX at a time or before the worker sleeps.
  */
 static void out_trash_empty(struct out *o) {
         for (size_t i = 0; i < o->n_trash; i++)
@@ -588,6 +589,7 @@ static int out_step(struct out *o, int64_t *reopen_ms) {
                 wait = due < 0 ? 0 : due < wait ? due : wait;
         }
         wait = syncpace_timeout(&o->sync, now_ms(), (int)wait);
+        out_trash_empty(o);
         if (o->n_sent > 0 && link_connected(b->link)) {
                 /* with nothing to take, what comes next is an acknowledgement: wait for it */
                 if (!b->ch || o->n_free == 0) {
@@ -622,10 +624,8 @@ static int out_loop(struct bridge *b) {
         o->gen = link_generation(b->link);
         log_info("[bridge %s] forwarding channel %s to subject %s (stream %s), at most %zu in flight", c->name,
                  c->channel, c->subject, c->stream, o->n);
-        while (!bridge_stopping(b) && r == 0) {
+        while (!bridge_stopping(b) && r == 0)
                 r = out_step(o, &reopen_ms);
-                out_trash_empty(o);
-        }
         out_drain(o);
         out_trash_empty(o);
         if (syncpace_due(&o->sync, now_ms(), true))
