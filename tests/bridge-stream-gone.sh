@@ -17,11 +17,15 @@ ok "B's channel yields $N" recv_wait 60
 is "$(check_messages "$T/first.out" first "$N")" "missing=0 duplicates=0 badprio=0 other=0" "every one, once"
 ok "A's bridge has nothing pending" wait_fresh 20 a jobs pending 0 forwarded "$N"
 
+# B's bridge frozen meanwhile, so that it is A's that meets the missing stream (B's would make it again too)
+kill -STOP "$(bridge_pid b)"
 run "$JS_CONSUMER" "$NATS_URL" IPC --delete
 is "$RC" 0 "the stream is deleted under both bridges"
 
-recv_start "$B_SOCK" jobs "$T/second.out" "$N"
 ok "$N more go into A's channel" send_messages "$SOCK" jobs second "$N" 3
+ok "A's bridge makes the stream again" wait_until 30 grep -q 'created stream IPC' "$T/a.log"
+kill -CONT "$(bridge_pid b)"
+recv_start "$B_SOCK" jobs "$T/second.out" "$N"
 ok "B's channel yields them" recv_wait 90
 is "$(check_messages "$T/second.out" second "$N")" "missing=0 duplicates=0 badprio=0 other=0" \
         "every one arrived, once, through the stream made anew"
