@@ -17,7 +17,12 @@
 #include "config.h"
 #include "link.h"
 
-/* The headers a bridge puts on each message it publishes (Nats-Msg-Id besides). */
+/*
+ * The headers of a message a bridge publishes: Nats-Msg-Id (its origin is the first field, see
+ * names_msgid_from()) and, unless it is 0, the queue priority. Earlier bridges also sent the origin in
+ * a header of its own; an in bridge still takes it from there when it is present.
+ */
+#define HEADER_MSG_ID "Nats-Msg-Id"
 #define HEADER_PRIORITY "Ipcbroker-Priority"
 #define HEADER_ORIGIN "Ipcbroker-Origin"
 

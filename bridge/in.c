@@ -4,7 +4,8 @@
  *
  * The worker fetches from a durable pull consumer (explicit acks, ack_wait,
  * at most max_inflight unacknowledged) and, for each message in turn: drops
- * it when its origin is this bridge's (no echo in a two-way setup) or when
+ * it when its origin (Nats-Msg-Id's first field) is this bridge's (no echo in
+ * a two-way setup) or when
  * it was delivered before (mark.h); otherwise sends it into the channel with
  * the priority from its header and records it. The record is made durable,
  * then the messages are acknowledged. While the channel is full nothing more
@@ -30,6 +31,7 @@
 #include "bridge.h"
 #include "log.h"
 #include "mark.h"
+#include "names.h"
 #include "syncpace.h"
 #include "util.h"
 
@@ -302,12 +304,20 @@ static unsigned in_priority(natsMsg *m) {
         return (unsigned)p;
 }
 
+/* Whether M was published by a bridge of this origin (an echo in a two-way setup). */
+static bool in_own(const struct in *in, natsMsg *m) {
+        const char *v = NULL;
+
+        if (natsMsgHeader_Get(m, HEADER_ORIGIN, &v) == NATS_OK) /* from an earlier bridge */
+                return streq(v, in->b->config->origin);
+        return natsMsgHeader_Get(m, HEADER_MSG_ID, &v) == NATS_OK && names_msgid_from(v, in->b->config->origin);
+}
+
 static enum delivery in_deliver_one(struct in *in, natsMsg *m, uint64_t seq) {
         struct bridge *b = in->b;
-        const char *origin = NULL;
         int r;
 
-        if (natsMsgHeader_Get(m, HEADER_ORIGIN, &origin) == NATS_OK && streq(origin, b->config->origin)) {
+        if (in_own(in, m)) {
                 atomic_fetch_add(&b->n.echoes, 1);
                 return DROPPED;
         }

@@ -86,3 +86,26 @@ bool names_subject_covers(const char *pattern, const char *subject) {
                 s += sn + 1;
         }
 }
+
+bool names_msgid_from(const char *id, const char *origin) {
+        size_t n = strlen(origin), i;
+        const char *p;
+
+        if (!id || strncmp(id, origin, n) != 0 || id[n] != ':')
+                return false;
+        p = id + n + 1;
+        i = strcspn(p, ":"); /* the channel */
+        if (i == 0 || p[i] != ':')
+                return false;
+        p += i + 1;
+        for (i = 0; i < 2 * MSGID_BOOT_BYTES; i++)
+                if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+                        return false;
+        p += 2 * MSGID_BOOT_BYTES;
+        if (*p++ != ':' || !*p)
+                return false;
+        for (; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        return true;
+}

@@ -4,8 +4,9 @@
  * The worker takes a message from the channel only while fewer than
  * max_inflight are unacknowledged, receiving it straight into a spool slot;
  * it publishes each with a Nats-Msg-Id of origin, channel, boot id and
- * sequence (the stream's duplicate window drops a second copy) and the
- * priority and origin in headers. JetStream's acknowledgement frees the
+ * sequence (the stream's duplicate window drops a second copy; an in bridge
+ * reads the origin from it) and, unless 0, the priority in a header of its
+ * own. JetStream's acknowledgement frees the
  * slot. A publish that fails, is not acknowledged within ack_wait or was on
  * a connection that went away is published again; the slots still full at
  * start are published again first. While max_inflight are unacknowledged
@@ -38,6 +39,7 @@
 
 #include "bridge.h"
 #include "log.h"
+#include "names.h"
 #include "puback.h"
 #include "spool.h"
 #include "syncpace.h"
@@ -50,8 +52,7 @@
 #define DRAIN_MS 2000     /* how long a stop waits for outstanding acknowledgements */
 #define ACK_LOOK_MS 20    /* with publishes outstanding, the longest the worker leaves acknowledgements waiting */
 #define ACK_SLICE_MS 100  /* the longest wait for an acknowledgement alone (stop and heartbeat come between) */
-#define TRASH_MAX 512       /* messages whose destruction waits (see out_trash()) */
-#define HEADER_MSG_ID "Nats-Msg-Id"
+#define TRASH_MAX 512     /* messages whose destruction waits (see out_trash()) */
 
 enum { SLOT_FREE, SLOT_WAITING, SLOT_SENT };
 
@@ -85,8 +86,8 @@ struct out {
         bool stream_suspect;        /* "no responders": the stream may be gone */
         char id_prefix[OUT_ID_MAX]; /* of every Nats-Msg-Id: "origin:channel:" */
         size_t id_prefix_len;
-        uint8_t boot_id[SPOOL_BOOT_ID_SIZE]; /* the last boot id put in an id, and its hex */
-        char boot_hex[2 * SPOOL_BOOT_ID_SIZE + 1];
+        uint8_t boot_id[MSGID_BOOT_BYTES]; /* the last boot id put in an id, and its hex */
+        char boot_hex[2 * MSGID_BOOT_BYTES + 1];
         natsMsg *trash[TRASH_MAX]; /* see out_trash() */
         size_t n_trash;
 };
@@ -196,7 +197,7 @@ static int out_start(struct bridge *b) {
                 return -ENOMEM;
         o->b = b;
         n = snprintf(o->id_prefix, sizeof(o->id_prefix), "%s:%s:", b->config->origin, b->cfg->channel);
-        if (n < 0 || (size_t)n + 2 * SPOOL_BOOT_ID_SIZE + 1 + 20 >= sizeof(o->id_prefix)) {
+        if (n < 0 || (size_t)n + 2 * MSGID_BOOT_BYTES + 1 + 20 >= sizeof(o->id_prefix)) {
                 log_error("[bridge %s] origin and channel name are too long for a Nats-Msg-Id", b->cfg->name);
                 free(o);
                 return -ENAMETOOLONG;
@@ -238,17 +239,21 @@ static int out_start(struct bridge *b) {
 
 /* ---- publishing -------------------------------------------------------------------------------------- */
 
-/* The boot id in hex, kept for the last boot id seen (all but replayed slots have this run's). */
+/*
+ * The boot id in the message id: its first MSGID_BOOT_BYTES (64 random bits tell the runs of a bridge apart,
+ * whose sequences go on across restarts anyway) in hex, kept for the last seen (all but replayed slots have
+ * this run's).
+ */
 static const char *out_boot_hex(struct out *o, const uint8_t *boot) {
         static const char digits[] = "0123456789abcdef";
 
-        if (!o->boot_hex[0] || memcmp(o->boot_id, boot, SPOOL_BOOT_ID_SIZE) != 0) {
-                memcpy(o->boot_id, boot, SPOOL_BOOT_ID_SIZE);
-                for (size_t i = 0; i < SPOOL_BOOT_ID_SIZE; i++) {
+        if (!o->boot_hex[0] || memcmp(o->boot_id, boot, MSGID_BOOT_BYTES) != 0) {
+                memcpy(o->boot_id, boot, MSGID_BOOT_BYTES);
+                for (size_t i = 0; i < MSGID_BOOT_BYTES; i++) {
                         o->boot_hex[2 * i] = digits[boot[i] >> 4];
                         o->boot_hex[2 * i + 1] = digits[boot[i] & 15];
                 }
-                o->boot_hex[2 * SPOOL_BOOT_ID_SIZE] = '\0';
+                o->boot_hex[2 * MSGID_BOOT_BYTES] = '\0';
         }
         return o->boot_hex;
 }
@@ -281,18 +286,17 @@ static natsStatus out_message(struct out *o, uint32_t slot, const char *reply, n
         spool_get(o->sp, slot, &rec);
         memcpy(p, o->id_prefix, o->id_prefix_len);
         p += o->id_prefix_len;
-        memcpy(p, out_boot_hex(o, rec.boot), 2 * SPOOL_BOOT_ID_SIZE);
-        p += 2 * SPOOL_BOOT_ID_SIZE;
+        memcpy(p, out_boot_hex(o, rec.boot), 2 * MSGID_BOOT_BYTES);
+        p += 2 * MSGID_BOOT_BYTES;
         *p++ = ':';
         put_u64(p, rec.seq);
         put_u64(prio, rec.prio);
         s = natsMsg_Create(ret, c->subject, reply, rec.data, (int)rec.len);
         if (s == NATS_OK)
                 s = natsMsgHeader_Set(*ret, HEADER_MSG_ID, id);
-        if (s == NATS_OK)
+        /* what is not said is 0 (as for a FIFO's messages): for a small message, each header weighs */
+        if (s == NATS_OK && rec.prio != 0)
                 s = natsMsgHeader_Set(*ret, HEADER_PRIORITY, prio);
-        if (s == NATS_OK)
-                s = natsMsgHeader_Set(*ret, HEADER_ORIGIN, o->b->config->origin);
         return s;
 }
 

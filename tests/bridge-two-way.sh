@@ -44,4 +44,20 @@ run "$IPCBROKER" -s "$SOCK" recv from-b --nonblock
 like "$ERR" 'empty \(receive\)' "nothing else waits in A's incoming channel"
 is "$(js_info IPC messages)" $((2 * N)) "the one stream holds both hosts' messages"
 
+# An earlier bridge of A's named its origin in a header of its own (its id here not of a bridge's shape):
+# that one is still A's own.
+run "$JS_CONSUMER" "$NATS_URL" ipc.both --publish old-a Ipcbroker-Origin=hosta Nats-Msg-Id=legacy-1
+is "$RC" 0 "a message with an Ipcbroker-Origin header, as earlier bridges sent it, is published"
+ok "A's in bridge drops it as its own" wait_fresh 20 a in echoes $((N + 1)) forwarded "$N"
+ok "B's delivers it" wait_fresh 20 b in echoes "$N" forwarded $((N + 1))
+run "$IPCBROKER" -s "$B_SOCK" recv from-a -t 10s
+is "$OUT" "old-a" "into B's channel"
+# and another program's message, with an id of its own that starts like A's origin, is nobody's echo
+run "$JS_CONSUMER" "$NATS_URL" ipc.both --publish other Nats-Msg-Id=hosta:order-17
+ok "another program's message reaches both hosts" wait_fresh 20 a in echoes $((N + 1)) forwarded $((N + 1))
+run "$IPCBROKER" -s "$SOCK" recv from-b -t 10s
+is "$OUT" "other" "A's channel has it"
+run "$IPCBROKER" -s "$B_SOCK" recv from-a -t 10s
+is "$OUT" "other" "and B's"
+
 done_testing

@@ -617,7 +617,7 @@ js_msg() { # STREAM SEQ
 import base64, json, re, sys
 m = json.load(sys.stdin).get("message", {})
 hdrs = base64.b64decode(m.get("hdrs", "")).decode()
-origin = re.search(r"Ipcbroker-Origin: *(\S+)", hdrs)
+origin = re.search(r"Nats-Msg-Id: *([^:\s]+):", hdrs)
 print(origin.group(1) if origin else "-", base64.b64decode(m.get("data", "")).decode())'
 }
 js_has() { [ "$(js_msg "$1" "$2" 2>/dev/null)" = "$3" ]; }

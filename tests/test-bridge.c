@@ -263,6 +263,20 @@ static void test_names(void) {
         ok(names_channel_valid("sensors.temp") && !names_channel_valid(".x") && !names_channel_valid("a/b"),
            "channel names");
         ok(names_origin_valid("host-a.example") && !names_origin_valid("a:b") && !names_origin_valid(""), "origins");
+        ok(names_msgid_from("hosta:jobs:0123456789abcdef:42", "hosta"), "a bridge's message id");
+        ok(names_msgid_from("hosta:sensors.temp-1_x:0123456789abcdef:1", "hosta"), "with any channel name");
+        ok(!names_msgid_from("hosta:a:b:0123456789abcdef:1", "hosta"), "but four fields");
+        ok(!names_msgid_from("hosta:jobs:0123456789abcdef:42", "host"), "not of a prefix of the origin");
+        ok(!names_msgid_from("hostb:jobs:0123456789abcdef:42", "hosta"), "not of another origin");
+        ok(!names_msgid_from("hosta:jobs:0123456789ABCDEf:42", "hosta") &&
+                   !names_msgid_from("hosta:jobs:0123456789abcde:42", "hosta") &&
+                   !names_msgid_from("hosta:jobs:0123456789abcdef0123456789abcdef:42", "hosta") &&
+                   !names_msgid_from("hosta:jobs:0123456789abcdef:4x", "hosta") &&
+                   !names_msgid_from("hosta:jobs:0123456789abcdef:", "hosta") &&
+                   !names_msgid_from("hosta::0123456789abcdef:42", "hosta") &&
+                   !names_msgid_from("hosta:0123456789abcdef:42", "hosta") &&
+                   !names_msgid_from("hosta:order-17", "hosta") && !names_msgid_from(NULL, "hosta"),
+           "not an id of another shape (another program's, say)");
 }
 
 /* JetStream's answers to a publish, as nats-server 2.9 writes them, and some it does not. */

@@ -12,6 +12,9 @@
  *                                      durable, prints seq=N delivered=N and gives it
  *                                      back (nak): a redelivery shows as delivered > 1
  *   js-consumer URL STREAM --delete    deletes the stream (its consumers go with it)
+ *   js-consumer URL SUBJECT --publish DATA [KEY=VALUE...]
+ *                                      publishes DATA to SUBJECT with those headers,
+ *                                      JetStream's acknowledgement awaited: seq=N
  *
  * One "key=value" a line. Exit 0, or 1 with the reason on stderr.
  */
@@ -20,6 +23,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static natsStatus publish(jsCtx *js, const char *subject, const char *data, char **headers, int n) {
+        jsPubAck *pa = NULL;
+        natsMsg *m = NULL;
+        natsStatus s = natsMsg_Create(&m, subject, NULL, data, (int)strlen(data));
+
+        for (int i = 0; s == NATS_OK && i < n; i++) {
+                char *eq = strchr(headers[i], '=');
+                if (!eq)
+                        return NATS_INVALID_ARG;
+                *eq = '\0';
+                s = natsMsgHeader_Set(m, headers[i], eq + 1);
+        }
+        if (s == NATS_OK)
+                s = js_PublishMsg(&pa, js, m, NULL, NULL);
+        if (s == NATS_OK)
+                printf("seq=%" PRIu64 "\n", pa->Sequence);
+        jsPubAck_Destroy(pa);
+        natsMsg_Destroy(m);
+        return s;
+}
 
 static natsStatus print_message(jsCtx *js, const char *stream, uint64_t seq) {
         natsMsg *m = NULL;
@@ -89,8 +113,17 @@ int main(int argc, char **argv) {
         jsCtx *js = NULL;
         natsStatus s;
 
+        if (argc >= 5 && strcmp(argv[3], "--publish") == 0) {
+                s = natsConnection_ConnectTo(&nc, argv[1]);
+                if (s == NATS_OK)
+                        s = natsConnection_JetStream(&js, nc, NULL);
+                if (s == NATS_OK)
+                        s = publish(js, argv[2], argv[4], argv + 5, argc - 5);
+                goto out;
+        }
         if (argc < 3 || argc > 5) {
-                fprintf(stderr, "usage: js-consumer URL STREAM [DURABLE [peek]|@SEQ|--delete]\n");
+                fprintf(stderr, "usage: js-consumer URL STREAM [DURABLE [peek]|@SEQ|--delete] | URL SUBJECT --publish "
+                                "DATA [KEY=VALUE...]\n");
                 return 2;
         }
         s = natsConnection_ConnectTo(&nc, argv[1]);
@@ -110,6 +143,7 @@ int main(int argc, char **argv) {
                 if (s == NATS_OK && argc == 4)
                         s = print_consumer(js, argv[2], argv[3]);
         }
+out:
         if (s != NATS_OK)
                 fprintf(stderr, "js-consumer: %s: %s\n", natsStatus_GetText(s), nats_GetLastError(NULL));
         jsStreamInfo_Destroy(si);
