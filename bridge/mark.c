@@ -2,16 +2,17 @@
  * mark.c — the in direction's delivery record (see mark.h). The file is a
  * 64-byte header, "ipcbroker-bridge-mark 2 CREATED FLOOR" as text, then the
  * sequences delivered above the floor, 8 bytes each. The entries are mapped
- * shared and the file is made longer ahead of them, MARK_GROW entries at a
- * time, so recording a delivery is a store into the page cache (which a
- * kill of the bridge does not lose) and no system call; the room not yet
- * used is zeros, and 0 is no stream sequence. Entries at or below the floor
- * are dead; once they are most of the file it is rewritten (a new file,
- * then rename) without them.
+ * shared and the file is made longer ahead of them (blocks reserved),
+ * MARK_GROW entries at a time, so recording a delivery is a store into the
+ * page cache (which a kill of the bridge does not lose) and no system call;
+ * the room not yet used is zeros, and 0 is no stream sequence. Entries at or
+ * below the floor are dead; once they are most of the file it is rewritten
+ * (a new file, then rename) without them.
  */
 #include "build-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,20 +49,25 @@ static void mark_unmap(struct mark *m) {
         m->room = 0;
 }
 
-/* Room for at least ENTRIES + 1 entries in the file and the map. */
+/*
+ * Room for at least ENTRIES + 1 entries in the file and the map. The blocks are reserved first: a store into
+ * a hole of a full disk would be a SIGBUS, not an error. On failure the mapping there was stays.
+ */
 static int mark_map(struct mark *m, size_t entries) {
         size_t room = (entries / MARK_GROW + 1) * MARK_GROW;
         size_t bytes = MARK_HEADER + room * sizeof(uint64_t);
         void *p;
+        int r;
 
         if (m->map && room <= m->room)
                 return 0;
-        mark_unmap(m);
-        if (ftruncate(m->fd, (off_t)bytes) < 0)
-                return -errno;
+        r = posix_fallocate(m->fd, 0, (off_t)bytes);
+        if (r != 0)
+                return -r;
         p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
         if (p == MAP_FAILED)
                 return -errno;
+        mark_unmap(m);
         m->map = p;
         m->room = room;
         return 0;
@@ -128,8 +134,14 @@ static void mark_load(struct mark *m) {
         }
         /* the entries end at the first zero (room made ahead); a torn last one was never acknowledged: it goes */
         for (m->entries = 0; MARK_HEADER + (m->entries + 1) * sizeof(seq) <= (size_t)st.st_size; m->entries++) {
-                if (pread(m->fd, &seq, sizeof(seq), MARK_HEADER + (off_t)(m->entries * sizeof(seq))) != sizeof(seq) ||
-                    seq == 0)
+                ssize_t n = pread(m->fd, &seq, sizeof(seq), MARK_HEADER + (off_t)(m->entries * sizeof(seq)));
+                if (n != sizeof(seq)) {
+                        /* the record ends here: this run appends after what could be read */
+                        log_warning("%s: cannot read entry %zu: %s; messages delivered before may come again", m->path,
+                                    m->entries, n < 0 ? strerror(errno) : "short read");
+                        break;
+                }
+                if (seq == 0)
                         break;
                 mark_insert(m, seq);
         }
@@ -224,14 +236,16 @@ bool mark_delivered(const struct mark *m, uint64_t seq) {
 }
 
 int mark_add(struct mark *m, uint64_t seq) {
-        int r = mark_insert(m, seq);
+        int r;
 
+        if (seq == 0)
+                return -EINVAL; /* no stream sequence, and the end of the entries in the file */
+        r = mark_insert(m, seq);
         if (r < 0)
                 return r;
-        if (m->entries == m->room && (r = mark_map(m, m->entries)) < 0)
+        /* out of room, or a grow that failed before (a full disk): try again */
+        if ((!m->map || m->entries >= m->room) && (r = mark_map(m, m->entries)) < 0)
                 return r;
-        if (!m->map)
-                return -EIO;
         memcpy(m->map + MARK_HEADER + m->entries * sizeof(seq), &seq, sizeof(seq));
         m->entries++;
         return 0;

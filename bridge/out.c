@@ -45,14 +45,15 @@
 #include "syncpace.h"
 #include "util.h"
 
-#define OUT_ID_MAX 256    /* a Nats-Msg-Id's room */
-#define OUT_REPLY_MAX 128 /* a reply subject's room */
-#define TAKE_BATCH 64     /* messages taken from the channel per turn of the loop */
-#define RETRY_MS 1000     /* before a failed publish is tried again */
-#define DRAIN_MS 2000     /* how long a stop waits for outstanding acknowledgements */
-#define ACK_LOOK_MS 20    /* with publishes outstanding, the longest the worker leaves acknowledgements waiting */
-#define ACK_SLICE_MS 100  /* the longest wait for an acknowledgement alone (stop and heartbeat come between) */
-#define TRASH_MAX 512     /* messages whose destruction waits (see out_trash()) */
+#define OUT_ID_MAX 256        /* a Nats-Msg-Id's room */
+#define OUT_REPLY_MAX 128     /* a reply subject's room */
+#define TAKE_BATCH 64         /* messages taken from the channel per turn of the loop */
+#define RETRY_MS 1000         /* before a failed publish is tried again */
+#define DRAIN_MS 2000         /* how long a stop waits for outstanding acknowledgements */
+#define ACK_LOOK_MS 20        /* with publishes outstanding, the longest the worker leaves acknowledgements waiting */
+#define ACK_SLICE_MS 100      /* the longest wait for an acknowledgement alone (stop and heartbeat come between) */
+#define TRASH_MAX 512         /* messages whose destruction waits (see out_trash()) */
+#define TRASH_BYTES (4 << 20) /* and their payloads' bytes at most */
 
 enum { SLOT_FREE, SLOT_WAITING, SLOT_SENT };
 
@@ -89,26 +90,28 @@ struct out {
         uint8_t boot_id[MSGID_BOOT_BYTES]; /* the last boot id put in an id, and its hex */
         char boot_hex[2 * MSGID_BOOT_BYTES + 1];
         natsMsg *trash[TRASH_MAX]; /* see out_trash() */
-        size_t n_trash;
+        size_t n_trash, trash_bytes;
 };
 
 /*
  * The client frees a message on a thread of its own, woken for it when idle: one destruction at a time
  * would wake it for every message (two a message: the one published and JetStream's answer). They are
- * destroyed together, TRASH_MAX at a time or before the worker sleeps.
+ * destroyed together, TRASH_MAX (or TRASH_BYTES of payload) at a time or before the worker sleeps.
  */
 static void out_trash_empty(struct out *o) {
         for (size_t i = 0; i < o->n_trash; i++)
                 natsMsg_Destroy(o->trash[i]);
         o->n_trash = 0;
+        o->trash_bytes = 0;
 }
 
 static void out_trash(struct out *o, natsMsg *m) {
         if (!m)
                 return;
-        if (o->n_trash == TRASH_MAX)
+        if (o->n_trash == TRASH_MAX || o->trash_bytes > TRASH_BYTES)
                 out_trash_empty(o);
         o->trash[o->n_trash++] = m;
+        o->trash_bytes += (size_t)natsMsg_GetDataLength(m);
 }
 
 /* ---- slots ---------------------------------------------------------------------------------------- */
@@ -336,6 +339,8 @@ static bool out_reply_parse(const struct out *o, const char *subject, uint32_t *
 
 static void out_publish(struct out *o, uint32_t slot) {
         natsConnection *nc = link_connection(o->b->link);
+        /* the connection's generation before the publish: one lost across a reconnect in between is published again */
+        uint64_t gen = link_generation(o->b->link);
         struct out_slot *sl = &o->slots[slot];
         char reply[OUT_REPLY_MAX + 24], why[512];
         natsMsg *m = NULL;
@@ -356,7 +361,7 @@ static void out_publish(struct out *o, uint32_t slot) {
                 atomic_fetch_add(&o->b->n.republished, 1);
         sl->state = SLOT_SENT;
         sl->sent_ms = now_ms();
-        sl->gen = link_generation(o->b->link);
+        sl->gen = gen;
         sl->published = true;
         o->n_sent++;
 }

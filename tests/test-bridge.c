@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,6 +205,40 @@ static void test_mark_killed(void) {
         mark_close(m);
 }
 
+/* A record that cannot grow (the file size limit standing for a full disk): an error, then it grows later. */
+static void test_mark_full(void) {
+        struct rlimit fsize, low;
+        struct mark *m = NULL;
+        int status = -1, good = 1;
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                signal(SIGXFSZ, SIG_IGN);
+                if (mark_open(dir, "full", &m) != 0)
+                        _exit(2);
+                mark_bind_stream(m, 4000);
+                getrlimit(RLIMIT_FSIZE, &fsize);
+                /* the first room (4096 entries) is made; the next grow goes past the limit */
+                low = (struct rlimit){ .rlim_cur = 64 * 1024, .rlim_max = fsize.rlim_max };
+                setrlimit(RLIMIT_FSIZE, &low);
+                for (uint64_t s = 1; s <= 4096; s++)
+                        good &= mark_add(m, s) == 0;
+                good &= mark_add(m, 4097) == -EFBIG && mark_add(m, 4098) == -EFBIG;
+                setrlimit(RLIMIT_FSIZE, &fsize);
+                good &= mark_add(m, 4099) == 0;
+                mark_close(m);
+                _exit(good ? 0 : 1);
+        }
+        waitpid(pid, &status, 0);
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "mark: a grow that fails is an error (no SIGBUS), and the record grows once it can");
+        is_int(mark_open(dir, "full", &m), 0, "mark: it opens");
+        ok(mark_delivered(m, 4096) && mark_delivered(m, 4099) && !mark_delivered(m, 4097) && mark_pending(m) == 4097,
+           "mark: what was written is known, what failed is not");
+        is_int(mark_add(m, 0), -EINVAL, "mark: 0 is no stream sequence");
+        mark_close(m);
+}
+
 static void test_mark(void) {
         struct mark *m = NULL, *second = NULL;
 
@@ -240,6 +275,7 @@ static void test_mark(void) {
         ok(!mark_delivered(m, 5), "its sequences start over");
         mark_close(m);
         test_mark_killed();
+        test_mark_full();
 }
 
 static void test_names(void) {
