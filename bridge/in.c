@@ -101,7 +101,7 @@ static int in_start(struct bridge *b) {
                 return -ENOMEM;
         r = mark_open(b->config->spool_dir, b->cfg->name, &in->mark);
         if (r == 0)
-                r = link_jetstream(b->link, NULL, NULL, 0, &in->js);
+                r = link_jetstream(b->link, &in->js);
         return r;
 }
 

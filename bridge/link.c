@@ -280,21 +280,15 @@ void link_server(const struct link *l, char *buf, size_t size) {
                 buf[0] = '\0';
 }
 
-int link_jetstream(struct link *l, jsPubAckHandler on_ack, void *closure, int64_t max_pending, jsCtx **ret) {
+int link_jetstream(struct link *l, jsCtx **ret) {
+        natsConnection *nc = atomic_load(&l->nc);
         jsOptions jo;
         natsStatus s;
-
-        natsConnection *nc = atomic_load(&l->nc);
 
         if (!nc)
                 return -ENOTCONN;
         jsOptions_Init(&jo);
         jo.Wait = API_WAIT_MS;
-        if (on_ack) {
-                jo.PublishAsync.AckHandler = on_ack;
-                jo.PublishAsync.AckHandlerClosure = closure;
-                jo.PublishAsync.MaxPending = max_pending;
-        }
         s = natsConnection_JetStream(ret, nc, &jo);
         return s == NATS_OK ? 0 : -ENOMEM;
 }

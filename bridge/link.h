@@ -45,8 +45,8 @@ int64_t link_max_payload(const struct link *l);
 /* The server connected to, for STATUS= (empty when none). */
 void link_server(const struct link *l, char *buf, size_t size);
 
-/* A JetStream context; ON_ACK receives every asynchronous publish's outcome (NULL: the bridge does not publish). */
-int link_jetstream(struct link *l, jsPubAckHandler on_ack, void *closure, int64_t max_pending, jsCtx **ret);
+/* A JetStream context, for the stream and the consumer (out publishes plainly, see out.c). */
+int link_jetstream(struct link *l, jsCtx **ret);
 
 /* What went wrong, for a log line: the client's status, its detail and JetStream's error code. */
 void link_error(natsStatus s, jsErrCode jerr, char *buf, size_t size);

@@ -6,11 +6,11 @@
  * it publishes each with a Nats-Msg-Id of origin, channel, boot id and
  * sequence (the stream's duplicate window drops a second copy; an in bridge
  * reads the origin from it) and, unless 0, the priority in a header of its
- * own. JetStream's acknowledgement frees the
- * slot. A publish that fails, is not acknowledged within ack_wait or was on
- * a connection that went away is published again; the slots still full at
- * start are published again first. While max_inflight are unacknowledged
- * the channel is not read: it fills and its senders wait.
+ * own. JetStream's acknowledgement frees the slot. A publish that fails, is
+ * not acknowledged within ack_wait or was on a connection that went away is
+ * published again; the slots still full at start are published again first.
+ * While max_inflight are unacknowledged the channel is not read: it fills
+ * and its senders wait.
  *
  * A publish is a plain one, with a reply subject of its own,
  * REPLY.SLOT.ATTEMPT, on which JetStream answers; REPLY.* is one
@@ -31,7 +31,6 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,7 +236,7 @@ static int out_start(struct bridge *b) {
         if (n_replay)
                 log_notice("[bridge %s] %zu message(s) from the spool will be published again", b->cfg->name, n_replay);
         r = out_subscribe(o);
-        return r < 0 ? r : link_jetstream(b->link, NULL, NULL, 0, &o->js);
+        return r < 0 ? r : link_jetstream(b->link, &o->js);
 }
 
 /* ---- publishing -------------------------------------------------------------------------------------- */
@@ -315,22 +314,18 @@ static void out_reply(const struct out *o, uint32_t slot, uint32_t attempt, char
 
 /* The slot and attempt an answer's SUBJECT names; false for a subject that is not one of ours. */
 static bool out_reply_parse(const struct out *o, const char *subject, uint32_t *slot, uint32_t *attempt) {
+        char tail[2 * 21]; /* SLOT.ATTEMPT */
         uint64_t v[2];
-        const char *p;
+        char *dot;
 
-        if (!subject || strncmp(subject, o->reply, o->reply_len) != 0)
+        if (!subject || strncmp(subject, o->reply, o->reply_len) != 0 || strlen(subject + o->reply_len) >= sizeof(tail))
                 return false;
-        p = subject + o->reply_len;
-        for (int i = 0; i < 2; i++) {
-                if (*p < '0' || *p > '9')
-                        return false;
-                for (v[i] = 0; *p >= '0' && *p <= '9' && v[i] <= UINT32_MAX; p++)
-                        v[i] = v[i] * 10 + (uint64_t)(*p - '0');
-                if (*p != (i == 0 ? '.' : '\0') || v[i] > UINT32_MAX)
-                        return false;
-                p++;
-        }
-        if (v[0] >= o->n)
+        strcpy(tail, subject + o->reply_len);
+        dot = strchr(tail, '.');
+        if (!dot)
+                return false;
+        *dot = '\0';
+        if (parse_u64(tail, 10, 0, o->n - 1, &v[0]) < 0 || parse_u64(dot + 1, 10, 0, UINT32_MAX, &v[1]) < 0)
                 return false;
         *slot = (uint32_t)v[0];
         *attempt = (uint32_t)v[1];
