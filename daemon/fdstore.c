@@ -114,24 +114,40 @@ static bool fdstore_notify(const char *state, int fd) {
         return r > 0;
 }
 
-void fdstore_put(const char *name, int fd) {
+/* Hand FD to the service manager's store as FDNAME; true when it was sent. */
+static bool store(const char *fdname, int fd) {
         char state[300];
+
+        snprintf(state, sizeof(state), "FDSTORE=1\nFDNAME=%s", fdname);
+        return fdstore_notify(state, fd);
+}
+
+/* Take FDNAME out of the store. */
+static void unstore(const char *fdname) {
+        char state[300];
+
+        snprintf(state, sizeof(state), "FDSTOREREMOVE=1\nFDNAME=%s", fdname);
+        fdstore_notify(state, -1);
+}
+
+void fdstore_put(const char *name, int fd) {
+        char fdname[256];
 
         if (!storing)
                 return;
+        snprintf(fdname, sizeof(fdname), FIFO_PREFIX "%s", name);
         /* one descriptor a name: the one stored before (a replaced FIFO's) goes first */
-        fdstore_remove(name);
-        snprintf(state, sizeof(state), "FDSTORE=1\nFDNAME=" FIFO_PREFIX "%s", name);
-        fdstore_notify(state, fd);
+        unstore(fdname);
+        store(fdname, fd);
 }
 
 void fdstore_remove(const char *name) {
-        char state[300];
+        char fdname[256];
 
         if (!storing)
                 return;
-        snprintf(state, sizeof(state), "FDSTOREREMOVE=1\nFDNAME=" FIFO_PREFIX "%s", name);
-        fdstore_notify(state, -1);
+        snprintf(fdname, sizeof(fdname), FIFO_PREFIX "%s", name);
+        unstore(fdname);
 }
 
 void fdstore_leftovers(void (*fn)(const char *name, int fd, void *userdata), void *userdata) {
@@ -144,7 +160,6 @@ void fdstore_leftovers(void (*fn)(const char *name, int fd, void *userdata), voi
 }
 
 char *fdstore_put_held(const char *name, int fd) {
-        char state[300];
         char *fdname = NULL;
         struct stat st;
 
@@ -159,8 +174,7 @@ char *fdstore_put_held(const char *name, int fd) {
         if (asprintf(&fdname, HELD_PREFIX "%s-%llu-%llu", name, (unsigned long long)st.st_dev,
                      (unsigned long long)st.st_ino) < 0)
                 return NULL;
-        snprintf(state, sizeof(state), "FDSTORE=1\nFDNAME=%s", fdname);
-        if (!fdstore_notify(state, fd)) {
+        if (!store(fdname, fd)) {
                 free(fdname);
                 return NULL;
         }
@@ -168,12 +182,8 @@ char *fdstore_put_held(const char *name, int fd) {
 }
 
 void fdstore_remove_held(const char *fdname) {
-        char state[300];
-
-        if (!storing || !fdname)
-                return;
-        snprintf(state, sizeof(state), "FDSTOREREMOVE=1\nFDNAME=%s", fdname);
-        fdstore_notify(state, -1);
+        if (storing && fdname)
+                unstore(fdname);
 }
 
 /* The channel's name in "held-NAME-DEV-INO" (NAME may hold '-'), into BUF; false when it is not one. */
