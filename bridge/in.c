@@ -23,6 +23,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #define FETCH_WAIT_MS 500   /* one fetch's wait for messages (and the longest a stop waits for it) */
 #define FLOOR_EVERY_MS 1000 /* how often the consumer's acknowledgement floor is read */
 #define RETRY_MS 1000
+#define STALL_MS 5000  /* fetches that bring nothing for this long while the consumer has messages: a stall */
 #define PRIO_MAX 32767 /* MQ_PRIO_MAX - 1 on Linux */
 
 enum delivery {
@@ -64,6 +66,7 @@ struct in {
         int64_t keepalive_ms; /* when the held messages need "in progress" */
         int64_t floor_ms;
         int64_t reopen_ms;
+        int64_t empty_since_ms; /* since when fetches have brought nothing (0: the last one brought some) */
         bool resubscribe;
 };
 
@@ -125,6 +128,7 @@ static bool in_setup(struct in *in) {
                                 bridge_set_phase(b, PHASE_RUNNING);
                                 in->resubscribe = false;
                                 in->floor_ms = 0;
+                                in->empty_since_ms = 0;
                                 return true;
                         }
                 }
@@ -265,6 +269,36 @@ static void in_stragglers(struct in *in) {
         }
 }
 
+/*
+ * Fetches have brought nothing for a while. That is normal when the consumer
+ * has nothing to hand out; when it says it has messages waiting and room
+ * under max_ack_pending, the pull requests are not being served (a server
+ * that was frozen or overloaded can leave them so): subscribe again, which
+ * asks on a new inbox, as a restart of the bridge would.
+ */
+static void in_check_stall(struct in *in) {
+        struct bridge *b = in->b;
+        jsConsumerInfo *ci = NULL;
+        int64_t now = now_ms();
+
+        if (in->empty_since_ms == 0) {
+                in->empty_since_ms = now;
+                return;
+        }
+        if (now - in->empty_since_ms < STALL_MS)
+                return;
+        in->empty_since_ms = now; /* the next look, if any, after as long again */
+        if (js_GetConsumerInfo(&ci, in->js, b->cfg->stream, b->cfg->durable, NULL, NULL) != NATS_OK)
+                return; /* the server does not answer: the connection's own checks handle that */
+        if (ci->NumPending > 0 && ci->NumAckPending < (int64_t)b->cfg->max_inflight) {
+                log_notice("[bridge %s] consumer %s has %" PRIu64 " messages waiting, %" PRId64
+                           " unacknowledged, but no fetch brought any for %d s; subscribing again",
+                           b->cfg->name, b->cfg->durable, ci->NumPending, ci->NumAckPending, STALL_MS / 1000);
+                in->resubscribe = true;
+        }
+        jsConsumerInfo_Destroy(ci);
+}
+
 static void in_fetch(struct in *in) {
         struct bridge *b = in->b;
         natsMsgList list = { 0 };
@@ -276,8 +310,10 @@ static void in_fetch(struct in *in) {
                 return;
         }
         s = in_pull(in, &list);
-        if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND)
+        if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
+                in_check_stall(in);
                 return;
+        }
         if (s != NATS_OK) {
                 link_error(s, 0, why, sizeof(why));
                 if (link_connected(b->link)) {
@@ -287,6 +323,7 @@ static void in_fetch(struct in *in) {
                 bridge_wait(b, -1, 0, RETRY_MS);
                 return;
         }
+        in->empty_since_ms = 0;
         in->n_held = in->next = 0;
         in_hold(in, &list);
         in_stragglers(in);
