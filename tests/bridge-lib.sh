@@ -61,8 +61,13 @@ nats_listening() {
 }
 
 # Start nats-server with JetStream on $NATS_PORT and the store in $T/jetstream (the same one each time).
+# With NATS_CONF set, that file is the server's configuration (it names the port and the store itself).
 nats_start() {
-        nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$T/jetstream" >>"$T/nats.log" 2>&1 &
+        if [ -n "${NATS_CONF:-}" ]; then
+                nats-server -c "$NATS_CONF" >>"$T/nats.log" 2>&1 &
+        else
+                nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$T/jetstream" >>"$T/nats.log" 2>&1 &
+        fi
         NATS_PID=$!
         wait_until 15 nats_listening || { diag "nats-server did not start:"; tail -n 20 "$T/nats.log" | sed 's/^/# /'; return 1; }
 }
@@ -308,8 +313,34 @@ check_messages() { # FILE TAG COUNT
 
 # ---- the end --------------------------------------------------------------------------------------------------------
 
+# On a failure, while everything still runs: each bridge's state and what JetStream says of each in
+# bridge's consumer (printed last, after the logs, so that a cut report keeps it).
+bridge_failure_state() {
+        local name conf durable
+        for name in "${!BRIDGE_PIDS[@]}"; do
+                if bridge_alive "$name"; then
+                        echo "# bridge $name (pid ${BRIDGE_PIDS[$name]}): $(bridge_status "$name")"
+                else
+                        echo "# bridge $name: not running"
+                fi
+                conf="$T/$name.conf"
+                [ -n "$NATS_PID" ] && [ -f "$conf" ] || continue
+                # each in bridge's consumer: durable = CHANNEL-ORIGIN unless the file names one
+                for durable in $(awk -F' *= *' '
+                                function flush() { if (b != "" && dir == "in") print (d != "" ? d : (c != "" ? c : b) "-" o) }
+                                /^\[/ { flush(); b = d = c = dir = "" }
+                                /^\[bridge / { b = $0; sub(/^\[bridge /, "", b); sub(/\]$/, "", b) }
+                                /^origin *=/ { o = $2 } /^durable *=/ { d = $2 } /^channel *=/ { c = $2 }
+                                /^direction *=/ { dir = $2 }
+                                END { flush() }' "$conf"); do
+                        echo "# consumer $durable: $(timeout 10 "$JS_CONSUMER" "$NATS_URL" IPC "$durable" 2>&1 | tr '\n' ' ')"
+                done
+        done
+}
+
 bridge_cleanup() {
-        local name
+        local name state=
+        [ "$TAP_FAILED" != 0 ] && [ -n "$T" ] && state=$(bridge_failure_state 2>&1)
         [ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
         for name in "${!BRIDGE_PIDS[@]}"; do
                 [ -n "${BRIDGE_PIDS[$name]}" ] && kill -KILL "${BRIDGE_PIDS[$name]}" 2>/dev/null
@@ -332,6 +363,15 @@ bridge_cleanup() {
                         diag "---- $(basename "$name") ----"
                         tail -n 40 "$name" | sed 's/^/# /'
                 done
+                # the daemons' logs, then the state above: last, where a report cut short still has them
+                for name in "$DAEMON_LOG" "${B_DIR:-/nonexistent}/daemon.log"; do
+                        [ -f "$name" ] || continue
+                        diag "---- ${name#"$T"/} ----"
+                        tail -n 30 "$name" | sed 's/^/# /'
+                done
+                DAEMON_LOG_SHOWN=1
+                diag "---- state at the failure ----"
+                printf '%s\n' "$state"
         fi
 }
 

@@ -195,7 +195,7 @@ test_cleanup() {
                 # and whatever else carries this run's prefix (configs of its
                 # own, names a step made up): root's queue budget is shared
                 "$MQTOOL" unlink-prefix "$PREFIX" >/dev/null 2>&1
-                if [ "$TAP_FAILED" != 0 ] && [ -f "$DAEMON_LOG" ]; then
+                if [ "$TAP_FAILED" != 0 ] && [ -f "$DAEMON_LOG" ] && [ -z "${DAEMON_LOG_SHOWN:-}" ]; then
                         diag "---- daemon log ----"
                         sed 's/^/# /' "$DAEMON_LOG" | tail -n 60
                 fi
