@@ -22,7 +22,8 @@
 #include "util.h"
 
 #define LINK_MAX_WATCHERS 1024
-#define API_WAIT_MS 5000 /* how long a JetStream API request may take */
+#define API_WAIT_MS 5000     /* how long a JetStream API request may take */
+#define ERROR_QUIET_MS 60000 /* the same asynchronous error is logged at most once in this long */
 
 struct link {
         natsOptions *opts;
@@ -32,6 +33,11 @@ struct link {
         atomic_bool connected;
         atomic_bool closing;
         atomic_uint_fast64_t generation;
+        /* the client's asynchronous errors: one logged, its repeats within ERROR_QUIET_MS counted */
+        pthread_mutex_t error_lock;
+        natsStatus last_error;
+        int64_t last_error_ms;
+        uint64_t error_repeats;
         int watchers[LINK_MAX_WATCHERS];
         size_t n_watchers;
 };
@@ -96,8 +102,32 @@ static void on_closed(natsConnection *nc, void *closure) {
         link_kick(l);
 }
 
+/*
+ * An error the server reports asynchronously (a permission violation, a slow
+ * consumer): it comes again with every request that meets it, so a repeat
+ * within ERROR_QUIET_MS is counted and the next one logged says how many.
+ */
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure) {
-        log_warning("NATS: %s", natsStatus_GetText(err));
+        struct link *l = closure;
+        int64_t now = nats_Now(); /* the wall clock: a step back ends the quiet time */
+        uint64_t repeats;
+
+        pthread_mutex_lock(&l->error_lock);
+        if (err == l->last_error && now >= l->last_error_ms && now - l->last_error_ms < ERROR_QUIET_MS) {
+                l->error_repeats++;
+                pthread_mutex_unlock(&l->error_lock);
+                return;
+        }
+        repeats = err == l->last_error ? l->error_repeats : 0;
+        l->last_error = err;
+        l->last_error_ms = now;
+        l->error_repeats = 0;
+        pthread_mutex_unlock(&l->error_lock);
+        if (repeats)
+                log_warning("NATS: %s (and %" PRIu64 " times more in the %d s after it was last logged)",
+                            natsStatus_GetText(err), repeats, ERROR_QUIET_MS / 1000);
+        else
+                log_warning("NATS: %s", natsStatus_GetText(err));
 }
 
 /* ---- options ------------------------------------------------------------------------------------- */
@@ -190,6 +220,7 @@ int link_new(const struct config *c, struct config_errors *errors, struct link *
         if (!l)
                 return -ENOMEM;
         l->c = c;
+        pthread_mutex_init(&l->error_lock, NULL);
         s = natsOptions_Create(&l->opts);
         if (s == NATS_OK)
                 s = link_options_connection(l->opts, l);
@@ -211,6 +242,7 @@ void link_free(struct link *l) {
         if (!l)
                 return;
         link_close(l);
+        pthread_mutex_destroy(&l->error_lock);
         free(l);
 }
 

@@ -4,7 +4,8 @@
 # under max_ack_pending. Here the server denies B's user the pull requests
 # (a permission it lacks); a server frozen or overloaded can leave requests
 # unserved the same way. B's bridge notices the stall, says so and
-# subscribes again, every 5 s while it lasts; once the server serves it (the
+# subscribes again, every 5 s while it lasts (the server's error, repeated
+# with every request, logged once a minute); once the server serves it (the
 # permission given, the configuration reloaded), every message arrives.
 . "$top_srcdir/tests/bridge-lib.sh"
 bridge_init
@@ -47,6 +48,8 @@ ok "B's bridge notices that no fetch brings them" \
         wait_until 30 grep -q "consumer jobs-hostb has $N messages waiting, 0 unacknowledged, but no fetch brought any for 5 s; subscribing again" "$T/b.log"
 is "$(queue_depth "${B_PREFIX}jobs")" 0 "nothing came into B's channel meanwhile"
 ok "and says so again while it lasts" wait_until 30 sh -c "[ \$(grep -c 'subscribing again' '$T/b.log') -ge 2 ]"
+# each pull request meets the violation (two a second): the client's error is logged once a minute
+is "$(grep -c 'NATS: Not Permitted' "$T/b.log")" 1 "the server's refusal, repeated with every request, is logged once"
 
 # the server serves B's pull requests from now on
 nats_conf '"nothing.denied"'
