@@ -19,8 +19,6 @@
 #include "log.h"
 #include "util.h"
 
-#define PROBLEM_REPEAT_MS 60000
-
 int64_t now_ms(void) {
         struct timespec ts;
 
@@ -138,26 +136,22 @@ short bridge_wait(struct bridge *b, int fd, short events, int timeout_ms) {
 }
 
 void bridge_problem(struct bridge *b, const char *fmt, ...) {
-        char text[sizeof(b->problem)];
-        int64_t now = now_ms();
+        char text[sizeof(b->problem.last)];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        if (streq(text, b->problem) && now - b->problem_ms < PROBLEM_REPEAT_MS)
-                return;
-        log_warning("[bridge %s] %s", b->cfg->name, text);
-        memcpy(b->problem, text, sizeof(text));
-        b->problem_ms = now;
+        if (log_repeat_due(&b->problem, text, now_ms(), NULL))
+                log_warning("[bridge %s] %s", b->cfg->name, text);
 }
 
 void bridge_problem_solved(struct bridge *b, const char *what) {
-        if (!b->problem[0])
+        if (!b->problem.last[0])
                 return;
         if (what)
                 log_info("[bridge %s] %s", b->cfg->name, what);
-        b->problem[0] = '\0';
+        b->problem.last[0] = '\0';
 }
 
 int bridge_try_open(struct bridge *b, int flags) {

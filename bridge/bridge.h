@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "link.h"
+#include "log.h"
 
 /*
  * The headers of a message a bridge publishes: Nats-Msg-Id (its origin is the first field, see
@@ -61,9 +62,7 @@ struct bridge {
         const struct bridge_direction *direction;
         /* the direction's own state: made by its start(), freed by bridge_free (NATS callbacks may use it late) */
         void *dir;
-        /* the last problem reported, to report a repeated one only once a minute */
-        char problem[512];
-        int64_t problem_ms;
+        struct log_repeat problem; /* the last problem reported, to report a repeated one only once a minute */
 };
 
 /* What the out and in directions (out.c, in.c) give the worker, which calls them in this order. */

@@ -22,8 +22,7 @@
 #include "util.h"
 
 #define LINK_MAX_WATCHERS 1024
-#define API_WAIT_MS 5000     /* how long a JetStream API request may take */
-#define ERROR_QUIET_MS 60000 /* the same asynchronous error is logged at most once in this long */
+#define API_WAIT_MS 5000 /* how long a JetStream API request may take */
 
 struct link {
         natsOptions *opts;
@@ -33,11 +32,9 @@ struct link {
         atomic_bool connected;
         atomic_bool closing;
         atomic_uint_fast64_t generation;
-        /* the client's asynchronous errors: one logged, its repeats within ERROR_QUIET_MS counted */
+        /* the client's asynchronous errors, logged as log_repeat_due() says (from the client's threads) */
         pthread_mutex_t error_lock;
-        natsStatus last_error;
-        int64_t last_error_ms;
-        uint64_t error_repeats;
+        struct log_repeat error;
         int watchers[LINK_MAX_WATCHERS];
         size_t n_watchers;
 };
@@ -104,30 +101,25 @@ static void on_closed(natsConnection *nc, void *closure) {
 
 /*
  * An error the server reports asynchronously (a permission violation, a slow
- * consumer): it comes again with every request that meets it, so a repeat
- * within ERROR_QUIET_MS is counted and the next one logged says how many.
+ * consumer): it comes again with every request that meets it, so it is
+ * logged once a minute while it lasts, saying how many times it came.
  */
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure) {
         struct link *l = closure;
-        int64_t now = nats_Now(); /* the wall clock: a step back ends the quiet time */
-        uint64_t repeats;
+        const char *text = natsStatus_GetText(err);
+        uint64_t held = 0;
+        bool due;
 
         pthread_mutex_lock(&l->error_lock);
-        if (err == l->last_error && now >= l->last_error_ms && now - l->last_error_ms < ERROR_QUIET_MS) {
-                l->error_repeats++;
-                pthread_mutex_unlock(&l->error_lock);
-                return;
-        }
-        repeats = err == l->last_error ? l->error_repeats : 0;
-        l->last_error = err;
-        l->last_error_ms = now;
-        l->error_repeats = 0;
+        due = log_repeat_due(&l->error, text, nats_Now(), &held);
         pthread_mutex_unlock(&l->error_lock);
-        if (repeats)
-                log_warning("NATS: %s (and %" PRIu64 " times more in the %d s after it was last logged)",
-                            natsStatus_GetText(err), repeats, ERROR_QUIET_MS / 1000);
+        if (!due)
+                return;
+        if (held)
+                log_warning("NATS: %s (and %" PRIu64 " times more in the %d s after it was last logged)", text, held,
+                            LOG_REPEAT_MS / 1000);
         else
-                log_warning("NATS: %s", natsStatus_GetText(err));
+                log_warning("NATS: %s", text);
 }
 
 /* ---- options ------------------------------------------------------------------------------------- */

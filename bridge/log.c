@@ -18,6 +18,21 @@
 
 static bool journal, verbose;
 
+bool log_repeat_due(struct log_repeat *r, const char *text, int64_t now, uint64_t *held) {
+        bool same = strncmp(text, r->last, sizeof(r->last) - 1) == 0 && r->last[0];
+
+        if (same && now >= r->ms && now - r->ms < LOG_REPEAT_MS) {
+                r->held++;
+                return false;
+        }
+        if (held)
+                *held = same ? r->held : 0;
+        snprintf(r->last, sizeof(r->last), "%s", text);
+        r->ms = now;
+        r->held = 0;
+        return true;
+}
+
 void log_open(bool v) {
         const char *stream = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "log.h"
 #include "puback.h"
 #include "mark.h"
 #include "names.h"
@@ -368,6 +369,22 @@ static void test_crc32(void) {
            "crc32: continued over two pieces as over the whole");
 }
 
+static void test_log_repeat(void) {
+        struct log_repeat r = { 0 };
+        uint64_t held = 99;
+
+        ok(log_repeat_due(&r, "refused", 1000, &held) && held == 0, "log_repeat: a new line is logged");
+        ok(!log_repeat_due(&r, "refused", 1000 + LOG_REPEAT_MS - 1, &held),
+           "log_repeat: its repeat within the quiet time is not");
+        ok(!log_repeat_due(&r, "refused", 2000, &held), "log_repeat: nor a second one");
+        ok(log_repeat_due(&r, "refused", 1000 + LOG_REPEAT_MS, &held) && held == 2,
+           "log_repeat: once the quiet time is over it is, counting the 2 held back");
+        ok(log_repeat_due(&r, "other", 1000 + LOG_REPEAT_MS, &held) && held == 0, "log_repeat: another line at once");
+        ok(log_repeat_due(&r, "other", 10, &held) && held == 0,
+           "log_repeat: a clock that stepped back ends the quiet time");
+        ok(log_repeat_due(&r, "other", 20, NULL) == false, "log_repeat: HELD may be NULL");
+}
+
 int main(void) {
         snprintf(dir, sizeof(dir), "/tmp/test-bridge.XXXXXX");
         if (!mkdtemp(dir)) {
@@ -382,6 +399,7 @@ int main(void) {
         test_names();
         test_puback();
         test_crc32();
+        test_log_repeat();
         tmpdir_remove(dir);
         return done_testing();
 }
